@@ -1,0 +1,71 @@
+/**
+ * Deadline of a switchover as a one-shot EventBridge Scheduler schedule that invokes the `escalate` function
+ * and deletes itself after it fired. Creating twice or deleting a schedule that is gone are both no-ops, so
+ * retries are safe.
+ */
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException,
+  type SchedulerClient,
+} from '@aws-sdk/client-scheduler';
+import type { DeadlineScheduler } from '../ports.ts';
+
+export interface SchedulerTarget {
+  /** ARN of the escalate function. */
+  functionArn: string;
+  /** Role EventBridge Scheduler assumes to invoke it. */
+  roleArn: string;
+  groupName: string;
+}
+
+/** The payload the escalate function receives from a deadline schedule. */
+export interface DeadlinePayload {
+  kind: 'deadline';
+  pairId: string;
+  operationId: string;
+}
+
+/** Schedule names are limited to 64 characters of [0-9a-zA-Z-_.]. */
+export const scheduleName = (pairId: string, operationId: string): string =>
+  `crdr-${pairId}-${operationId}`.replace(/[^0-9A-Za-z_.-]/g, '_').slice(0, 64);
+
+/** `at()` takes local date-time without zone or milliseconds; the zone is set to UTC on the schedule. */
+export const atExpression = (at: number): string => `at(${new Date(at).toISOString().slice(0, 19)})`;
+
+export class EventBridgeDeadlineScheduler implements DeadlineScheduler {
+  constructor(
+    private readonly client: SchedulerClient,
+    private readonly target: SchedulerTarget,
+  ) {}
+
+  async schedule(pairId: string, operationId: string, at: number): Promise<void> {
+    const payload: DeadlinePayload = { kind: 'deadline', pairId, operationId };
+    try {
+      await this.client.send(
+        new CreateScheduleCommand({
+          Name: scheduleName(pairId, operationId),
+          GroupName: this.target.groupName,
+          ScheduleExpression: atExpression(at),
+          ScheduleExpressionTimezone: 'UTC',
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          ActionAfterCompletion: 'DELETE',
+          Target: { Arn: this.target.functionArn, RoleArn: this.target.roleArn, Input: JSON.stringify(payload) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConflictException)) throw error;
+    }
+  }
+
+  async cancel(pairId: string, operationId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteScheduleCommand({ Name: scheduleName(pairId, operationId), GroupName: this.target.groupName }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+/** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
+import { z } from 'zod';
+import { ConfigurationError } from './errors.ts';
+import type { OrchestratorConfig } from './orchestrator.ts';
+
+const csv = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const flag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((s) => s === 'true' || s === '1');
+const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
+
+export const EnvSchema = z
+  .object({
+    PAIR_ID: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40'),
+    AWS_REGION: region,
+    LOCAL_BROKER_ID: z.string().min(1),
+    REMOTE_BROKER_ID: z.string().min(1),
+    REMOTE_REGION: region,
+    TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+    DEADLINE_SECONDS: seconds(30, 86_400, 600),
+    COOLDOWN_SECONDS: seconds(0, 86_400, 900),
+    PROBE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+    PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
+    PROMOTE_RETRY_AFTER_SECONDS: seconds(10, 3_600, 120),
+    MAX_PROMOTE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    DRY_RUN: flag,
+    LAG_ALARM_NAMES: csv,
+    HEALTH_ALARM_NAMES: csv,
+    TOPIC_ARN: z.string().startsWith('arn:').optional(),
+    SCHEDULE_GROUP: z.string().min(1).default('default'),
+    ESCALATE_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
+    SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').optional(),
+    /** Endpoint overrides for the embedded default (simulator, dynalite); unset on AWS. */
+    MQ_ENDPOINT: z.url().optional(),
+    DYNAMODB_ENDPOINT: z.url().optional(),
+  })
+  .refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' })
+  .refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
+    message: 'set both ESCALATE_FUNCTION_ARN and SCHEDULER_ROLE_ARN (or neither)',
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface AppConfig extends OrchestratorConfig {
+  region: string;
+  remoteRegion: string;
+  remoteBrokerId: string;
+  tableName: string;
+  probeTimeoutMs: number;
+  lagAlarmNames: string[];
+  healthAlarmNames: string[];
+  topicArn?: string;
+  scheduler?: { functionArn: string; roleArn: string; groupName: string };
+  mqEndpoint?: string;
+  dynamodbEndpoint?: string;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    throw new ConfigurationError(`invalid orchestrator configuration; fix the function's environment: ${issues.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    pairId: e.PAIR_ID,
+    region: e.AWS_REGION,
+    localBrokerId: e.LOCAL_BROKER_ID,
+    remoteBrokerId: e.REMOTE_BROKER_ID,
+    remoteRegion: e.REMOTE_REGION,
+    tableName: e.TABLE_NAME,
+    deadlineMs: e.DEADLINE_SECONDS * 1000,
+    cooldownMs: e.COOLDOWN_SECONDS * 1000,
+    probeFailureThreshold: e.PROBE_FAILURE_THRESHOLD,
+    probeTimeoutMs: e.PROBE_TIMEOUT_MS,
+    promoteRetryAfterMs: e.PROMOTE_RETRY_AFTER_SECONDS * 1000,
+    maxPromoteAttempts: e.MAX_PROMOTE_ATTEMPTS,
+    dryRun: e.DRY_RUN,
+    lagAlarmNames: e.LAG_ALARM_NAMES,
+    healthAlarmNames: e.HEALTH_ALARM_NAMES,
+    ...(e.TOPIC_ARN ? { topicArn: e.TOPIC_ARN } : {}),
+    ...(e.ESCALATE_FUNCTION_ARN && e.SCHEDULER_ROLE_ARN
+      ? { scheduler: { functionArn: e.ESCALATE_FUNCTION_ARN, roleArn: e.SCHEDULER_ROLE_ARN, groupName: e.SCHEDULE_GROUP } }
+      : {}),
+    ...(e.MQ_ENDPOINT ? { mqEndpoint: e.MQ_ENDPOINT } : {}),
+    ...(e.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: e.DYNAMODB_ENDPOINT } : {}),
+  };
+}

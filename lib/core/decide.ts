@@ -1,0 +1,350 @@
+/**
+ * The decision core: (state, event, facts) -> (new state, decisions, commands). Pure and deterministic:
+ * the clock, the observation of the local broker and new operation ids all come in through the context.
+ *
+ * Guards, each recorded with its reason when it refuses:
+ *  - act only where the local broker is the REPLICA (the orchestrator runs in the replica's Region);
+ *  - never promote a primary, nor a broker that could not be observed;
+ *  - single flight: no second operation while one is in flight (a failover may interrupt a switchover,
+ *    never the reverse);
+ *  - cooldown after a completed operation, against alarm flapping (operators are not held by it);
+ *  - only alarm transitions into ALARM trigger;
+ *  - N consecutive failed probes before a health trigger counts;
+ *  - dry run decides and records, but emits no Promote.
+ *
+ * Deadline timing of a switchover (S = start, D = S + deadline, B = sweep backstop interval):
+ *
+ *   S────────────────D─────B
+ *   │ Promote(SWITCHOVER)  │ one-shot schedule fires escalate at D; the rate(1 minute) sweep escalates
+ *   │ completion observed  │ by D + B at the latest if that schedule was lost. Either way the failover
+ *   │ on any event         │ is requested once: the second sees the operation already escalated.
+ *
+ * Routine events that change nothing (a healthy probe, an idle sweep) yield no decision and no write.
+ */
+import {
+  Action,
+  type BrokerObservation,
+  type Command,
+  type CoreEvent,
+  type Decision,
+  type DecisionContext,
+  IN_FLIGHT,
+  Mode,
+  type Operation,
+  OperationStatus,
+  type Outcome,
+  type PairState,
+  Role,
+} from './model.ts';
+
+export const isInFlight = (op: Operation | undefined): boolean => op !== undefined && IN_FLIGHT.has(op.status);
+
+/** The local broker has finished becoming the primary: completion is observed, never assumed. */
+export const isPromoted = (o: BrokerObservation): boolean =>
+  o.role === Role.PRIMARY && o.brokerState === 'RUNNING' && !o.promotionPending;
+
+export const describeEvent = (event: CoreEvent): string => {
+  switch (event.type) {
+    case 'ALARM':
+      return `alarm ${event.alarmName} ${event.previousState ?? '?'}→${event.state}`;
+    case 'PROBE':
+      return `probe ${event.healthy ? 'healthy' : 'unhealthy'}: ${event.detail}`;
+    case 'DEADLINE':
+      return `deadline of ${event.operationId}`;
+    case 'SWEEP':
+      return 'sweep';
+    case 'OPERATOR':
+      return `operator ${event.operator} asks ${event.mode}`;
+    case 'PROMOTE_RESULT':
+      return `Promote ${event.mode} ${event.accepted ? 'accepted' : `rejected (${event.error ?? 'no reason'})`}`;
+  }
+};
+
+const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
+
+/** Collects the outcome of one event; the helpers below read and change it. */
+class Step {
+  readonly state: PairState;
+  readonly decisions: Decision[] = [];
+  readonly commands: Command[] = [];
+  private readonly eventText: string;
+
+  constructor(
+    prev: PairState,
+    readonly event: CoreEvent,
+    readonly ctx: DecisionContext,
+  ) {
+    this.state = structuredClone(prev);
+    this.eventText = describeEvent(event);
+  }
+
+  get op(): Operation | undefined {
+    return this.state.operation;
+  }
+
+  record(action: Action, reason: string, extra: Partial<Decision> = {}): void {
+    const op = this.state.operation;
+    this.decisions.push({
+      at: this.ctx.now,
+      event: this.eventText,
+      action,
+      reason,
+      status: op?.status ?? OperationStatus.IDLE,
+      ...(op ? { operationId: op.id } : {}),
+      ...extra,
+    });
+  }
+
+  notify(subject: string, message: string): void {
+    this.commands.push({ type: 'NOTIFY', subject: `[${this.ctx.config.pairId}] ${subject}`, message });
+  }
+
+  cancelDeadlineIfPending(op: Operation): void {
+    if (op.deadlineAt !== undefined && this.ctx.now < op.deadlineAt) {
+      this.commands.push({ type: 'CANCEL_DEADLINE', operationId: op.id });
+    }
+  }
+}
+
+export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext): Outcome {
+  const step = new Step(prev, event, ctx);
+
+  // Whatever the event, an operation in flight whose promotion is now observed complete is completed first.
+  const op = step.op;
+  if (op && isInFlight(op) && isPromoted(ctx.observation)) complete(step, op);
+
+  switch (event.type) {
+    case 'ALARM':
+      onAlarm(step, event);
+      break;
+    case 'PROBE':
+      onProbe(step, event);
+      break;
+    case 'DEADLINE':
+      onDeadline(step, event.operationId);
+      break;
+    case 'SWEEP':
+      onSweep(step);
+      break;
+    case 'OPERATOR':
+      onOperator(step, event);
+      break;
+    case 'PROMOTE_RESULT':
+      onPromoteResult(step, event);
+      break;
+  }
+
+  if (step.decisions.length === 0) return { state: prev, decisions: [], commands: [] };
+  step.state.version = prev.version + 1;
+  return { state: step.state, decisions: step.decisions, commands: step.commands };
+}
+
+function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void {
+  if (event.state !== 'ALARM') {
+    step.record(Action.IGNORE, `alarm moved into ${event.state}; only transitions into ALARM trigger`);
+    return;
+  }
+  tryStart(step, Mode.SWITCHOVER, `alarm:${event.alarmName}`, `${event.kind} alarm ${event.alarmName}`);
+}
+
+function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void {
+  const { state } = step;
+  if (event.healthy) {
+    if (state.consecutiveProbeFailures > 0) {
+      step.record(Action.COUNT_PROBE, `primary healthy again after ${state.consecutiveProbeFailures} failed probe(s)`);
+      state.consecutiveProbeFailures = 0;
+    }
+    return;
+  }
+  // While an operation is in flight, failing probes are expected and decide nothing.
+  if (isInFlight(step.op)) return;
+  state.consecutiveProbeFailures += 1;
+  const threshold = step.ctx.config.probeFailureThreshold;
+  if (state.consecutiveProbeFailures < threshold) {
+    step.record(Action.COUNT_PROBE, `primary unhealthy (${state.consecutiveProbeFailures}/${threshold}): ${event.detail}`);
+    return;
+  }
+  tryStart(
+    step,
+    Mode.SWITCHOVER,
+    'health-check',
+    `primary failed ${state.consecutiveProbeFailures} consecutive probes: ${event.detail}`,
+  );
+}
+
+function onDeadline(step: Step, operationId: string): void {
+  const op = step.op;
+  if (!op || op.id !== operationId) {
+    step.record(Action.IGNORE, `deadline belongs to ${operationId}, not to the current operation`);
+  } else if (!isInFlight(op)) {
+    step.record(Action.IGNORE, `operation already ${op.status}`);
+  } else if (op.mode === Mode.FAILOVER) {
+    step.record(Action.IGNORE, 'operation already escalated to FAILOVER');
+  } else {
+    escalate(step, op, 'deadline', `switchover did not complete within ${seconds(step.ctx.config.deadlineMs)}`);
+  }
+}
+
+function onSweep(step: Step): void {
+  const op = step.op;
+  if (!op || !isInFlight(op)) return;
+  const { now, config, observation } = step.ctx;
+  if (op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && now >= op.deadlineAt) {
+    escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(now - op.deadlineAt)} (backstop sweep)`);
+    return;
+  }
+  const requested =
+    op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED;
+  if (!requested || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
+  if (observation.promotionPending) {
+    markInProgress(step, op, 'Promote acceptance was not recorded, but the broker shows the promotion under way');
+  } else if (op.promoteAttempts >= config.maxPromoteAttempts) {
+    fail(step, op, `Promote ${op.mode} not accepted after ${op.promoteAttempts} attempts`);
+  } else if (observation.role !== Role.REPLICA) {
+    step.record(Action.WAIT, `local broker is ${observation.role} (${observation.brokerState}); Promote not re-sent`);
+  } else {
+    op.promoteAttempts += 1;
+    op.promoteRequestedAt = now;
+    step.commands.push({ type: 'PROMOTE', operationId: op.id, mode: op.mode });
+    step.record(Action.RETRY_PROMOTE, `no Promote ${op.mode} accepted yet; sending attempt ${op.promoteAttempts}`);
+  }
+}
+
+function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>): void {
+  const op = step.op;
+  const trigger = `operator:${event.operator}`;
+  if (event.mode === Mode.FAILOVER && op && isInFlight(op) && op.mode === Mode.SWITCHOVER) {
+    escalate(step, op, trigger, `operator interrupts the switchover: ${event.reason}`);
+    return;
+  }
+  tryStart(step, event.mode, trigger, event.reason, { ignoreCooldown: true });
+}
+
+function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_RESULT' }>): void {
+  const op = step.op;
+  if (!op || op.id !== event.operationId || op.mode !== event.mode || !isInFlight(op)) {
+    step.record(Action.IGNORE, 'result of a Promote that the current operation no longer waits for');
+    return;
+  }
+  if (event.accepted) {
+    if (op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED) {
+      markInProgress(step, op, `Amazon MQ accepted Promote ${op.mode}`);
+    } else {
+      step.record(Action.IGNORE, `operation already ${op.status}`);
+    }
+    return;
+  }
+  const error = event.error ?? 'unknown error';
+  if (event.retryable && op.promoteAttempts < step.ctx.config.maxPromoteAttempts) {
+    step.record(Action.WAIT, `Promote ${op.mode} failed (${error}); the sweep sends it again`);
+  } else {
+    fail(step, op, `Promote ${op.mode} rejected: ${error}`);
+  }
+}
+
+function tryStart(
+  step: Step,
+  mode: Mode,
+  trigger: string,
+  reason: string,
+  { ignoreCooldown = false }: { ignoreCooldown?: boolean } = {},
+): void {
+  const { now, config, observation } = step.ctx;
+  const refusal = startRefusal(step, mode, ignoreCooldown);
+  if (refusal) {
+    step.record(Action.REFUSE, `${reason}: ${refusal}`);
+    step.notify(`refused ${mode}`, `${reason}: ${refusal}`);
+    return;
+  }
+  const action = mode === Mode.SWITCHOVER ? Action.START_SWITCHOVER : Action.START_FAILOVER;
+  if (config.dryRun) {
+    step.record(action, `${reason}; dry run: Promote ${mode} not called`, { dryRun: true });
+    step.notify(`dry run: would start ${mode}`, reason);
+    return;
+  }
+  const id = step.ctx.newOperationId();
+  const next: Operation = {
+    id,
+    mode,
+    status: mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_REQUESTED : OperationStatus.FAILOVER_REQUESTED,
+    trigger,
+    reason,
+    startedAt: now,
+    promoteRequestedAt: now,
+    promoteAttempts: 1,
+    ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : {}),
+  };
+  step.state.operation = next;
+  step.state.consecutiveProbeFailures = 0;
+  step.commands.push({ type: 'PROMOTE', operationId: id, mode });
+  if (next.deadlineAt !== undefined) {
+    step.commands.push({ type: 'SCHEDULE_DEADLINE', operationId: id, at: next.deadlineAt });
+  }
+  const deadline = next.deadlineAt === undefined ? '' : `; escalates to FAILOVER in ${seconds(config.deadlineMs)}`;
+  step.record(action, `${reason}${deadline}`);
+  step.notify(`${mode} started`, `${reason} (local broker ${observation.brokerState})${deadline}`);
+}
+
+function startRefusal(step: Step, mode: Mode, ignoreCooldown: boolean): string | undefined {
+  const { now, config, observation } = step.ctx;
+  const op = step.op;
+  if (observation.role === Role.UNKNOWN) {
+    return `local broker could not be observed (${observation.error ?? 'no detail'}); never promote blind`;
+  }
+  if (observation.role === Role.PRIMARY) {
+    return 'local broker is already the PRIMARY; only a replica is promoted';
+  }
+  if (op && isInFlight(op)) {
+    return `${op.mode} ${op.id} is already in flight (${op.status})${mode === Mode.SWITCHOVER && op.mode === Mode.FAILOVER ? '; a switchover never interrupts a failover' : ''}`;
+  }
+  if (!ignoreCooldown && op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined) {
+    const until = op.completedAt + config.cooldownMs;
+    if (now < until) return `cooldown after ${op.id} for another ${seconds(until - now)}`;
+  }
+  return undefined;
+}
+
+function escalate(step: Step, op: Operation, trigger: string, reason: string): void {
+  const { now, observation } = step.ctx;
+  if (step.state.escalationHold && !trigger.startsWith('operator:')) {
+    step.record(Action.REFUSE, `${reason}, but an operator holds automatic escalation`);
+    return;
+  }
+  if (observation.role !== Role.REPLICA) {
+    // PRIMARY but not yet RUNNING: the switchover is finishing. UNKNOWN: never promote blind; the sweep retries.
+    step.record(Action.WAIT, `${reason}, but the local broker is ${observation.role} (${observation.brokerState}); failover not requested`);
+    return;
+  }
+  step.cancelDeadlineIfPending(op);
+  op.mode = Mode.FAILOVER;
+  op.status = OperationStatus.FAILOVER_REQUESTED;
+  op.escalatedAt = now;
+  op.promoteRequestedAt = now;
+  op.promoteAttempts = 1;
+  step.commands.push({ type: 'PROMOTE', operationId: op.id, mode: Mode.FAILOVER });
+  step.record(Action.ESCALATE_TO_FAILOVER, `${reason}; failover may leave unreplicated messages on the old primary`);
+  step.notify('escalated to FAILOVER', `${reason} (trigger ${trigger})`);
+}
+
+function markInProgress(step: Step, op: Operation, reason: string): void {
+  op.status = op.mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_IN_PROGRESS : OperationStatus.FAILOVER_IN_PROGRESS;
+  step.record(Action.PROMOTE_ACCEPTED, reason);
+}
+
+function complete(step: Step, op: Operation): void {
+  const { now } = step.ctx;
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.COMPLETED;
+  op.completedAt = now;
+  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}`;
+  step.record(Action.COMPLETE, reason);
+  step.notify(`${op.mode} completed`, reason);
+}
+
+function fail(step: Step, op: Operation, reason: string): void {
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.FAILED;
+  op.failedAt = step.ctx.now;
+  step.record(Action.FAIL, reason);
+  step.notify(`${op.mode} failed`, `${reason}; promote by hand (console: Promote replica) or retry`);
+}

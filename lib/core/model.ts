@@ -1,0 +1,170 @@
+/**
+ * Domain model of the orchestrator: the state of one CRDR broker pair as seen from the replica's Region,
+ * the events that reach it, and the commands and decisions it produces. No I/O lives here.
+ */
+
+export const Mode = { SWITCHOVER: 'SWITCHOVER', FAILOVER: 'FAILOVER' } as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
+
+/**
+ * Status of the pair's current (or last) operation.
+ *
+ *   IDLE ──start──▶ SWITCHOVER_REQUESTED ──Promote accepted──▶ SWITCHOVER_IN_PROGRESS ──observed primary──▶ COMPLETED
+ *                          │                                          │
+ *                          └────────── deadline / operator ───────────┴──▶ FAILOVER_REQUESTED (escalated)
+ *                                                                            │ Promote accepted
+ *   IDLE ──operator failover──▶ FAILOVER_REQUESTED ──────────────────────────▶ FAILOVER_IN_PROGRESS ──observed──▶ COMPLETED
+ *
+ * Any *_REQUESTED whose Promote is rejected for good ends FAILED. COMPLETED and FAILED are at rest: a new
+ * operation may start from them (after the cooldown), as from IDLE.
+ */
+export const OperationStatus = {
+  IDLE: 'IDLE',
+  SWITCHOVER_REQUESTED: 'SWITCHOVER_REQUESTED',
+  SWITCHOVER_IN_PROGRESS: 'SWITCHOVER_IN_PROGRESS',
+  FAILOVER_REQUESTED: 'FAILOVER_REQUESTED',
+  FAILOVER_IN_PROGRESS: 'FAILOVER_IN_PROGRESS',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+} as const;
+export type OperationStatus = (typeof OperationStatus)[keyof typeof OperationStatus];
+
+export const IN_FLIGHT: ReadonlySet<OperationStatus> = new Set([
+  OperationStatus.SWITCHOVER_REQUESTED,
+  OperationStatus.SWITCHOVER_IN_PROGRESS,
+  OperationStatus.FAILOVER_REQUESTED,
+  OperationStatus.FAILOVER_IN_PROGRESS,
+]);
+
+export const Role = { PRIMARY: 'PRIMARY', REPLICA: 'REPLICA', UNKNOWN: 'UNKNOWN' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+export const AlarmKind = { REPLICATION_LAG: 'REPLICATION_LAG', PRIMARY_HEALTH: 'PRIMARY_HEALTH' } as const;
+export type AlarmKind = (typeof AlarmKind)[keyof typeof AlarmKind];
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/** What DescribeBroker of the local (replica-Region) broker showed when the event was handled. */
+export interface BrokerObservation {
+  role: Role;
+  /** brokerState as the API returns it (RUNNING, REPLICA, REBOOT_IN_PROGRESS, ...), or UNREACHABLE. */
+  brokerState: string;
+  /** The API lists a pending role change: a promotion (or demotion) is under way. */
+  promotionPending: boolean;
+  /** Why the observation failed, when role is UNKNOWN. */
+  error?: string;
+}
+
+export interface Operation {
+  id: string;
+  mode: Mode;
+  status: OperationStatus;
+  trigger: string;
+  reason: string;
+  startedAt: number;
+  /** When a switchover escalates to a failover unless it completed (absent for failovers). */
+  deadlineAt?: number;
+  /** Last time Promote was requested; the sweep re-sends it when no acceptance was recorded. */
+  promoteRequestedAt: number;
+  promoteAttempts: number;
+  escalatedAt?: number;
+  completedAt?: number;
+  failedAt?: number;
+}
+
+export interface PairState {
+  pairId: string;
+  /** Incremented by every recorded decision; the store writes only when it still holds version - 1. */
+  version: number;
+  operation?: Operation;
+  consecutiveProbeFailures: number;
+  /** Operator hold on automatic escalation (issue 5 sets it; the core honours it already). */
+  escalationHold?: boolean;
+}
+
+export const initialState = (pairId: string): PairState => ({
+  pairId,
+  version: 0,
+  consecutiveProbeFailures: 0,
+});
+
+export type CoreEvent =
+  | {
+      type: 'ALARM';
+      alarmName: string;
+      kind: AlarmKind;
+      state: AlarmState;
+      previousState?: AlarmState;
+      reason?: string;
+    }
+  | { type: 'PROBE'; healthy: boolean; detail: string }
+  | { type: 'DEADLINE'; operationId: string }
+  | { type: 'SWEEP' }
+  | { type: 'OPERATOR'; mode: Mode; reason: string; operator: string }
+  | {
+      type: 'PROMOTE_RESULT';
+      operationId: string;
+      mode: Mode;
+      accepted: boolean;
+      /** Rejections that may succeed when sent again (throttling, 5xx, network). */
+      retryable: boolean;
+      error?: string;
+    };
+
+export type Command =
+  | { type: 'PROMOTE'; operationId: string; mode: Mode }
+  | { type: 'SCHEDULE_DEADLINE'; operationId: string; at: number }
+  | { type: 'CANCEL_DEADLINE'; operationId: string }
+  | { type: 'NOTIFY'; subject: string; message: string };
+
+export const Action = {
+  START_SWITCHOVER: 'START_SWITCHOVER',
+  START_FAILOVER: 'START_FAILOVER',
+  ESCALATE_TO_FAILOVER: 'ESCALATE_TO_FAILOVER',
+  RETRY_PROMOTE: 'RETRY_PROMOTE',
+  PROMOTE_ACCEPTED: 'PROMOTE_ACCEPTED',
+  COMPLETE: 'COMPLETE',
+  FAIL: 'FAIL',
+  REFUSE: 'REFUSE',
+  IGNORE: 'IGNORE',
+  WAIT: 'WAIT',
+  COUNT_PROBE: 'COUNT_PROBE',
+} as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+/** One line of the audit timeline: every handled event yields at least one. */
+export interface Decision {
+  at: number;
+  /** Short description of the event that led to the decision. */
+  event: string;
+  action: Action;
+  reason: string;
+  operationId?: string;
+  status: OperationStatus;
+  dryRun?: boolean;
+}
+
+export interface CoreConfig {
+  pairId: string;
+  deadlineMs: number;
+  cooldownMs: number;
+  probeFailureThreshold: number;
+  /** Re-send a Promote whose acceptance was never recorded after this long (a crash between the two). */
+  promoteRetryAfterMs: number;
+  maxPromoteAttempts: number;
+  dryRun: boolean;
+}
+
+export interface DecisionContext {
+  now: number;
+  observation: BrokerObservation;
+  config: CoreConfig;
+  /** Fresh operation id, supplied by the caller so that the core stays deterministic. */
+  newOperationId: () => string;
+}
+
+export interface Outcome {
+  state: PairState;
+  decisions: Decision[];
+  commands: Command[];
+}

@@ -1,0 +1,108 @@
+/**
+ * The events that reach the functions, validated with zod and turned into core events:
+ *  - CloudWatch alarm state changes, through an EventBridge rule or as the alarm's direct Lambda action;
+ *  - the escalate function's inputs: a deadline schedule's payload, or the rate(1 minute) sweep.
+ */
+import { z } from 'zod';
+import { AlarmKind, type CoreEvent } from './core/model.ts';
+import { InvalidEventError } from './errors.ts';
+import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
+
+const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+const AlarmState = z.object({ value: AlarmStateValue, reason: z.string().optional() });
+const AlarmConfiguration = z
+  .object({
+    metrics: z
+      .array(z.object({ metricStat: z.object({ metric: z.object({ name: z.string().optional() }).loose() }).loose().optional() }).loose())
+      .optional(),
+  })
+  .loose()
+  .optional();
+const AlarmDetail = z
+  .object({
+    alarmName: z.string().min(1),
+    state: AlarmState,
+    previousState: AlarmState.optional(),
+    configuration: AlarmConfiguration,
+  })
+  .loose();
+
+/** EventBridge rule on detail-type "CloudWatch Alarm State Change". */
+export const EventBridgeAlarmEvent = z
+  .object({
+    source: z.literal('aws.cloudwatch'),
+    'detail-type': z.literal('CloudWatch Alarm State Change'),
+    detail: AlarmDetail,
+  })
+  .loose();
+
+/** The alarm's direct Lambda action (@types/aws-lambda CloudWatchAlarmEvent). */
+export const DirectAlarmEvent = z
+  .object({ source: z.literal('aws.cloudwatch'), alarmArn: z.string(), alarmData: AlarmDetail })
+  .loose();
+
+const issuesOf = (error: z.ZodError): string[] =>
+  error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
+
+export interface AlarmNames {
+  lagAlarmNames: string[];
+  healthAlarmNames: string[];
+}
+
+/**
+ * Returns the core event, or undefined for an alarm of no concern to this pair (neither listed by name nor on
+ * a replication-lag metric). Throws InvalidEventError when the event is not an alarm state change at all.
+ */
+export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEvent, { type: 'ALARM' }> | undefined {
+  const viaRule = EventBridgeAlarmEvent.safeParse(raw);
+  const direct = viaRule.success ? undefined : DirectAlarmEvent.safeParse(raw);
+  const detail = viaRule.success ? viaRule.data.detail : direct?.success ? direct.data.alarmData : undefined;
+  if (!detail) {
+    throw new InvalidEventError('not a CloudWatch alarm state change (EventBridge or direct alarm action)', [
+      ...issuesOf(viaRule.error as z.ZodError),
+    ]);
+  }
+  const metrics = (detail.configuration?.metrics ?? []).map((m) => m.metricStat?.metric.name);
+  const kind = names.lagAlarmNames.includes(detail.alarmName)
+    ? AlarmKind.REPLICATION_LAG
+    : names.healthAlarmNames.includes(detail.alarmName)
+      ? AlarmKind.PRIMARY_HEALTH
+      : metrics.some((m) => (REPLICATION_LAG_METRICS as readonly (string | undefined)[]).includes(m))
+        ? AlarmKind.REPLICATION_LAG
+        : undefined;
+  if (!kind) return undefined;
+  return {
+    type: 'ALARM',
+    alarmName: detail.alarmName,
+    kind,
+    state: detail.state.value,
+    ...(detail.previousState ? { previousState: detail.previousState.value } : {}),
+    ...(detail.state.reason ? { reason: detail.state.reason } : {}),
+  };
+}
+
+const DeadlineInput = z
+  .object({ kind: z.literal('deadline'), pairId: z.string().min(1), operationId: z.string().min(1) })
+  .strict();
+export const EscalateInput = z.union([
+  DeadlineInput,
+  z.object({ kind: z.literal('sweep') }).strict(),
+  // A scheduled EventBridge rule without input: treated as a sweep.
+  z.object({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }).loose(),
+]);
+
+export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEvent, { type: 'DEADLINE' | 'SWEEP' }> {
+  const parsed = EscalateInput.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidEventError(
+      'escalate expects {"kind":"deadline","pairId","operationId"}, {"kind":"sweep"} or a scheduled event',
+      issuesOf(parsed.error),
+    );
+  }
+  const deadline = DeadlineInput.safeParse(parsed.data);
+  if (!deadline.success) return { type: 'SWEEP' };
+  if (deadline.data.pairId !== pairId) {
+    throw new InvalidEventError(`deadline is for pair ${deadline.data.pairId}, but this function serves pair ${pairId}`);
+  }
+  return { type: 'DEADLINE', operationId: deadline.data.operationId };
+}

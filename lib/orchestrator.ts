@@ -1,0 +1,125 @@
+/**
+ * Runs one event through the core: load the pair, observe the local broker, decide, record the decision with
+ * a conditional write, and only then run the commands. A Promote's result comes back as an event of its own,
+ * so that acceptance or rejection is recorded too.
+ *
+ * Two invocations racing on the same event (EventBridge delivers at least once) both decide from version v;
+ * only one conditional write of v+1 succeeds. The loser reloads, decides again on v+1 (where the operation is
+ * now in flight) and records a refusal: Promote is sent once.
+ */
+import { randomUUID } from 'node:crypto';
+import { decide } from './core/decide.ts';
+import type { Command, CoreConfig, CoreEvent, Decision } from './core/model.ts';
+import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
+import type { BrokerApi, Clock, DeadlineScheduler, Notifier, PairStore } from './ports.ts';
+
+export interface OrchestratorConfig extends CoreConfig {
+  localBrokerId: string;
+}
+
+/** The part of a logger the orchestrator uses (Powertools' Logger fits; so does console). */
+export interface LogSink {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface Orchestrator {
+  config: OrchestratorConfig;
+  store: PairStore;
+  broker: BrokerApi;
+  scheduler: DeadlineScheduler;
+  notifier: Notifier;
+  clock: Clock;
+  log: LogSink;
+  newOperationId?: () => string;
+}
+
+const MAX_WRITE_ATTEMPTS = 5;
+
+export const newOperationId = (now: number): string => `op-${now.toString(36)}-${randomUUID().slice(0, 8)}`;
+
+/** Handles `event` and the follow-up events its commands produce; returns every decision recorded. */
+export async function handleEvent(o: Orchestrator, event: CoreEvent): Promise<Decision[]> {
+  const recorded: Decision[] = [];
+  const queue: CoreEvent[] = [event];
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    const outcome = await decideAndRecord(o, next);
+    recorded.push(...outcome.decisions);
+    for (const decision of outcome.decisions) o.log.info('decision', { pairId: o.config.pairId, ...decision });
+    for (const command of outcome.commands) {
+      const followUp = await run(o, command);
+      if (followUp) queue.push(followUp);
+    }
+  }
+  return recorded;
+}
+
+async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
+  const { config } = o;
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const [stored, observation] = await Promise.all([
+      o.store.load(config.pairId),
+      o.broker.observe(config.localBrokerId),
+    ]);
+    const now = o.clock.now();
+    const outcome = decide(stored.state, event, {
+      now,
+      observation,
+      config,
+      newOperationId: o.newOperationId ?? (() => newOperationId(now)),
+    });
+    if (outcome.decisions.length === 0) return outcome;
+    try {
+      await o.store.save(stored, outcome.state, outcome.decisions);
+      return outcome;
+    } catch (error) {
+      if (!(error instanceof VersionConflictError)) throw error;
+      o.log.info('lost the race for the pair record; deciding again', { pairId: config.pairId, attempt });
+    }
+  }
+  throw new ContentionError(config.pairId, MAX_WRITE_ATTEMPTS);
+}
+
+/** Runs a command; a Promote yields the event that records its result. */
+async function run(o: Orchestrator, command: Command): Promise<CoreEvent | undefined> {
+  const { pairId, localBrokerId } = o.config;
+  switch (command.type) {
+    case 'PROMOTE': {
+      const base = { type: 'PROMOTE_RESULT', operationId: command.operationId, mode: command.mode } as const;
+      try {
+        await o.broker.promote(localBrokerId, command.mode);
+        return { ...base, accepted: true, retryable: false };
+      } catch (error) {
+        const retryable = error instanceof BrokerApiError ? error.retryable : true;
+        o.log.warn('Promote failed', { pairId, brokerId: localBrokerId, mode: command.mode, error: String(error) });
+        return { ...base, accepted: false, retryable, error: errorMessage(error) };
+      }
+    }
+    case 'SCHEDULE_DEADLINE':
+      // A lost schedule is covered by the rate(1 minute) sweep, so a failure here is logged, not fatal.
+      await attempt(o, 'scheduling the deadline failed; the sweep escalates instead', () =>
+        o.scheduler.schedule(pairId, command.operationId, command.at),
+      );
+      return undefined;
+    case 'CANCEL_DEADLINE':
+      // A deadline that still fires is ignored by the core (the operation is no longer in flight).
+      await attempt(o, 'cancelling the deadline failed; it will fire and be ignored', () =>
+        o.scheduler.cancel(pairId, command.operationId),
+      );
+      return undefined;
+    case 'NOTIFY':
+      await attempt(o, 'notification failed', () => o.notifier.notify(command.subject, command.message));
+      return undefined;
+  }
+}
+
+async function attempt(o: Orchestrator, failure: string, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    o.log.error(failure, { pairId: o.config.pairId, error: errorMessage(error) });
+  }
+}
+
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,49 @@
+/**
+ * The interfaces the orchestrator needs from the outside world. Each has one AWS adapter in lib/adapters/
+ * (and the local scheduler in lib/adapters/local-scheduler.ts for the embedded default).
+ */
+import type { BrokerObservation, Decision, Mode, PairState } from './core/model.ts';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface BrokerApi {
+  /** DescribeBroker of the local broker reduced to what the core decides on; never throws. */
+  observe(brokerId: string): Promise<BrokerObservation>;
+  /** Promote the broker; throws BrokerApiError. */
+  promote(brokerId: string, mode: Mode): Promise<void>;
+}
+
+export interface StoredPair {
+  state: PairState;
+  /** Decisions of state.version, kept on the record until the next write has flushed them to the timeline. */
+  pending: Decision[];
+}
+
+export interface PairStore {
+  load(pairId: string): Promise<StoredPair>;
+  /**
+   * Writes `next` (whose version is one above `previous.state.version`) only if the stored version is still
+   * the previous one, after flushing `previous.pending` to the timeline. Throws VersionConflictError.
+   */
+  save(previous: StoredPair, next: PairState, decisions: Decision[]): Promise<void>;
+  /** The whole audit timeline of the pair, oldest first, including decisions not flushed yet. */
+  timeline(pairId: string): Promise<Decision[]>;
+}
+
+export interface DeadlineScheduler {
+  schedule(pairId: string, operationId: string, at: number): Promise<void>;
+  cancel(pairId: string, operationId: string): Promise<void>;
+}
+
+export interface Notifier {
+  notify(subject: string, message: string): Promise<void>;
+}
+
+export interface PrimaryProbe {
+  /** DescribeBroker of the primary from this Region plus a TCP connect to its endpoints. */
+  probe(): Promise<{ healthy: boolean; detail: string }>;
+}
