@@ -1,0 +1,212 @@
+/**
+ * HTTP front of the simulator, speaking the Amazon MQ REST API (restJson1) the way the service does: same
+ * paths, lowerCamel JSON names, enums, error types in `x-amzn-ErrorType` and status codes. The Region of a
+ * request is read from its SigV4 credential scope, so one port serves every Region and a client configured
+ * for us-west-2 sees only that Region's brokers, as on AWS. Signatures are not verified.
+ *
+ * Besides the API, `/_simulator/*` injects faults and load (JSON bodies):
+ *   GET  /_simulator/state
+ *   POST /_simulator/regions/{region}   {"up": false}
+ *   POST /_simulator/partition          {"partitioned": true}
+ *   POST /_simulator/pairs/{name}/load  {"messagesPerSecond": 50}
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type CrdrWorld, type SimBroker, SimError } from './world.ts';
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** `Credential=AKID/20261123/us-west-2/mq/aws4_request` -> us-west-2. */
+export const regionOf = (req: IncomingMessage): string | undefined =>
+  /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/mq\//.exec(req.headers.authorization ?? '')?.[1];
+
+export function describeBrokerJson(world: CrdrWorld, b: SimBroker) {
+  const counterpart = world.pair(b.pairName).brokerIds.map((id) => world.brokers.get(id) as SimBroker).find((x) => x.id !== b.id);
+  const pendingRole = world.pendingRole(b);
+  const replicationUser = 'replication-user';
+  return {
+    authenticationStrategy: 'SIMPLE',
+    autoMinorVersionUpgrade: true,
+    brokerArn: b.arn,
+    brokerId: b.id,
+    brokerInstances: world.accepting(b)
+      ? [{ consoleURL: `https://127.0.0.1:${b.port ?? 0}`, endpoints: world.endpoints(b), ipAddress: '127.0.0.1' }]
+      : [],
+    brokerName: b.name,
+    brokerState: world.brokerState(b),
+    created: b.created.toISOString(),
+    dataReplicationMetadata: {
+      dataReplicationCounterpart: counterpart ? { brokerId: counterpart.id, region: counterpart.region } : undefined,
+      dataReplicationRole: b.role,
+    },
+    dataReplicationMode: 'CRDR',
+    ...(pendingRole
+      ? {
+          pendingDataReplicationMetadata: {
+            dataReplicationCounterpart: counterpart ? { brokerId: counterpart.id, region: counterpart.region } : undefined,
+            dataReplicationRole: pendingRole,
+          },
+        }
+      : {}),
+    deploymentMode: 'ACTIVE_STANDBY_MULTI_AZ',
+    encryptionOptions: { useAwsOwnedKey: true },
+    engineType: 'ACTIVEMQ',
+    engineVersion: '5.18',
+    hostInstanceType: 'mq.m5.large',
+    logs: { audit: false, general: false },
+    publiclyAccessible: false,
+    storageType: 'EFS',
+    tags: {},
+    users: [{ username: 'admin' }, { username: replicationUser }],
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': crypto.randomUUID(),
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: SimError): void {
+  send(res, error.status, { message: error.message, ...(error.errorAttribute ? { errorAttribute: error.errorAttribute } : {}) }, error.type);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new SimError('BadRequestException', 400, `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new SimError('BadRequestException', 400, 'request body must be a JSON object');
+}
+
+async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://simulator');
+  const path = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const method = req.method ?? 'GET';
+
+  if (path[0] === '_simulator') return admin(world, method, path.slice(1), req, res);
+
+  const region = regionOf(req);
+  if (!region) {
+    throw new SimError('ForbiddenException', 403, 'Missing or malformed SigV4 Authorization header: sign requests for service mq');
+  }
+  if (path[0] !== 'v1' || path[1] !== 'brokers') throw new SimError('NotFoundException', 404, `no route for ${method} ${url.pathname}`);
+  const brokerId = path[2];
+
+  if (method === 'GET' && !brokerId) {
+    const maxResults = Number(url.searchParams.get('maxResults') ?? 100);
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) {
+      throw new SimError('BadRequestException', 400, 'maxResults must be an integer from 1 to 100', 'maxResults');
+    }
+    const start = Number(url.searchParams.get('nextToken') ?? 0);
+    const all = world.listBrokers(region);
+    const page = all.slice(start, start + maxResults);
+    return send(res, 200, {
+      brokerSummaries: page.map((b) => ({
+        brokerArn: b.arn,
+        brokerId: b.id,
+        brokerName: b.name,
+        brokerState: world.brokerState(b),
+        created: b.created.toISOString(),
+        deploymentMode: 'ACTIVE_STANDBY_MULTI_AZ',
+        engineType: 'ACTIVEMQ',
+        hostInstanceType: 'mq.m5.large',
+      })),
+      ...(start + maxResults < all.length ? { nextToken: String(start + maxResults) } : {}),
+    });
+  }
+  if (method === 'GET' && brokerId && path.length === 3) {
+    return send(res, 200, describeBrokerJson(world, world.describe(region, brokerId)));
+  }
+  if (method === 'POST' && brokerId && path[3] === 'promote' && path.length === 4) {
+    const body = await readJson(req);
+    world.promote(region, brokerId, String(body.mode ?? ''));
+    await world.syncListeners();
+    return send(res, 200, { brokerId });
+  }
+  throw new SimError('NotFoundException', 404, `the simulator does not implement ${method} ${url.pathname}`);
+}
+
+async function admin(world: CrdrWorld, method: string, path: string[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (method === 'GET' && path[0] === 'state') return send(res, 200, snapshot(world));
+  if (method !== 'POST') throw new SimError('NotFoundException', 404, 'unknown simulator admin route');
+  const body = await readJson(req);
+  if (path[0] === 'regions' && path[1] && typeof body.up === 'boolean') {
+    world.setRegionUp(path[1], body.up);
+  } else if (path[0] === 'partition' && typeof body.partitioned === 'boolean') {
+    world.setPartitioned(body.partitioned);
+  } else if (path[0] === 'pairs' && path[1] && path[2] === 'load' && typeof body.messagesPerSecond === 'number' && body.messagesPerSecond >= 0) {
+    world.setProduceRate(path[1], body.messagesPerSecond);
+  } else {
+    throw new SimError('BadRequestException', 400, 'unknown admin route or body; see the header of simulator/server.ts');
+  }
+  await world.syncListeners();
+  return send(res, 200, snapshot(world));
+}
+
+export function snapshot(world: CrdrWorld) {
+  world.sync();
+  return {
+    regionsDown: [...world.regionsDown],
+    partitioned: world.partitioned,
+    pairs: [...world.pairs.values()].map((p) => {
+      const { primary, replica } = world.roles(p.name);
+      return {
+        name: p.name,
+        primary: { brokerId: primary.id, region: primary.region, endpoints: world.endpoints(primary) },
+        replica: { brokerId: replica.id, region: replica.region },
+        replicationLag: Math.round(p.backlog),
+        promotion: p.promotion?.mode ?? null,
+        unreplicatedOnOldPrimary: p.unreplicatedOnOldPrimary,
+        produceRate: p.produceRate,
+        drainRate: p.drainRate,
+      };
+    }),
+  };
+}
+
+export interface RunningSimulator {
+  server: Server;
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function startSimulator(world: CrdrWorld, port = 0, host = '127.0.0.1'): Promise<RunningSimulator> {
+  await world.syncListeners();
+  const server = createServer((req, res) => {
+    route(world, req, res)
+      .then(() => world.syncListeners())
+      .catch((error: unknown) => {
+        if (error instanceof SimError) return sendError(res, error);
+        sendError(res, new SimError('InternalServerErrorException', 500, `simulator error: ${String(error)}`));
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    server,
+    endpoint: `http://${host}:${bound}`,
+    close: async () => {
+      await new Promise((resolve) => server.close(resolve));
+      await world.close();
+    },
+  };
+}

@@ -1,0 +1,347 @@
+/**
+ * The simulated world behind the Amazon MQ API: CRDR broker pairs spread over two Regions.
+ *
+ * Replication is modelled as a backlog of messages on the primary that are not yet on the replica. Producers
+ * add `produceRate` messages/s while the primary accepts clients; the inter-Region link drains `drainRate`
+ * messages/s while both Regions are up and not partitioned. Conditions change only through calls that first
+ * bring the model up to the clock (`sync`), so rates are constant between two syncs and completion times
+ * are exact.
+ *
+ *  - SWITCHOVER: the primary stops accepting clients, the backlog drains; completes the moment it reaches 0
+ *    (needs both Regions and the link). Until then neither broker accepts clients.
+ *  - FAILOVER: completes `failoverMs` after the request whatever the other Region's state, may interrupt a
+ *    switchover, leaves the backlog on the old primary as unreplicated messages.
+ *  - Promote on a primary, or a switchover during a failover: BadRequestException.
+ *  - A Region that is down answers its API with InternalServerErrorException and closes its brokers' ports.
+ *
+ * The primary broker of a pair listens on a real loopback TCP port (its "endpoint") while it accepts clients,
+ * so that a TCP health probe has something true to connect to.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import type { Clock } from '#lib/ports.ts';
+import { REPLICATION_ROLE } from '#lib/mq-facts.ts';
+
+export type Role = (typeof REPLICATION_ROLE)[keyof typeof REPLICATION_ROLE];
+export type PromoteMode = 'SWITCHOVER' | 'FAILOVER';
+
+export class SimError extends Error {
+  constructor(
+    readonly type:
+      | 'BadRequestException'
+      | 'NotFoundException'
+      | 'InternalServerErrorException'
+      | 'ForbiddenException'
+      | 'ConflictException',
+    readonly status: number,
+    message: string,
+    readonly errorAttribute?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SimBroker {
+  id: string;
+  name: string;
+  arn: string;
+  region: string;
+  role: Role;
+  created: Date;
+  pairName: string;
+  listener?: Server;
+  /** Loopback port of the broker's endpoint; kept across restarts when possible. */
+  port?: number;
+}
+
+export interface SimPair {
+  name: string;
+  brokerIds: [string, string];
+  /** Messages on the primary not yet replicated. */
+  backlog: number;
+  produceRate: number;
+  drainRate: number;
+  promotion?: { mode: PromoteMode; replicaId: string; requestedAt: number };
+  /** Messages left on the old primary by failovers, not replicated. */
+  unreplicatedOnOldPrimary: number;
+  /** Total messages produced to the pair, for the drill's accounting. */
+  produced: number;
+}
+
+export interface WorldOptions {
+  failoverMs?: number;
+  accountId?: string;
+  /** Start a TCP listener per primary broker (off for pure model tests). */
+  listen?: boolean;
+}
+
+export class CrdrWorld {
+  readonly brokers = new Map<string, SimBroker>();
+  readonly pairs = new Map<string, SimPair>();
+  readonly regionsDown = new Set<string>();
+  partitioned = false;
+  private lastSync: number;
+  private readonly failoverMs: number;
+  private readonly accountId: string;
+  private readonly listen: boolean;
+
+  constructor(
+    private readonly clock: Clock,
+    options: WorldOptions = {},
+  ) {
+    this.lastSync = clock.now();
+    this.failoverMs = options.failoverMs ?? 5_000;
+    this.accountId = options.accountId ?? '123456789012';
+    this.listen = options.listen ?? true;
+  }
+
+  addPair(spec: {
+    name: string;
+    primaryRegion: string;
+    replicaRegion: string;
+    produceRate?: number;
+    drainRate?: number;
+    backlog?: number;
+  }): { primary: SimBroker; replica: SimBroker } {
+    this.sync();
+    const make = (region: string, role: Role, suffix: string): SimBroker => {
+      const id = `b-${randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}`;
+      const name = `${spec.name}-${suffix}`;
+      const broker: SimBroker = {
+        id,
+        name,
+        arn: `arn:aws:mq:${region}:${this.accountId}:broker:${name}:${id}`,
+        region,
+        role,
+        created: new Date(this.clock.now()),
+        pairName: spec.name,
+      };
+      this.brokers.set(id, broker);
+      return broker;
+    };
+    const primary = make(spec.primaryRegion, REPLICATION_ROLE.PRIMARY, 'primary');
+    const replica = make(spec.replicaRegion, REPLICATION_ROLE.REPLICA, 'replica');
+    this.pairs.set(spec.name, {
+      name: spec.name,
+      brokerIds: [primary.id, replica.id],
+      backlog: spec.backlog ?? 0,
+      produceRate: spec.produceRate ?? 0,
+      drainRate: spec.drainRate ?? 100,
+      unreplicatedOnOldPrimary: 0,
+      produced: spec.backlog ?? 0,
+    });
+    return { primary, replica };
+  }
+
+  // ---- fault injection and load ----
+
+  setRegionUp(region: string, up: boolean): void {
+    this.sync();
+    if (up) this.regionsDown.delete(region);
+    else this.regionsDown.add(region);
+  }
+
+  setPartitioned(partitioned: boolean): void {
+    this.sync();
+    this.partitioned = partitioned;
+  }
+
+  setProduceRate(pairName: string, messagesPerSecond: number): void {
+    this.sync();
+    this.pair(pairName).produceRate = messagesPerSecond;
+  }
+
+  // ---- reads ----
+
+  pair(name: string): SimPair {
+    const pair = this.pairs.get(name);
+    if (!pair) throw new SimError('NotFoundException', 404, `pair ${name} does not exist`);
+    return pair;
+  }
+
+  /** Both brokers of a pair, primary first. */
+  roles(pairName: string): { primary: SimBroker; replica: SimBroker } {
+    const [a, b] = this.pair(pairName).brokerIds.map((id) => this.brokers.get(id) as SimBroker) as [SimBroker, SimBroker];
+    return a.role === REPLICATION_ROLE.PRIMARY ? { primary: a, replica: b } : { primary: b, replica: a };
+  }
+
+  /** Replication lag of a pair (messages not yet on the replica), as the TotalReplicationLag metric shows. */
+  lag(pairName: string): number {
+    this.sync();
+    return Math.round(this.pair(pairName).backlog);
+  }
+
+  isRegionUp(region: string): boolean {
+    return !this.regionsDown.has(region);
+  }
+
+  linkUp(pair: SimPair): boolean {
+    return !this.partitioned && pair.brokerIds.every((id) => this.isRegionUp((this.brokers.get(id) as SimBroker).region));
+  }
+
+  /** The primary accepts client connections: its Region is up and no promotion is under way. */
+  accepting(broker: SimBroker): boolean {
+    const pair = this.pair(broker.pairName);
+    return broker.role === REPLICATION_ROLE.PRIMARY && this.isRegionUp(broker.region) && !pair.promotion;
+  }
+
+  // ---- API operations (region is the Region of the API endpoint the request was sent to) ----
+
+  listBrokers(region: string): SimBroker[] {
+    this.requireRegion(region);
+    this.sync();
+    return [...this.brokers.values()].filter((b) => b.region === region);
+  }
+
+  describe(region: string, brokerId: string): SimBroker {
+    this.requireRegion(region);
+    this.sync();
+    const broker = this.brokers.get(brokerId);
+    if (!broker || broker.region !== region) {
+      throw new SimError('NotFoundException', 404, `Can't find requested broker [${brokerId}]. Make sure your broker exists.`, 'broker-id');
+    }
+    return broker;
+  }
+
+  /** The role a broker is moving to while a promotion of its pair is under way. */
+  pendingRole(broker: SimBroker): Role | undefined {
+    const promotion = this.pair(broker.pairName).promotion;
+    if (!promotion) return undefined;
+    return broker.id === promotion.replicaId ? REPLICATION_ROLE.PRIMARY : REPLICATION_ROLE.REPLICA;
+  }
+
+  brokerState(broker: SimBroker): 'RUNNING' | 'REPLICA' {
+    return broker.role === REPLICATION_ROLE.PRIMARY ? 'RUNNING' : 'REPLICA';
+  }
+
+  promote(region: string, brokerId: string, mode: string): void {
+    if (mode !== 'SWITCHOVER' && mode !== 'FAILOVER') {
+      throw new SimError('BadRequestException', 400, `mode must be SWITCHOVER or FAILOVER, got ${JSON.stringify(mode)}`, 'mode');
+    }
+    const broker = this.describe(region, brokerId);
+    const pair = this.pair(broker.pairName);
+    if (broker.role !== REPLICATION_ROLE.REPLICA) {
+      throw new SimError('BadRequestException', 400, `Broker [${brokerId}] is not a replica broker. Promote is only supported on a replica broker.`, 'broker-id');
+    }
+    const now = this.clock.now();
+    if (pair.promotion?.mode === 'FAILOVER') {
+      throw new SimError('BadRequestException', 400, `A failover is already in progress for broker [${brokerId}]; it cannot be interrupted.`, 'mode');
+    }
+    if (pair.promotion?.mode === 'SWITCHOVER' && mode === 'SWITCHOVER') {
+      throw new SimError('BadRequestException', 400, `A switchover is already in progress for broker [${brokerId}].`, 'mode');
+    }
+    pair.promotion = { mode, replicaId: brokerId, requestedAt: now };
+    this.sync();
+  }
+
+  // ---- time ----
+
+  /** Brings every pair up to the clock, completing promotions at the exact moment they complete. */
+  sync(): void {
+    const now = this.clock.now();
+    const from = this.lastSync;
+    this.lastSync = now;
+    for (const pair of this.pairs.values()) {
+      let t = from;
+      while (t < now || pair.promotion) {
+        const done = this.advance(pair, t, now);
+        if (done === undefined) break;
+        t = done;
+      }
+    }
+  }
+
+  /** Advances one pair from t to at most `until`; returns the time a promotion completed at, if one did. */
+  private advance(pair: SimPair, t: number, until: number): number | undefined {
+    const dt = (until - t) / 1000;
+    const { primary } = this.roles(pair.name);
+    const link = this.linkUp(pair);
+    const promotion = pair.promotion;
+    if (promotion?.mode === 'FAILOVER') {
+      const at = promotion.requestedAt + this.failoverMs;
+      const end = Math.min(until, at);
+      if (link) pair.backlog = Math.max(0, pair.backlog - (pair.drainRate * (end - t)) / 1000);
+      if (at > until) return undefined;
+      this.completePromotion(pair);
+      return at;
+    }
+    if (promotion?.mode === 'SWITCHOVER') {
+      if (!link) return undefined;
+      const drainSeconds = pair.backlog / pair.drainRate;
+      if (drainSeconds > dt) {
+        pair.backlog -= pair.drainRate * dt;
+        return undefined;
+      }
+      pair.backlog = 0;
+      this.completePromotion(pair);
+      return t + drainSeconds * 1000;
+    }
+    const produced = this.accepting(primary) ? pair.produceRate * dt : 0;
+    pair.produced += produced;
+    pair.backlog = Math.max(0, pair.backlog + produced - (link ? pair.drainRate * dt : 0));
+    return undefined;
+  }
+
+  private completePromotion(pair: SimPair): void {
+    const { primary, replica } = this.roles(pair.name);
+    primary.role = REPLICATION_ROLE.REPLICA;
+    replica.role = REPLICATION_ROLE.PRIMARY;
+    // A failover does not wait for the backlog: those messages stay behind on the old primary.
+    pair.unreplicatedOnOldPrimary += Math.round(pair.backlog);
+    pair.backlog = 0;
+    pair.promotion = undefined;
+  }
+
+  private requireRegion(region: string): void {
+    if (!this.isRegionUp(region)) {
+      throw new SimError('InternalServerErrorException', 500, `Amazon MQ in ${region} is unavailable (simulated Region outage)`);
+    }
+  }
+
+  // ---- endpoints ----
+
+  endpoints(broker: SimBroker): string[] {
+    return broker.port ? [`ssl://127.0.0.1:${broker.port}`, `stomp+ssl://127.0.0.1:${broker.port}`] : [];
+  }
+
+  /** Opens the TCP listener of every broker that accepts clients and closes the others'. */
+  async syncListeners(): Promise<void> {
+    if (!this.listen) return;
+    this.sync();
+    await Promise.all(
+      [...this.brokers.values()].map(async (broker) => {
+        const open = this.accepting(broker);
+        if (open && !broker.listener) broker.listener = await this.openListener(broker);
+        if (!open && broker.listener) {
+          const listener = broker.listener;
+          broker.listener = undefined;
+          await new Promise((resolve) => listener.close(resolve));
+        }
+      }),
+    );
+  }
+
+  private async openListener(broker: SimBroker): Promise<Server> {
+    const server = createServer((socket) => socket.destroy());
+    const listenOn = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
+    try {
+      await listenOn(broker.port ?? 0);
+    } catch {
+      await listenOn(0); // the old port was taken meanwhile
+    }
+    const address = server.address();
+    if (address && typeof address === 'object') broker.port = address.port;
+    return server;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.brokers.values()].map((b) => (b.listener ? new Promise((resolve) => b.listener?.close(resolve)) : undefined)),
+    );
+    for (const b of this.brokers.values()) b.listener = undefined;
+  }
+}
