@@ -19,9 +19,9 @@ export interface OrchestratorConfig extends CoreConfig {
 
 /** The part of a logger the orchestrator uses (Powertools' Logger fits; so does console). */
 export interface LogSink {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface Orchestrator {

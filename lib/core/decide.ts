@@ -156,8 +156,9 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
     }
     return;
   }
-  // While an operation is in flight, failing probes are expected and decide nothing.
-  if (isInFlight(step.op)) return;
+  // While an operation is in flight failing probes are expected; once the local broker is the primary the
+  // remote one is the replica. Either way a failed probe decides nothing.
+  if (isInFlight(step.op) || step.ctx.observation.role === Role.PRIMARY) return;
   state.consecutiveProbeFailures += 1;
   const threshold = step.ctx.config.probeFailureThreshold;
   if (state.consecutiveProbeFailures < threshold) {

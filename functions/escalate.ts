@@ -1,0 +1,12 @@
+/** A switchover's deadline (one-shot EventBridge Scheduler schedule) and the rate(1 minute) backstop sweep. */
+import { parseEscalateEvent } from '#lib/events.ts';
+import { handleEvent } from '#lib/orchestrator.ts';
+import { runtimeFromEnv } from '#lib/runtime.ts';
+import { type HandlerBody, logger, makeHandler } from './shared.ts';
+
+export const escalate: HandlerBody = async (event, { config, orchestrator }) => ({
+  pairId: config.pairId,
+  decisions: await handleEvent(orchestrator, parseEscalateEvent(event, config.pairId)),
+});
+
+export const handler = makeHandler(escalate, runtimeFromEnv(logger));

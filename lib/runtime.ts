@@ -1,0 +1,82 @@
+/**
+ * Builds the orchestrator from configuration: one real AWS SDK v3 client per service, created once per
+ * container. Endpoint overrides (MQ_ENDPOINT, DYNAMODB_ENDPOINT) point them at the simulator and dynalite.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MqClient } from '@aws-sdk/client-mq';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { DynamoPairStore } from './adapters/dynamo-store.ts';
+import { MqBrokerApi } from './adapters/mq.ts';
+import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
+import { EventBridgeDeadlineScheduler } from './adapters/scheduler.ts';
+import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
+import { type AppConfig, loadConfig } from './config.ts';
+import type { LogSink, Orchestrator } from './orchestrator.ts';
+import { type Clock, type DeadlineScheduler, type PrimaryProbe, systemClock } from './ports.ts';
+
+export interface Runtime {
+  config: AppConfig;
+  orchestrator: Orchestrator;
+  probe: PrimaryProbe;
+}
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  /** The embedded default passes its local scheduler; on AWS it is built from the configuration. */
+  scheduler?: DeadlineScheduler;
+  credentials?: AwsCredentialIdentity;
+  newOperationId?: () => string;
+}
+
+/** Without a schedule target the rate(1 minute) sweep alone escalates; said once per operation. */
+class SweepOnlyScheduler implements DeadlineScheduler {
+  constructor(private readonly log: LogSink) {}
+  async schedule(pairId: string, operationId: string): Promise<void> {
+    this.log.warn('no deadline schedule configured; the sweep escalates', { pairId, operationId });
+  }
+  async cancel(): Promise<void> {}
+}
+
+export function createRuntime(config: AppConfig, log: LogSink, overrides: RuntimeOverrides = {}): Runtime {
+  const common = overrides.credentials ? { credentials: overrides.credentials } : {};
+  const mq = (region: string) =>
+    new MqClient({ region, ...common, ...(config.mqEndpoint ? { endpoint: config.mqEndpoint } : {}) });
+  const dynamo = new DynamoDBClient({
+    region: config.region,
+    ...common,
+    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+  });
+  const scheduler =
+    overrides.scheduler ??
+    (config.scheduler
+      ? new EventBridgeDeadlineScheduler(new SchedulerClient({ region: config.region, ...common }), config.scheduler)
+      : new SweepOnlyScheduler(log));
+  const notifier = config.topicArn
+    ? new SnsNotifier(new SNSClient({ region: config.region, ...common }), config.topicArn)
+    : new LogNotifier(log);
+  return {
+    config,
+    orchestrator: {
+      config,
+      store: new DynamoPairStore(dynamo, config.tableName),
+      broker: new MqBrokerApi(mq(config.region)),
+      scheduler,
+      notifier,
+      clock: overrides.clock ?? systemClock,
+      log,
+      ...(overrides.newOperationId ? { newOperationId: overrides.newOperationId } : {}),
+    },
+    probe: new RemotePrimaryProbe(new MqBrokerApi(mq(config.remoteRegion)), config.remoteBrokerId, config.probeTimeoutMs),
+  };
+}
+
+/** The runtime of a deployed function: configuration from its environment, read on first use. */
+export function runtimeFromEnv(log: LogSink): () => Runtime {
+  let runtime: Runtime | undefined;
+  return () => {
+    runtime ??= createRuntime(loadConfig(process.env), log);
+    return runtime;
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * `npm start [-- --scenario NAME]`: a disaster drill on the embedded default, on a compressed clock.
+ *
+ * The drill plays the parts AWS plays in production: CloudWatch (evaluating the TotalReplicationLag alarm
+ * every minute and delivering its state changes through EventBridge), the rate(1 minute) health-check and
+ * sweep schedules, and EventBridge Scheduler (the local scheduler fires the real escalate handler). The
+ * orchestrator's handlers, the SDK clients, the simulator and dynalite are the real code.
+ */
+import { parseArgs } from 'node:util';
+import type { Decision } from '#lib/core/model.ts';
+import type { HandlerResult } from '#functions/shared.ts';
+import {
+  alarmStateChangeEvent,
+  type Embedded,
+  ManualClock,
+  PRIMARY_REGION,
+  startEmbedded,
+} from '#simulator/embedded.ts';
+
+const START = Date.parse('2026-11-23T09:00:00Z');
+const TICK_MS = 5_000;
+const MINUTE = 60_000;
+const LAG_THRESHOLD = 1_000;
+
+interface Scenario {
+  description: string;
+  env?: Record<string, string>;
+  pair?: { produceRate?: number; drainRate?: number };
+  /** Runs at each tick before the periodic triggers; returns notes for the timeline. */
+  script(t: number, e: Embedded, fire: (event: unknown) => Promise<void>): Promise<string | undefined>;
+  durationMs: number;
+  /** When the incident starts; time to recovery counts from here (else from the first start decision). */
+  incidentAt?: number;
+}
+
+const lagAlarm = 'orders-replication-lag';
+
+const scenarios: Record<string, Scenario> = {
+  failover: {
+    incidentAt: MINUTE,
+    description: 'primary Region outage → lag alarm → switchover stalls → deadline → failover',
+    env: { DEADLINE_SECONDS: '300' },
+    async script(t, e) {
+      if (t === MINUTE) {
+        e.world.setPartitioned(true);
+        return `${PRIMARY_REGION} degrades: inter-Region link down, the primary still takes writes`;
+      }
+      if (t === 3 * MINUTE) {
+        e.world.setRegionUp(PRIMARY_REGION, false);
+        return `${PRIMARY_REGION} goes down: the primary's API and endpoints are unreachable`;
+      }
+      return undefined;
+    },
+    durationMs: 12 * MINUTE,
+  },
+  'healthy-switchover': {
+    description: 'a replication link slowdown raises the lag alarm; the switchover drains and completes in time',
+    env: { DEADLINE_SECONDS: '600' },
+    pair: { produceRate: 300, drainRate: 200 },
+    async script(t, e) {
+      // Producers outrun the link until the operators' traffic shift lowers the load.
+      if (t === 4 * MINUTE) {
+        e.world.setProduceRate(e.pairName, 50);
+        return 'producers back to 50 msg/s';
+      }
+      return undefined;
+    },
+    durationMs: 12 * MINUTE,
+  },
+  flapping: {
+    description: 'the lag alarm flaps ALARM/OK every minute, before and after an operator fails back: one switchover',
+    env: { DEADLINE_SECONDS: '600', COOLDOWN_SECONDS: '900' },
+    pair: { produceRate: 300, drainRate: 200 },
+    async script(t, e, fire) {
+      if (t === 4 * MINUTE) {
+        // The operator fails back by hand (console, from the old primary's Region): the local broker is the
+        // replica again, so only the cooldown stands between the next flap and a needless promotion.
+        const { replica } = e.world.roles(e.pairName);
+        e.world.promote(replica.region, replica.id, 'SWITCHOVER');
+        return `operator fails back: Promote SWITCHOVER of ${replica.region} by hand`;
+      }
+      if (t >= MINUTE && t <= 7 * MINUTE && t % MINUTE === 0) {
+        const into = (t / MINUTE) % 2 === 1 ? 'ALARM' : 'OK';
+        printLine(t, 'drill', 'INJECT', `CloudWatch: ${lagAlarm} flaps into ${into}`);
+        await fire(alarmStateChangeEvent(lagAlarm, into, into === 'ALARM' ? 'OK' : 'ALARM', START + t));
+      }
+      return undefined;
+    },
+    durationMs: 9 * MINUTE,
+  },
+  'duplicate-delivery': {
+    incidentAt: MINUTE,
+    description: 'EventBridge delivers the same alarm event twice to two concurrent invocations: one Promote',
+    env: { DEADLINE_SECONDS: '300' },
+    async script(t, e) {
+      if (t === MINUTE) {
+        e.world.setPartitioned(true);
+        return `${PRIMARY_REGION} degrades: inter-Region link down`;
+      }
+      if (t === 2 * MINUTE) {
+        printLine(t, 'drill', 'INJECT', 'the lag alarm event delivered twice, to two concurrent invocations');
+        const event = alarmStateChangeEvent(lagAlarm, 'ALARM', 'OK', START + t);
+        const results = await Promise.all([e.invoke.onAlarm(event), e.invoke.onAlarm(event)]);
+        results.forEach((r, i) => printDecisions(r, `onAlarm #${i + 1}`));
+      }
+      if (t === 4 * MINUTE) {
+        e.world.setPartitioned(false);
+        return 'inter-Region link restored: the switchover can drain';
+      }
+      return undefined;
+    },
+    durationMs: 10 * MINUTE,
+  },
+  'dry-run': {
+    incidentAt: MINUTE,
+    description: 'the failover drill with DRY_RUN=true: decisions recorded, Promote never called',
+    env: { DRY_RUN: 'true', DEADLINE_SECONDS: '300' },
+    async script(t, e) {
+      if (t === MINUTE) {
+        e.world.setPartitioned(true);
+        return `${PRIMARY_REGION} degrades: inter-Region link down`;
+      }
+      if (t === 3 * MINUTE) {
+        e.world.setRegionUp(PRIMARY_REGION, false);
+        return `${PRIMARY_REGION} goes down`;
+      }
+      return undefined;
+    },
+    durationMs: 8 * MINUTE,
+  },
+};
+
+const clockText = (t: number): string => {
+  const s = Math.round(t / 1000);
+  return `T+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+
+let lastPrinted = -1;
+function printLine(t: number, what: string, action: string, reason: string): void {
+  console.log(`${clockText(t)}  ${what.padEnd(44).slice(0, 44)}  ${action.padEnd(22)}  ${reason}`);
+  lastPrinted = t;
+}
+
+let printDecisions: (r: HandlerResult, via: string) => void = () => undefined;
+
+async function run(name: string, scenario: Scenario): Promise<void> {
+  const clock = new ManualClock(START);
+  let seq = 0;
+  const embedded = await startEmbedded({
+    clock,
+    env: { COOLDOWN_SECONDS: '900', ...scenario.env },
+    ...(scenario.pair ? { pair: scenario.pair } : {}),
+    newOperationId: () => `op-${++seq}`,
+    onScheduledResult: (result) => printDecisions(result, 'escalate(deadline)'),
+  });
+  const { world, invoke, pairName, scheduler, runtime } = embedded;
+  const elapsed = () => clock.now() - START;
+  const seen: Decision[] = [];
+  printDecisions = (result, via) => {
+    for (const d of result.decisions) {
+      seen.push(d);
+      printLine(d.at - START, `${via}: ${d.event}`, d.dryRun ? `${d.action} (dry)` : d.action, d.reason);
+    }
+  };
+
+  console.log(`\nDrill "${name}": ${scenario.description}`);
+  console.log(
+    `pair ${pairName}: primary ${embedded.primary.id} (${embedded.primary.region}), replica ${embedded.replica.id} (${embedded.replica.region})`,
+  );
+  console.log(
+    `deadline ${runtime.config.deadlineMs / 1000} s, cooldown ${runtime.config.cooldownMs / 1000} s, ` +
+      `${runtime.config.probeFailureThreshold} failed probes to trigger, dry run ${runtime.config.dryRun}; 1 tick = ${TICK_MS / 1000} s\n`,
+  );
+  console.log(`${'time'.padEnd(8)}  ${'event'.padEnd(44)}  ${'decision'.padEnd(22)}  reason`);
+
+  let alarmState = 'OK';
+  const outageAt = scenario.incidentAt;
+  let recoveredAt: number | undefined;
+  let lagAtFailover: number | undefined;
+  const fire = async (event: unknown) => printDecisions(await invoke.onAlarm(event), 'onAlarm');
+
+  try {
+    for (let t = 0; t <= scenario.durationMs; t += TICK_MS) {
+      if (t > 0) clock.advance(TICK_MS);
+      await world.syncListeners();
+      const note = await scenario.script(t, embedded, fire);
+      if (note) printLine(t, 'drill', 'INJECT', note);
+
+      // EventBridge Scheduler: deadlines that are due fire the real escalate handler.
+      await scheduler.runDue();
+
+      if (t % MINUTE === 0) {
+        // CloudWatch evaluates the lag alarm once a minute (one datapoint, Maximum > threshold).
+        const lag = world.lag(pairName);
+        const next = lag > LAG_THRESHOLD ? 'ALARM' : 'OK';
+        if (name !== 'flapping' && next !== alarmState) {
+          printLine(t, 'cloudwatch', 'ALARM STATE', `${lagAlarm} ${alarmState}→${next} (TotalReplicationLag ${lag})`);
+          const event = alarmStateChangeEvent(lagAlarm, next, alarmState, clock.now(), `TotalReplicationLag ${lag} > ${LAG_THRESHOLD}`);
+          alarmState = next;
+          if (name !== 'duplicate-delivery') await fire(event);
+        }
+        printDecisions(await invoke.healthCheck(), 'healthCheck');
+        printDecisions(await invoke.escalate({ kind: 'sweep' }), 'sweep');
+      }
+
+      const { primary } = world.roles(pairName);
+      const op = (await runtime.orchestrator.store.load(pairName)).state.operation;
+      if (op?.mode === 'FAILOVER' && lagAtFailover === undefined) lagAtFailover = world.lag(pairName);
+      if (recoveredAt === undefined && primary.id === embedded.replica.id && world.accepting(primary)) {
+        recoveredAt = t;
+        printLine(t, 'simulator', 'NEW PRIMARY', `${primary.id} accepts clients in ${primary.region}`);
+      }
+      if (recoveredAt !== undefined && t - recoveredAt >= 2 * MINUTE && t - lastPrinted >= MINUTE) break;
+    }
+
+    const timeline = await runtime.orchestrator.store.timeline(pairName);
+    const pair = world.pair(pairName);
+    const count = (action: string) => timeline.filter((d) => d.action === action && !d.dryRun).length;
+    console.log('\nOutcome');
+    console.log(`  final roles        primary ${world.roles(pairName).primary.id} (${world.roles(pairName).primary.region})`);
+    console.log(`  promotions         switchovers started ${count('START_SWITCHOVER')}, escalations to failover ${count('ESCALATE_TO_FAILOVER')}, completed ${count('COMPLETE')}`);
+    console.log(`  refusals           ${count('REFUSE')} (dry-run decisions: ${timeline.filter((d) => d.dryRun).length})`);
+    if (recoveredAt !== undefined) {
+      const fromT = outageAt ?? (timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
+      console.log(`  time to recovery   ${Math.round((recoveredAt - fromT) / 1000)} s from ${outageAt !== undefined ? 'the outage' : 'the first start'} to a primary accepting clients`);
+    } else {
+      console.log('  time to recovery   not recovered: the replica was not promoted');
+    }
+    console.log(`  unreplicated       ${pair.unreplicatedOnOldPrimary} messages left on the old primary${lagAtFailover !== undefined ? ` (lag at failover ${lagAtFailover})` : ''}`);
+    console.log(`  audit timeline     ${timeline.length} decisions read back from DynamoDB (${seen.length} returned by the handlers)`);
+    if (timeline.length !== seen.length) throw new Error('the audit timeline does not match the decisions the handlers returned');
+    console.log(`  elapsed            ${Math.round(elapsed() / 1000)} s simulated`);
+  } finally {
+    await embedded.close();
+  }
+}
+
+const { values } = parseArgs({
+  options: { scenario: { type: 'string', default: 'failover' }, all: { type: 'boolean', default: false }, list: { type: 'boolean', default: false } },
+});
+if (values.list) {
+  for (const [name, s] of Object.entries(scenarios)) console.log(`${name.padEnd(20)} ${s.description}`);
+  process.exit(0);
+}
+const names = values.all ? Object.keys(scenarios) : [values.scenario];
+for (const name of names) {
+  const scenario = scenarios[name];
+  if (!scenario) {
+    console.error(`unknown scenario ${name}; choose one of: ${Object.keys(scenarios).join(', ')} (or --all)`);
+    process.exit(2);
+  }
+  await run(name, scenario);
+}

@@ -1,0 +1,213 @@
+/**
+ * The embedded default: everything the orchestrator talks to, on this machine. The Amazon MQ simulator and
+ * dynalite listen on loopback; the real handlers run with real SDK clients pointed at them by endpoint
+ * override, on a clock the caller controls; deadlines fire the real escalate handler through the local
+ * scheduler.
+ */
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import dynalite from 'dynalite';
+import { type HandlerResult, makeHandler } from '#functions/shared.ts';
+import { escalate } from '#functions/escalate.ts';
+import { healthCheck } from '#functions/healthCheck.ts';
+import { onAlarm } from '#functions/onAlarm.ts';
+import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
+import { loadConfig } from '#lib/config.ts';
+import type { LogSink } from '#lib/orchestrator.ts';
+import type { Clock } from '#lib/ports.ts';
+import { createRuntime, type Runtime, type RuntimeOverrides } from '#lib/runtime.ts';
+import { type RunningSimulator, startSimulator } from './server.ts';
+import { CrdrWorld, type SimBroker } from './world.ts';
+
+/** A clock that moves only when told to: drills and tests run minutes of outage in milliseconds. */
+export class ManualClock implements Clock {
+  constructor(private t: number) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const quietLog: LogSink = { info() {}, warn() {}, error() {} };
+
+export async function startDynalite(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** The table as serverless.yml declares it. */
+export async function createTable(endpoint: string, tableName: string, region = 'us-west-2'): Promise<void> {
+  const client = new DynamoDBClient({ region, endpoint, credentials: LOCAL_CREDENTIALS });
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  client.destroy();
+}
+
+export const lambdaContext = (functionName: string): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName,
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-west-2:123456789012:function:${functionName}`,
+  memoryLimitInMB: '256',
+  awsRequestId: crypto.randomUUID(),
+  logGroupName: `/aws/lambda/${functionName}`,
+  logStreamName: 'local',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+export interface EmbeddedOptions {
+  clock: Clock;
+  /** Environment entries on top of the embedded ones (DEADLINE_SECONDS, DRY_RUN, ...). */
+  env?: Record<string, string>;
+  pair?: { produceRate?: number; drainRate?: number; backlog?: number };
+  failoverMs?: number;
+  log?: LogSink;
+  newOperationId?: RuntimeOverrides['newOperationId'];
+  /** Receives the result of each escalate invocation fired by a deadline schedule. */
+  onScheduledResult?: (result: HandlerResult) => void;
+}
+
+export interface Embedded {
+  world: CrdrWorld;
+  simulator: RunningSimulator;
+  dynamodbEndpoint: string;
+  runtime: Runtime;
+  scheduler: LocalDeadlineScheduler;
+  primary: SimBroker;
+  replica: SimBroker;
+  pairName: string;
+  invoke: {
+    onAlarm(event: unknown): Promise<HandlerResult>;
+    healthCheck(event?: unknown): Promise<HandlerResult>;
+    escalate(event: unknown): Promise<HandlerResult>;
+  };
+  close(): Promise<void>;
+}
+
+export const PRIMARY_REGION = 'us-east-1';
+export const REPLICA_REGION = 'us-west-2';
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+  const pairName = 'orders';
+  const world = new CrdrWorld(options.clock, options.failoverMs === undefined ? {} : { failoverMs: options.failoverMs });
+  const { primary, replica } = world.addPair({
+    name: pairName,
+    primaryRegion: PRIMARY_REGION,
+    replicaRegion: REPLICA_REGION,
+    produceRate: options.pair?.produceRate ?? 50,
+    drainRate: options.pair?.drainRate ?? 200,
+    backlog: options.pair?.backlog ?? 0,
+  });
+  const simulator = await startSimulator(world);
+  const db = await startDynalite();
+  const tableName = 'crdr-orchestrator';
+  await createTable(db.endpoint, tableName, REPLICA_REGION);
+
+  // The orchestrator runs in the replica's Region, as it is deployed.
+  const config = loadConfig({
+    PAIR_ID: pairName,
+    AWS_REGION: REPLICA_REGION,
+    LOCAL_BROKER_ID: replica.id,
+    REMOTE_BROKER_ID: primary.id,
+    REMOTE_REGION: PRIMARY_REGION,
+    TABLE_NAME: tableName,
+    LAG_ALARM_NAMES: `${pairName}-replication-lag`,
+    HEALTH_ALARM_NAMES: `${pairName}-primary-health`,
+    PROBE_TIMEOUT_MS: '500',
+    MQ_ENDPOINT: simulator.endpoint,
+    DYNAMODB_ENDPOINT: db.endpoint,
+    ...options.env,
+  });
+
+  const log = options.log ?? quietLog;
+  let escalateHandler: ReturnType<typeof makeHandler> | undefined;
+  const scheduler = new LocalDeadlineScheduler(options.clock, async (payload) => {
+    const result = await (escalateHandler as ReturnType<typeof makeHandler>)(payload, lambdaContext('escalate'));
+    options.onScheduledResult?.(result);
+  });
+  const runtime = createRuntime(config, log, {
+    clock: options.clock,
+    scheduler,
+    credentials: LOCAL_CREDENTIALS,
+    ...(options.newOperationId ? { newOperationId: options.newOperationId } : {}),
+  });
+  const handlers = {
+    onAlarm: makeHandler(onAlarm, () => runtime),
+    healthCheck: makeHandler(healthCheck, () => runtime),
+    escalate: makeHandler(escalate, () => runtime),
+  };
+  escalateHandler = handlers.escalate;
+
+  return {
+    world,
+    simulator,
+    dynamodbEndpoint: db.endpoint,
+    runtime,
+    scheduler,
+    primary,
+    replica,
+    pairName,
+    invoke: {
+      onAlarm: (event) => handlers.onAlarm(event, lambdaContext('onAlarm')),
+      healthCheck: (event = {}) => handlers.healthCheck(event, lambdaContext('healthCheck')),
+      escalate: (event) => handlers.escalate(event, lambdaContext('escalate')),
+    },
+    close: async () => {
+      await simulator.close();
+      await db.close();
+    },
+  };
+}
+
+/** An EventBridge "CloudWatch Alarm State Change" event, as the rule delivers it. */
+export function alarmStateChangeEvent(alarmName: string, state: string, previous: string, at: number, reason = 'Threshold Crossed') {
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'CloudWatch Alarm State Change',
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: new Date(at).toISOString(),
+    region: REPLICA_REGION,
+    resources: [`arn:aws:cloudwatch:${REPLICA_REGION}:123456789012:alarm:${alarmName}`],
+    detail: {
+      alarmName,
+      state: { value: state, reason, timestamp: new Date(at).toISOString() },
+      previousState: { value: previous, reason: 'previous', timestamp: new Date(at - 60_000).toISOString() },
+      configuration: {
+        metrics: [
+          {
+            id: 'lag',
+            metricStat: {
+              metric: { namespace: 'AWS/AmazonMQ', name: 'TotalReplicationLag', dimensions: { Broker: 'orders-primary-1' } },
+              period: 60,
+              stat: 'Maximum',
+            },
+            returnData: true,
+          },
+        ],
+      },
+    },
+  };
+}
