@@ -80,6 +80,8 @@ export class CrdrWorld {
   readonly pairs = new Map<string, SimPair>();
   readonly regionsDown = new Set<string>();
   partitioned = false;
+  /** Every Promote the API accepted, for tests and drills to count. */
+  readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
   private lastSync: number;
   private readonly failoverMs: number;
   private readonly accountId: string;
@@ -231,6 +233,7 @@ export class CrdrWorld {
       throw new SimError('BadRequestException', 400, `A switchover is already in progress for broker [${brokerId}].`, 'mode');
     }
     pair.promotion = { mode, replicaId: brokerId, requestedAt: now };
+    this.promoteLog.push({ at: now, region, brokerId, mode });
     this.sync();
   }
 

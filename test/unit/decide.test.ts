@@ -1,0 +1,270 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide } from '#lib/core/decide.ts';
+import {
+  type BrokerObservation,
+  type CoreConfig,
+  type CoreEvent,
+  initialState,
+  type Outcome,
+  type PairState,
+} from '#lib/core/model.ts';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const config: CoreConfig = {
+  pairId: 'orders',
+  deadlineMs: 600_000,
+  cooldownMs: 900_000,
+  probeFailureThreshold: 3,
+  promoteRetryAfterMs: 120_000,
+  maxPromoteAttempts: 3,
+  dryRun: false,
+};
+const replica: BrokerObservation = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false };
+const promoting: BrokerObservation = { ...replica, promotionPending: true };
+const promoted: BrokerObservation = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false };
+const unknown: BrokerObservation = { role: 'UNKNOWN', brokerState: 'UNREACHABLE', promotionPending: false, error: 'timeout' };
+
+const lagAlarm = (state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' = 'ALARM'): CoreEvent => ({
+  type: 'ALARM',
+  alarmName: 'orders-replication-lag',
+  kind: 'REPLICATION_LAG',
+  state,
+  previousState: 'OK',
+});
+
+let ids = 0;
+const step = (
+  state: PairState,
+  event: CoreEvent,
+  { now = T0, observation = replica, cfg = config }: { now?: number; observation?: BrokerObservation; cfg?: CoreConfig } = {},
+): Outcome => decide(state, event, { now, observation, config: cfg, newOperationId: () => `op-${++ids}` });
+
+const promotes = (o: Outcome) => o.commands.filter((c) => c.type === 'PROMOTE');
+
+/** A switchover started at T0 and accepted by Amazon MQ. */
+function switchoverInProgress(): PairState {
+  const started = step(initialState('orders'), lagAlarm());
+  const op = started.state.operation;
+  if (!op) throw new Error('no operation started');
+  return step(started.state, { type: 'PROMOTE_RESULT', operationId: op.id, mode: 'SWITCHOVER', accepted: true, retryable: false })
+    .state;
+}
+
+describe('decide: starting an operation', () => {
+  it('starts a switchover on a lag alarm into ALARM: Promote, deadline, notification, one decision', () => {
+    const out = step(initialState('orders'), lagAlarm());
+    expect(out.state.operation).toMatchObject({ mode: 'SWITCHOVER', status: 'SWITCHOVER_REQUESTED', deadlineAt: T0 + 600_000 });
+    expect(out.commands.map((c) => c.type)).toEqual(['PROMOTE', 'SCHEDULE_DEADLINE', 'NOTIFY']);
+    expect(out.decisions).toMatchObject([{ action: 'START_SWITCHOVER', at: T0 }]);
+    expect(out.state.version).toBe(1);
+  });
+
+  it.each(['OK', 'INSUFFICIENT_DATA'] as const)('ignores an alarm transition into %s, and records why', (state) => {
+    const out = step(initialState('orders'), lagAlarm(state));
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions).toMatchObject([{ action: 'IGNORE', reason: expect.stringContaining('only transitions into ALARM') }]);
+  });
+
+  it('refuses when the local broker is already the PRIMARY (never promote a primary)', () => {
+    const out = step(initialState('orders'), lagAlarm(), { observation: promoted });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('already the PRIMARY') }]);
+  });
+
+  it('refuses when the local broker cannot be observed (never promote blind)', () => {
+    const out = step(initialState('orders'), lagAlarm(), { observation: unknown });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions[0]?.reason).toContain('could not be observed (timeout)');
+  });
+
+  it('refuses a second operation while one is in flight (single flight)', () => {
+    const out = step(switchoverInProgress(), lagAlarm(), { now: T0 + 1_000 });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('already in flight') }]);
+  });
+
+  it('refuses an alarm during the cooldown after a completed operation, but not an operator', () => {
+    const done = step(switchoverInProgress(), { type: 'SWEEP' }, { now: T0 + 60_000, observation: promoted }).state;
+    expect(done.operation?.status).toBe('COMPLETED');
+    // Roles swapped back (an operator failed back): the local broker is a replica again.
+    const flap = step(done, lagAlarm(), { now: T0 + 120_000 });
+    expect(flap.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('cooldown') }]);
+    const operator = step(done, { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'game day', operator: 'alice' }, { now: T0 + 120_000 });
+    expect(promotes(operator)).toHaveLength(1);
+    const afterCooldown = step(done, lagAlarm(), { now: T0 + 60_000 + 900_000 });
+    expect(promotes(afterCooldown)).toHaveLength(1);
+  });
+
+  it('needs N consecutive failed probes before a health trigger counts; a healthy probe resets the count', () => {
+    const fail = { type: 'PROBE', healthy: false, detail: 'connect timeout' } as const;
+    let s = initialState('orders');
+    for (const expected of ['COUNT_PROBE', 'COUNT_PROBE']) {
+      const out = step(s, fail);
+      expect(out.decisions[0]?.action).toBe(expected);
+      expect(promotes(out)).toEqual([]);
+      s = out.state;
+    }
+    const reset = step(s, { type: 'PROBE', healthy: true, detail: 'ok' });
+    expect(reset.state.consecutiveProbeFailures).toBe(0);
+    s = reset.state;
+    s = step(s, fail).state;
+    s = step(s, fail).state;
+    const third = step(s, fail);
+    expect(third.decisions[0]?.action).toBe('START_SWITCHOVER');
+    expect(promotes(third)).toEqual([{ type: 'PROMOTE', operationId: third.state.operation?.id, mode: 'SWITCHOVER' }]);
+  });
+
+  it('in dry run decides and records, but never emits Promote nor starts an operation', () => {
+    const out = step(initialState('orders'), lagAlarm(), { cfg: { ...config, dryRun: true } });
+    expect(promotes(out)).toEqual([]);
+    expect(out.state.operation).toBeUndefined();
+    expect(out.decisions).toMatchObject([{ action: 'START_SWITCHOVER', dryRun: true }]);
+  });
+
+  it('records nothing and keeps the version for a healthy probe or an idle sweep', () => {
+    const s = initialState('orders');
+    expect(step(s, { type: 'PROBE', healthy: true, detail: 'ok' })).toEqual({ state: s, decisions: [], commands: [] });
+    expect(step(s, { type: 'SWEEP' })).toEqual({ state: s, decisions: [], commands: [] });
+  });
+});
+
+describe('decide: a switchover in flight', () => {
+  it('completes only when DescribeBroker shows the local broker PRIMARY and RUNNING, never by assumption', () => {
+    const s = switchoverInProgress();
+    expect(step(s, { type: 'SWEEP' }, { now: T0 + 30_000, observation: promoting }).decisions).toEqual([]);
+    const halfway = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: true } as const;
+    expect(step(s, { type: 'SWEEP' }, { now: T0 + 30_000, observation: halfway }).state.operation?.status).toBe(
+      'SWITCHOVER_IN_PROGRESS',
+    );
+    const done = step(s, { type: 'SWEEP' }, { now: T0 + 30_000, observation: promoted });
+    expect(done.state.operation).toMatchObject({ status: 'COMPLETED', completedAt: T0 + 30_000 });
+    expect(done.commands.map((c) => c.type)).toEqual(['CANCEL_DEADLINE', 'NOTIFY']);
+  });
+
+  it('escalates to FAILOVER at its deadline', () => {
+    const s = switchoverInProgress();
+    const op = s.operation as NonNullable<PairState['operation']>;
+    const out = step(s, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 600_000 });
+    expect(out.state.operation).toMatchObject({ mode: 'FAILOVER', status: 'FAILOVER_REQUESTED', escalatedAt: T0 + 600_000 });
+    expect(promotes(out)).toEqual([{ type: 'PROMOTE', operationId: op.id, mode: 'FAILOVER' }]);
+  });
+
+  it('escalates from the sweep when the deadline schedule was lost, and only once', () => {
+    const s = switchoverInProgress();
+    const early = step(s, { type: 'SWEEP' }, { now: T0 + 599_000 });
+    expect(promotes(early)).toEqual([]);
+    const late = step(s, { type: 'SWEEP' }, { now: T0 + 640_000 });
+    expect(late.decisions[0]).toMatchObject({ action: 'ESCALATE_TO_FAILOVER', reason: expect.stringContaining('backstop') });
+    const op = late.state.operation as NonNullable<PairState['operation']>;
+    const lateDeadline = step(late.state, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 641_000 });
+    expect(promotes(lateDeadline)).toEqual([]);
+    expect(lateDeadline.decisions[0]?.reason).toContain('already escalated');
+  });
+
+  it('ignores a deadline of another operation', () => {
+    const out = step(switchoverInProgress(), { type: 'DEADLINE', operationId: 'op-old' }, { now: T0 + 600_000 });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions[0]?.action).toBe('IGNORE');
+  });
+
+  it('refuses automatic escalation while an operator holds it; an operator failover still interrupts', () => {
+    const s = { ...switchoverInProgress(), escalationHold: true };
+    const op = s.operation as NonNullable<PairState['operation']>;
+    const deadline = step(s, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 600_000 });
+    expect(promotes(deadline)).toEqual([]);
+    expect(deadline.decisions[0]?.reason).toContain('holds automatic escalation');
+    const operator = step(s, { type: 'OPERATOR', mode: 'FAILOVER', reason: 'on it', operator: 'bob' }, { now: T0 + 1_000 });
+    expect(promotes(operator)).toEqual([{ type: 'PROMOTE', operationId: op.id, mode: 'FAILOVER' }]);
+    expect(operator.commands).toContainEqual({ type: 'CANCEL_DEADLINE', operationId: op.id });
+  });
+
+  it('never lets a switchover interrupt a failover', () => {
+    const s = switchoverInProgress();
+    const op = s.operation as NonNullable<PairState['operation']>;
+    const failing = step(s, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 600_000 }).state;
+    const out = step(failing, { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'x', operator: 'eve' }, { now: T0 + 601_000 });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions[0]?.reason).toContain('a switchover never interrupts a failover');
+  });
+
+  it('waits on a retryable Promote failure, re-sends from the sweep, and fails after the last attempt', () => {
+    let s = step(initialState('orders'), lagAlarm()).state;
+    const id = s.operation?.id as string;
+    const rejected = { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: false, retryable: true, error: '500' } as const;
+    const wait = step(s, rejected);
+    expect(wait.decisions[0]?.action).toBe('WAIT');
+    s = wait.state;
+    const retry = step(s, { type: 'SWEEP' }, { now: T0 + 120_000 });
+    expect(retry.decisions[0]).toMatchObject({ action: 'RETRY_PROMOTE' });
+    expect(promotes(retry)).toHaveLength(1);
+    s = step(retry.state, { type: 'SWEEP' }, { now: T0 + 240_000 }).state;
+    const last = step(s, { type: 'SWEEP' }, { now: T0 + 360_000 });
+    expect(last.state.operation?.status).toBe('FAILED');
+    expect(promotes(last)).toEqual([]);
+  });
+
+  it('marks the operation in progress when the broker shows the promotion although no acceptance was recorded', () => {
+    const s = step(initialState('orders'), lagAlarm()).state;
+    const out = step(s, { type: 'SWEEP' }, { now: T0 + 120_000, observation: promoting });
+    expect(out.state.operation?.status).toBe('SWITCHOVER_IN_PROGRESS');
+    expect(promotes(out)).toEqual([]);
+  });
+
+  it('fails at once on a non-retryable rejection', () => {
+    const s = step(initialState('orders'), lagAlarm()).state;
+    const id = s.operation?.id as string;
+    const out = step(s, { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: false, retryable: false, error: 'BadRequest' });
+    expect(out.state.operation?.status).toBe('FAILED');
+    expect(out.commands.map((c) => c.type)).toContain('CANCEL_DEADLINE');
+  });
+});
+
+describe('decide: invariants over random event sequences', () => {
+  const observationArb = fc.constantFrom(replica, promoting, promoted, unknown);
+  const eventArb = (ids: string[]) =>
+    fc.oneof(
+      fc.constantFrom<CoreEvent>(lagAlarm('ALARM'), lagAlarm('OK'), { type: 'SWEEP' }, { type: 'PROBE', healthy: false, detail: 'x' }),
+      fc.constantFrom<CoreEvent>(
+        { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'r', operator: 'o' },
+        { type: 'OPERATOR', mode: 'FAILOVER', reason: 'r', operator: 'o' },
+      ),
+      fc.record({
+        type: fc.constant('PROMOTE_RESULT' as const),
+        operationId: fc.constantFrom('op-1', 'op-2', ...ids),
+        mode: fc.constantFrom('SWITCHOVER' as const, 'FAILOVER' as const),
+        accepted: fc.boolean(),
+        retryable: fc.boolean(),
+      }),
+      fc.record({ type: fc.constant('DEADLINE' as const), operationId: fc.constantFrom('op-1', 'op-2', ...ids) }),
+    );
+
+  it('never promotes a broker not observed as REPLICA, never switches over during a failover, and records every change', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(eventArb([]), observationArb, fc.integer({ min: 0, max: 400_000 })), { maxLength: 40 }),
+        (steps) => {
+          let s = initialState('orders');
+          let now = T0;
+          let seq = 0;
+          for (const [event, observation, dt] of steps) {
+            now += dt;
+            const before = s;
+            const out = decide(s, event, { now, observation, config, newOperationId: () => `op-${++seq}` });
+            for (const p of promotes(out)) {
+              expect(observation.role).toBe('REPLICA');
+              if (p.mode === 'SWITCHOVER') expect(before.operation?.mode === 'FAILOVER' && before.operation.status !== 'COMPLETED' && before.operation.status !== 'FAILED').toBe(false);
+            }
+            expect(promotes(out).length).toBeLessThanOrEqual(1);
+            if (out.state !== before) {
+              expect(out.decisions.length).toBeGreaterThan(0);
+              expect(out.state.version).toBe(before.version + 1);
+            }
+            s = out.state;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
