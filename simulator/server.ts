@@ -8,6 +8,7 @@
  *   GET  /_simulator/state
  *   POST /_simulator/regions/{region}   {"up": false}
  *   POST /_simulator/partition          {"partitioned": true}
+ *   POST /_simulator/brokers/{id}/endpoints  {"up": false}   (API answers, broker refuses connections)
  *   POST /_simulator/pairs/{name}/load  {"messagesPerSecond": 50}
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -148,6 +149,9 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   const body = await readJson(req);
   if (path[0] === 'regions' && path[1] && typeof body.up === 'boolean') {
     world.setRegionUp(path[1], body.up);
+  } else if (path[0] === 'brokers' && path[1] && path[2] === 'endpoints' && typeof body.up === 'boolean') {
+    world.describe(world.brokers.get(path[1])?.region ?? '', path[1]);
+    world.setEndpointsUp(path[1], body.up);
   } else if (path[0] === 'partition' && typeof body.partitioned === 'boolean') {
     world.setPartitioned(body.partitioned);
   } else if (path[0] === 'pairs' && path[1] && path[2] === 'load' && typeof body.messagesPerSecond === 'number' && body.messagesPerSecond >= 0) {

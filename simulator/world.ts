@@ -79,6 +79,8 @@ export class CrdrWorld {
   readonly brokers = new Map<string, SimBroker>();
   readonly pairs = new Map<string, SimPair>();
   readonly regionsDown = new Set<string>();
+  /** Brokers whose endpoints refuse connections while their Region's API still answers (a hung broker). */
+  readonly endpointsDown = new Set<string>();
   partitioned = false;
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
@@ -141,6 +143,11 @@ export class CrdrWorld {
     this.sync();
     if (up) this.regionsDown.delete(region);
     else this.regionsDown.add(region);
+  }
+
+  setEndpointsUp(brokerId: string, up: boolean): void {
+    if (up) this.endpointsDown.delete(brokerId);
+    else this.endpointsDown.add(brokerId);
   }
 
   setPartitioned(partitioned: boolean): void {
@@ -313,7 +320,7 @@ export class CrdrWorld {
     this.sync();
     await Promise.all(
       [...this.brokers.values()].map(async (broker) => {
-        const open = this.accepting(broker);
+        const open = this.accepting(broker) && !this.endpointsDown.has(broker.id);
         if (open && !broker.listener) broker.listener = await this.openListener(broker);
         if (!open && broker.listener) {
           const listener = broker.listener;

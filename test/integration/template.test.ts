@@ -1,0 +1,77 @@
+/** `osls package` offline, then checks of the generated CloudFormation template. */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown> & {
+    Policies?: Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } }>;
+  };
+}
+let resources: Record<string, Resource>;
+
+beforeAll(async () => {
+  await promisify(execFile)('npx', ['osls', 'package', '--param=pairId=orders'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'dummy', AWS_SECRET_ACCESS_KEY: 'dummy', SLS_TELEMETRY_DISABLED: '1' },
+    timeout: 180_000,
+  });
+  const template = JSON.parse(await readFile('.serverless/cloudformation-template-update-stack.json', 'utf8'));
+  resources = template.Resources;
+}, 200_000);
+
+const statements = (role: string) => resources[role]?.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
+const actions = (role: string) => statements(role).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+
+describe('generated CloudFormation template', () => {
+  it.each(['OnAlarm', 'HealthCheck', 'Escalate'])('deploys %s on nodejs22.x as an ESM bundle with its own role', (name) => {
+    const fn = resources[`${name}LambdaFunction`];
+    expect(fn?.Properties).toMatchObject({ Runtime: 'nodejs22.x', Role: { 'Fn::GetAtt': [`${name}Role`, 'Arn'] } });
+    expect(fn?.Properties.Handler).toMatch(/^functions\/\w+\.handler$/);
+  });
+
+  it('routes CloudWatch alarm state changes of the pair’s alarms to onAlarm', () => {
+    const rule = Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: ['orders-replication-lag', 'orders-primary-health'] },
+    });
+  });
+
+  it('runs the health check and the escalation sweep every minute, the sweep with its input', () => {
+    const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression);
+    expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)']);
+    const inputs = schedules.flatMap((r) => (r.Properties.Targets as Array<{ Input?: string }>).map((t) => t.Input)).filter(Boolean);
+    expect(inputs.map((i) => JSON.parse(i as string))).toEqual([{ kind: 'sweep' }]);
+  });
+
+  it('declares the state table with the key schema the store uses', () => {
+    expect(resources.PairTable?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('grants each function only the actions it calls', () => {
+    const common = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'mq:DescribeBroker', 'mq:Promote', 'sns:Publish'];
+    const scheduling = ['iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule'];
+    expect(actions('OnAlarmRole')).toEqual([...common, ...scheduling].sort());
+    expect(actions('HealthCheckRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling].sort());
+    expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule'].sort());
+  });
+
+  it('uses no wildcard action and scopes Amazon MQ to the pair’s broker ARNs', () => {
+    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole']) {
+      for (const s of statements(role)) {
+        for (const action of Array.isArray(s.Action) ? s.Action : [s.Action]) expect(action).not.toContain('*');
+        expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+        if (JSON.stringify(s.Action).includes('mq:')) expect(JSON.stringify(s.Resource)).toMatch(/:broker:orders-(replica|primary):b-/);
+      }
+    }
+  });
+});

@@ -1,0 +1,108 @@
+/** Input validation at the boundaries, and the error paths of the adapters (aws-sdk-client-mock). */
+import { ConditionalCheckFailedException, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { DescribeBrokerCommand, MqClient, PromoteCommand } from '@aws-sdk/client-mq';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { DynamoPairStore } from '#lib/adapters/dynamo-store.ts';
+import { MqBrokerApi } from '#lib/adapters/mq.ts';
+import { parseEndpoint } from '#lib/adapters/primary-probe.ts';
+import { atExpression, scheduleName } from '#lib/adapters/scheduler.ts';
+import { loadConfig } from '#lib/config.ts';
+import { initialState } from '#lib/core/model.ts';
+import { ConfigurationError, StoreError, VersionConflictError } from '#lib/errors.ts';
+import { parseAlarmEvent, parseEscalateEvent } from '#lib/events.ts';
+
+const validEnv = {
+  PAIR_ID: 'orders',
+  AWS_REGION: 'us-west-2',
+  LOCAL_BROKER_ID: 'b-local',
+  REMOTE_BROKER_ID: 'b-remote',
+  REMOTE_REGION: 'us-east-1',
+  TABLE_NAME: 'crdr',
+};
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(validEnv)).toMatchObject({ deadlineMs: 600_000, cooldownMs: 900_000, probeFailureThreshold: 3, dryRun: false });
+  });
+
+  it.each([
+    [{ PAIR_ID: undefined }, /PAIR_ID/],
+    [{ DEADLINE_SECONDS: '5' }, /DEADLINE_SECONDS/],
+    [{ REMOTE_BROKER_ID: 'b-local' }, /must differ/],
+    [{ AWS_REGION: 'mars' }, /Region code/],
+    [{ DRY_RUN: 'yes' }, /DRY_RUN/],
+    [{ ESCALATE_FUNCTION_ARN: 'arn:aws:lambda:us-west-2:1:function:x' }, /set both/],
+  ])('refuses %o with a message naming the problem', (patch, message) => {
+    const call = () => loadConfig({ ...validEnv, ...patch });
+    expect(call).toThrow(ConfigurationError);
+    expect(call).toThrow(message);
+  });
+});
+
+describe('parseAlarmEvent', () => {
+  const names = { lagAlarmNames: ['orders-lag'], healthAlarmNames: [] };
+  it('classifies an alarm on TotalReplicationLag by its metric even when not listed by name', () => {
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      detail: {
+        alarmName: 'other',
+        state: { value: 'ALARM' },
+        configuration: { metrics: [{ metricStat: { metric: { name: 'TotalReplicationLag' } } }] },
+      },
+    };
+    expect(parseAlarmEvent(event, names)).toMatchObject({ kind: 'REPLICATION_LAG', state: 'ALARM' });
+  });
+
+  it('rejects a malformed state value with the path of the problem', () => {
+    const event = { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-lag', state: { value: 'RED' } } };
+    expect(() => parseAlarmEvent(event, names)).toThrow(/detail\.state\.value/);
+  });
+});
+
+describe('parseEscalateEvent', () => {
+  it.each([null, 'sweep', { kind: 'deadline', pairId: 'orders' }, { kind: 'sweep', extra: 1 }])('rejects %o', (input) => {
+    expect(() => parseEscalateEvent(input, 'orders')).toThrow(/escalate expects/);
+  });
+});
+
+describe('scheduler naming', () => {
+  it('keeps schedule names within 64 allowed characters and at() in UTC without milliseconds', () => {
+    expect(scheduleName('orders', `op-${'x'.repeat(80)}`)).toMatch(/^[0-9A-Za-z_.-]{1,64}$/);
+    expect(atExpression(Date.parse('2026-11-23T09:10:00.123Z'))).toBe('at(2026-11-23T09:10:00)');
+  });
+
+  it.each([
+    ['ssl://b-1.mq.us-east-1.amazonaws.com:61617', { host: 'b-1.mq.us-east-1.amazonaws.com', port: 61617 }],
+    ['stomp+ssl://127.0.0.1:61614', { host: '127.0.0.1', port: 61614 }],
+    ['not an endpoint', undefined],
+  ])('parses endpoint %s', (endpoint, expected) => {
+    expect(parseEndpoint(endpoint)).toEqual(expected);
+  });
+});
+
+describe('adapter error paths', () => {
+  it('maps a conditional-check failure to VersionConflictError and a missing table to an actionable StoreError', async () => {
+    const ddb = mockClient(DynamoDBDocumentClient);
+    const store = new DynamoPairStore(new DynamoDBClient({ region: 'us-west-2' }), 'crdr');
+    ddb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+    const prev = { state: { ...initialState('orders'), version: 3 }, pending: [] };
+    await expect(store.save(prev, { ...prev.state, version: 4 }, [])).rejects.toBeInstanceOf(VersionConflictError);
+    ddb.on(GetCommand).rejects(new ResourceNotFoundException({ message: 'no table', $metadata: {} }));
+    await expect(store.load('orders')).rejects.toThrow(StoreError);
+    await expect(store.load('orders')).rejects.toThrow(/table crdr does not exist; deploy the stack or fix TABLE_NAME/);
+    ddb.restore();
+  });
+
+  it('marks throttling as retryable and an unreadable broker as UNKNOWN rather than throwing', async () => {
+    const mq = mockClient(MqClient);
+    const api = new MqBrokerApi(new MqClient({ region: 'us-west-2', maxAttempts: 1 }));
+    mq.on(PromoteCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } }));
+    await expect(api.promote('b-1', 'FAILOVER')).rejects.toMatchObject({ retryable: true, brokerId: 'b-1' });
+    mq.on(DescribeBrokerCommand).rejects(Object.assign(new Error('denied'), { name: 'ForbiddenException', $metadata: { httpStatusCode: 403 } }));
+    await expect(api.observe('b-1')).resolves.toMatchObject({ role: 'UNKNOWN', error: expect.stringContaining('IAM policy') });
+    mq.restore();
+  });
+});
