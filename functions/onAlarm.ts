@@ -6,7 +6,12 @@ import { type HandlerBody, logger, makeHandler } from './shared.ts';
 
 export const onAlarm: HandlerBody = async (event, { config, orchestrator }) => {
   const alarm = parseAlarmEvent(event, config);
-  if (!alarm) return { pairId: config.pairId, decisions: [], ignored: 'alarm is neither listed for this pair nor on a replication-lag metric' };
+  if (!alarm)
+    return {
+      pairId: config.pairId,
+      decisions: [],
+      ignored: 'alarm is neither listed for this pair nor on a replication-lag metric',
+    };
   return { pairId: config.pairId, decisions: await handleEvent(orchestrator, alarm) };
 };
 

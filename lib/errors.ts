@@ -36,9 +36,7 @@ export class ContentionError extends OrchestratorError {
     readonly pairId: string,
     attempts: number,
   ) {
-    super(
-      `pair ${pairId}: gave up after ${attempts} conflicting writes; check for a runaway trigger invoking the orchestrator`,
-    );
+    super(`pair ${pairId}: gave up after ${attempts} conflicting writes; check for a runaway trigger invoking the orchestrator`);
   }
 }
 

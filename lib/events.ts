@@ -13,7 +13,16 @@ const AlarmState = z.object({ value: AlarmStateValue, reason: z.string().optiona
 const AlarmConfiguration = z
   .object({
     metrics: z
-      .array(z.object({ metricStat: z.object({ metric: z.object({ name: z.string().optional() }).loose() }).loose().optional() }).loose())
+      .array(
+        z
+          .object({
+            metricStat: z
+              .object({ metric: z.object({ name: z.string().optional() }).loose() })
+              .loose()
+              .optional(),
+          })
+          .loose(),
+      )
       .optional(),
   })
   .loose()
@@ -41,8 +50,7 @@ export const DirectAlarmEvent = z
   .object({ source: z.literal('aws.cloudwatch'), alarmArn: z.string(), alarmData: AlarmDetail })
   .loose();
 
-const issuesOf = (error: z.ZodError): string[] =>
-  error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
+const issuesOf = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
 
 export interface AlarmNames {
   lagAlarmNames: string[];

@@ -58,10 +58,7 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent): Promise<De
 async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
   const { config } = o;
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-    const [stored, observation] = await Promise.all([
-      o.store.load(config.pairId),
-      o.broker.observe(config.localBrokerId),
-    ]);
+    const [stored, observation] = await Promise.all([o.store.load(config.pairId), o.broker.observe(config.localBrokerId)]);
     const now = o.clock.now();
     const outcome = decide(stored.state, event, {
       now,

@@ -7,15 +7,9 @@
  * orchestrator's handlers, the SDK clients, the simulator and dynalite are the real code.
  */
 import { parseArgs } from 'node:util';
-import type { Decision } from '#lib/core/model.ts';
 import type { HandlerResult } from '#functions/shared.ts';
-import {
-  alarmStateChangeEvent,
-  type Embedded,
-  ManualClock,
-  PRIMARY_REGION,
-  startEmbedded,
-} from '#simulator/embedded.ts';
+import type { Decision } from '#lib/core/model.ts';
+import { alarmStateChangeEvent, type Embedded, ManualClock, PRIMARY_REGION, startEmbedded } from '#simulator/embedded.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;
@@ -101,7 +95,7 @@ const scenarios: Record<string, Scenario> = {
         printLine(t, 'drill', 'INJECT', 'the lag alarm event delivered twice, to two concurrent invocations');
         const event = alarmStateChangeEvent(lagAlarm, 'ALARM', 'OK', START + t);
         const results = await Promise.all([e.invoke.onAlarm(event), e.invoke.onAlarm(event)]);
-        results.forEach((r, i) => printDecisions(r, `onAlarm #${i + 1}`));
+        for (const [i, r] of results.entries()) printDecisions(r, `onAlarm #${i + 1}`);
       }
       if (t === 4 * MINUTE) {
         e.world.setPartitioned(false);
@@ -195,7 +189,13 @@ async function run(name: string, scenario: Scenario): Promise<void> {
         const next = lag > LAG_THRESHOLD ? 'ALARM' : 'OK';
         if (name !== 'flapping' && next !== alarmState) {
           printLine(t, 'cloudwatch', 'ALARM STATE', `${lagAlarm} ${alarmState}→${next} (TotalReplicationLag ${lag})`);
-          const event = alarmStateChangeEvent(lagAlarm, next, alarmState, clock.now(), `TotalReplicationLag ${lag} > ${LAG_THRESHOLD}`);
+          const event = alarmStateChangeEvent(
+            lagAlarm,
+            next,
+            alarmState,
+            clock.now(),
+            `TotalReplicationLag ${lag} > ${LAG_THRESHOLD}`,
+          );
           alarmState = next;
           if (name !== 'duplicate-delivery') await fire(event);
         }
@@ -218,16 +218,24 @@ async function run(name: string, scenario: Scenario): Promise<void> {
     const count = (action: string) => timeline.filter((d) => d.action === action && !d.dryRun).length;
     console.log('\nOutcome');
     console.log(`  final roles        primary ${world.roles(pairName).primary.id} (${world.roles(pairName).primary.region})`);
-    console.log(`  promotions         switchovers started ${count('START_SWITCHOVER')}, escalations to failover ${count('ESCALATE_TO_FAILOVER')}, completed ${count('COMPLETE')}`);
+    console.log(
+      `  promotions         switchovers started ${count('START_SWITCHOVER')}, escalations to failover ${count('ESCALATE_TO_FAILOVER')}, completed ${count('COMPLETE')}`,
+    );
     console.log(`  refusals           ${count('REFUSE')} (dry-run decisions: ${timeline.filter((d) => d.dryRun).length})`);
     if (recoveredAt !== undefined) {
       const fromT = outageAt ?? (timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
-      console.log(`  time to recovery   ${Math.round((recoveredAt - fromT) / 1000)} s from ${outageAt !== undefined ? 'the outage' : 'the first start'} to a primary accepting clients`);
+      console.log(
+        `  time to recovery   ${Math.round((recoveredAt - fromT) / 1000)} s from ${outageAt !== undefined ? 'the outage' : 'the first start'} to a primary accepting clients`,
+      );
     } else {
       console.log('  time to recovery   not recovered: the replica was not promoted');
     }
-    console.log(`  unreplicated       ${pair.unreplicatedOnOldPrimary} messages left on the old primary${lagAtFailover !== undefined ? ` (lag at failover ${lagAtFailover})` : ''}`);
-    console.log(`  audit timeline     ${timeline.length} decisions read back from DynamoDB (${seen.length} returned by the handlers)`);
+    console.log(
+      `  unreplicated       ${pair.unreplicatedOnOldPrimary} messages left on the old primary${lagAtFailover !== undefined ? ` (lag at failover ${lagAtFailover})` : ''}`,
+    );
+    console.log(
+      `  audit timeline     ${timeline.length} decisions read back from DynamoDB (${seen.length} returned by the handlers)`,
+    );
     if (timeline.length !== seen.length) throw new Error('the audit timeline does not match the decisions the handlers returned');
     console.log(`  elapsed            ${Math.round(elapsed() / 1000)} s simulated`);
   } finally {
@@ -236,7 +244,11 @@ async function run(name: string, scenario: Scenario): Promise<void> {
 }
 
 const { values } = parseArgs({
-  options: { scenario: { type: 'string', default: 'failover' }, all: { type: 'boolean', default: false }, list: { type: 'boolean', default: false } },
+  options: {
+    scenario: { type: 'string', default: 'failover' },
+    all: { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+  },
 });
 if (values.list) {
   for (const [name, s] of Object.entries(scenarios)) console.log(`${name.padEnd(20)} ${s.description}`);

@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import dynalite from 'dynalite';
-import { type HandlerResult, makeHandler } from '#functions/shared.ts';
 import { escalate } from '#functions/escalate.ts';
 import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
+import { type HandlerResult, makeHandler } from '#functions/shared.ts';
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
 import type { LogSink } from '#lib/orchestrator.ts';
@@ -181,7 +181,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
 }
 
 /** An EventBridge "CloudWatch Alarm State Change" event, as the rule delivers it. */
-export function alarmStateChangeEvent(alarmName: string, state: string, previous: string, at: number, reason = 'Threshold Crossed') {
+export function alarmStateChangeEvent(
+  alarmName: string,
+  state: string,
+  previous: string,
+  at: number,
+  reason = 'Threshold Crossed',
+) {
   return {
     version: '0',
     id: crypto.randomUUID(),

@@ -22,7 +22,10 @@ export const regionOf = (req: IncomingMessage): string | undefined =>
   /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/mq\//.exec(req.headers.authorization ?? '')?.[1];
 
 export function describeBrokerJson(world: CrdrWorld, b: SimBroker) {
-  const counterpart = world.pair(b.pairName).brokerIds.map((id) => world.brokers.get(id) as SimBroker).find((x) => x.id !== b.id);
+  const counterpart = world
+    .pair(b.pairName)
+    .brokerIds.map((id) => world.brokers.get(id) as SimBroker)
+    .find((x) => x.id !== b.id);
   const pendingRole = world.pendingRole(b);
   const replicationUser = 'replication-user';
   return {
@@ -74,7 +77,12 @@ function send(res: ServerResponse, status: number, body: unknown, errorType?: st
 }
 
 function sendError(res: ServerResponse, error: SimError): void {
-  send(res, error.status, { message: error.message, ...(error.errorAttribute ? { errorAttribute: error.errorAttribute } : {}) }, error.type);
+  send(
+    res,
+    error.status,
+    { message: error.message, ...(error.errorAttribute ? { errorAttribute: error.errorAttribute } : {}) },
+    error.type,
+  );
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -104,9 +112,14 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
 
   const region = regionOf(req);
   if (!region) {
-    throw new SimError('ForbiddenException', 403, 'Missing or malformed SigV4 Authorization header: sign requests for service mq');
+    throw new SimError(
+      'ForbiddenException',
+      403,
+      'Missing or malformed SigV4 Authorization header: sign requests for service mq',
+    );
   }
-  if (path[0] !== 'v1' || path[1] !== 'brokers') throw new SimError('NotFoundException', 404, `no route for ${method} ${url.pathname}`);
+  if (path[0] !== 'v1' || path[1] !== 'brokers')
+    throw new SimError('NotFoundException', 404, `no route for ${method} ${url.pathname}`);
   const brokerId = path[2];
 
   if (method === 'GET' && !brokerId) {
@@ -154,7 +167,13 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
     world.setEndpointsUp(path[1], body.up);
   } else if (path[0] === 'partition' && typeof body.partitioned === 'boolean') {
     world.setPartitioned(body.partitioned);
-  } else if (path[0] === 'pairs' && path[1] && path[2] === 'load' && typeof body.messagesPerSecond === 'number' && body.messagesPerSecond >= 0) {
+  } else if (
+    path[0] === 'pairs' &&
+    path[1] &&
+    path[2] === 'load' &&
+    typeof body.messagesPerSecond === 'number' &&
+    body.messagesPerSecond >= 0
+  ) {
     world.setProduceRate(path[1], body.messagesPerSecond);
   } else {
     throw new SimError('BadRequestException', 400, 'unknown admin route or body; see the header of simulator/server.ts');

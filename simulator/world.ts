@@ -19,8 +19,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import type { Clock } from '#lib/ports.ts';
 import { REPLICATION_ROLE } from '#lib/mq-facts.ts';
+import type { Clock } from '#lib/ports.ts';
 
 export type Role = (typeof REPLICATION_ROLE)[keyof typeof REPLICATION_ROLE];
 export type PromoteMode = 'SWITCHOVER' | 'FAILOVER';
@@ -109,7 +109,9 @@ export class CrdrWorld {
   }): { primary: SimBroker; replica: SimBroker } {
     this.sync();
     const make = (region: string, role: Role, suffix: string): SimBroker => {
-      const id = `b-${randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}`;
+      const id = `b-${randomBytes(16)
+        .toString('hex')
+        .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}`;
       const name = `${spec.name}-${suffix}`;
       const broker: SimBroker = {
         id,
@@ -207,7 +209,12 @@ export class CrdrWorld {
     this.sync();
     const broker = this.brokers.get(brokerId);
     if (!broker || broker.region !== region) {
-      throw new SimError('NotFoundException', 404, `Can't find requested broker [${brokerId}]. Make sure your broker exists.`, 'broker-id');
+      throw new SimError(
+        'NotFoundException',
+        404,
+        `Can't find requested broker [${brokerId}]. Make sure your broker exists.`,
+        'broker-id',
+      );
     }
     return broker;
   }
@@ -230,11 +237,21 @@ export class CrdrWorld {
     const broker = this.describe(region, brokerId);
     const pair = this.pair(broker.pairName);
     if (broker.role !== REPLICATION_ROLE.REPLICA) {
-      throw new SimError('BadRequestException', 400, `Broker [${brokerId}] is not a replica broker. Promote is only supported on a replica broker.`, 'broker-id');
+      throw new SimError(
+        'BadRequestException',
+        400,
+        `Broker [${brokerId}] is not a replica broker. Promote is only supported on a replica broker.`,
+        'broker-id',
+      );
     }
     const now = this.clock.now();
     if (pair.promotion?.mode === 'FAILOVER') {
-      throw new SimError('BadRequestException', 400, `A failover is already in progress for broker [${brokerId}]; it cannot be interrupted.`, 'mode');
+      throw new SimError(
+        'BadRequestException',
+        400,
+        `A failover is already in progress for broker [${brokerId}]; it cannot be interrupted.`,
+        'mode',
+      );
     }
     if (pair.promotion?.mode === 'SWITCHOVER' && mode === 'SWITCHOVER') {
       throw new SimError('BadRequestException', 400, `A switchover is already in progress for broker [${brokerId}].`, 'mode');

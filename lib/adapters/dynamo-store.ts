@@ -11,13 +11,7 @@
  * needed, which keeps every write a single-item operation.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  paginateQuery,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { type Decision, initialState, type PairState } from '../core/model.ts';
 import { StoreError, VersionConflictError } from '../errors.ts';
 import type { PairStore, StoredPair } from '../ports.ts';
@@ -94,7 +88,7 @@ export class DynamoPairStore implements PairStore {
       }
     });
     const { state, pending } = await this.load(pairId);
-    pending.forEach((d, i) => entries.set(timelineSk(state.version, i), d));
+    for (const [i, d] of pending.entries()) entries.set(timelineSk(state.version, i), d);
     return [...entries.keys()].sort().map((k) => entries.get(k) as Decision);
   }
 

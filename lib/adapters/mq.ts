@@ -1,10 +1,5 @@
 /** Amazon MQ adapter: DescribeBroker and Promote through the real SDK client, errors mapped to BrokerApiError. */
-import {
-  type DescribeBrokerResponse,
-  DescribeBrokerCommand,
-  type MqClient,
-  PromoteCommand,
-} from '@aws-sdk/client-mq';
+import { DescribeBrokerCommand, type DescribeBrokerResponse, type MqClient, PromoteCommand } from '@aws-sdk/client-mq';
 import { type BrokerObservation, type Mode, Role } from '../core/model.ts';
 import { BrokerApiError } from '../errors.ts';
 import { normalizeRole } from '../mq-facts.ts';
@@ -35,9 +30,14 @@ export const toBrokerApiError = (brokerId: string, action: string, error: unknow
       : e.name === 'ForbiddenException'
         ? 'check the IAM policy of this function'
         : 'the request is refused as it stands';
-  return new BrokerApiError(`${action} ${brokerId}: ${e.name ?? 'Error'}: ${e.message ?? String(error)} (${hint})`, brokerId, retryable, {
-    cause: error,
-  });
+  return new BrokerApiError(
+    `${action} ${brokerId}: ${e.name ?? 'Error'}: ${e.message ?? String(error)} (${hint})`,
+    brokerId,
+    retryable,
+    {
+      cause: error,
+    },
+  );
 };
 
 /** Reduces DescribeBroker to what the core decides on. */

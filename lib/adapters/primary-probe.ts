@@ -3,9 +3,9 @@
  * client configured for the remote Region, then a TCP connect with timeout to its instances' endpoints.
  */
 import { connect } from 'node:net';
-import type { MqBrokerApi } from './mq.ts';
 import { normalizeRole } from '../mq-facts.ts';
 import type { PrimaryProbe } from '../ports.ts';
+import type { MqBrokerApi } from './mq.ts';
 
 export interface ProbeResult {
   healthy: boolean;
@@ -40,7 +40,7 @@ export class RemotePrimaryProbe implements PrimaryProbe {
   ) {}
 
   async probe(): Promise<ProbeResult> {
-    let described;
+    let described: Awaited<ReturnType<MqBrokerApi['describe']>>;
     try {
       described = await this.remote.describe(this.remoteBrokerId);
     } catch (error) {

@@ -4,8 +4,7 @@ import type { LogSink } from '../orchestrator.ts';
 import type { Notifier } from '../ports.ts';
 
 /** SNS subjects: ASCII, no line breaks, at most 100 characters. */
-export const snsSubject = (subject: string): string =>
-  subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+export const snsSubject = (subject: string): string => subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 
 export class SnsNotifier implements Notifier {
   constructor(

@@ -194,8 +194,7 @@ function onSweep(step: Step): void {
     escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(now - op.deadlineAt)} (backstop sweep)`);
     return;
   }
-  const requested =
-    op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED;
+  const requested = op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED;
   if (!requested || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
   if (observation.promotionPending) {
     markInProgress(step, op, 'Promote acceptance was not recorded, but the broker shows the promotion under way');
@@ -313,7 +312,10 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string): v
   }
   if (observation.role !== Role.REPLICA) {
     // PRIMARY but not yet RUNNING: the switchover is finishing. UNKNOWN: never promote blind; the sweep retries.
-    step.record(Action.WAIT, `${reason}, but the local broker is ${observation.role} (${observation.brokerState}); failover not requested`);
+    step.record(
+      Action.WAIT,
+      `${reason}, but the local broker is ${observation.role} (${observation.brokerState}); failover not requested`,
+    );
     return;
   }
   step.cancelDeadlineIfPending(op);

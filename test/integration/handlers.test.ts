@@ -23,13 +23,20 @@ afterEach(async () => {
   env = undefined;
 });
 
-async function start(options: { env?: Record<string, string>; pair?: { produceRate?: number; drainRate?: number; backlog?: number } } = {}) {
+async function start(
+  options: { env?: Record<string, string>; pair?: { produceRate?: number; drainRate?: number; backlog?: number } } = {},
+) {
   const clock = new ManualClock(T0);
-  env = await startEmbedded({ clock, env: { DEADLINE_SECONDS: '300', ...options.env }, ...(options.pair ? { pair: options.pair } : {}) });
+  env = await startEmbedded({
+    clock,
+    env: { DEADLINE_SECONDS: '300', ...options.env },
+    ...(options.pair ? { pair: options.pair } : {}),
+  });
   return { e: env, clock };
 }
 
-const alarm = (at: number, state = 'ALARM', previous = 'OK') => alarmStateChangeEvent('orders-replication-lag', state, previous, at);
+const alarm = (at: number, state = 'ALARM', previous = 'OK') =>
+  alarmStateChangeEvent('orders-replication-lag', state, previous, at);
 
 describe('onAlarm', () => {
   it('starts a switchover on the replica through the real MQ client and records it in DynamoDB', async () => {
@@ -183,7 +190,10 @@ describe('Amazon MQ simulator through the real SDK client', () => {
     expect(described).toMatchObject({
       BrokerState: 'REPLICA',
       DataReplicationMode: 'CRDR',
-      DataReplicationMetadata: { DataReplicationRole: 'REPLICA', DataReplicationCounterpart: { BrokerId: e.primary.id, Region: PRIMARY_REGION } },
+      DataReplicationMetadata: {
+        DataReplicationRole: 'REPLICA',
+        DataReplicationCounterpart: { BrokerId: e.primary.id, Region: PRIMARY_REGION },
+      },
     });
     await expect(client(REPLICA_REGION).send(new DescribeBrokerCommand({ BrokerId: e.primary.id }))).rejects.toMatchObject({
       name: 'NotFoundException',

@@ -22,7 +22,10 @@ beforeAll(async () => {
 }, 200_000);
 
 const statements = (role: string) => resources[role]?.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
-const actions = (role: string) => statements(role).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+const actions = (role: string) =>
+  statements(role)
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
 
 describe('generated CloudFormation template', () => {
   it.each(['OnAlarm', 'HealthCheck', 'Escalate'])('deploys %s on nodejs22.x as an ESM bundle with its own role', (name) => {
@@ -43,7 +46,9 @@ describe('generated CloudFormation template', () => {
   it('runs the health check and the escalation sweep every minute, the sweep with its input', () => {
     const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression);
     expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)']);
-    const inputs = schedules.flatMap((r) => (r.Properties.Targets as Array<{ Input?: string }>).map((t) => t.Input)).filter(Boolean);
+    const inputs = schedules
+      .flatMap((r) => (r.Properties.Targets as Array<{ Input?: string }>).map((t) => t.Input))
+      .filter(Boolean);
     expect(inputs.map((i) => JSON.parse(i as string))).toEqual([{ kind: 'sweep' }]);
   });
 
@@ -58,7 +63,17 @@ describe('generated CloudFormation template', () => {
   });
 
   it('grants each function only the actions it calls', () => {
-    const common = ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'mq:DescribeBroker', 'mq:Promote', 'sns:Publish'];
+    const common = [
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'mq:DescribeBroker',
+      'mq:Promote',
+      'sns:Publish',
+    ];
     const scheduling = ['iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule'];
     expect(actions('OnAlarmRole')).toEqual([...common, ...scheduling].sort());
     expect(actions('HealthCheckRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling].sort());
@@ -70,7 +85,8 @@ describe('generated CloudFormation template', () => {
       for (const s of statements(role)) {
         for (const action of Array.isArray(s.Action) ? s.Action : [s.Action]) expect(action).not.toContain('*');
         expect(JSON.stringify(s.Resource)).not.toBe('"*"');
-        if (JSON.stringify(s.Action).includes('mq:')) expect(JSON.stringify(s.Resource)).toMatch(/:broker:orders-(replica|primary):b-/);
+        if (JSON.stringify(s.Action).includes('mq:'))
+          expect(JSON.stringify(s.Resource)).toMatch(/:broker:orders-(replica|primary):b-/);
       }
     }
   });

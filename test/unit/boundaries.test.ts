@@ -24,7 +24,12 @@ const validEnv = {
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
-    expect(loadConfig(validEnv)).toMatchObject({ deadlineMs: 600_000, cooldownMs: 900_000, probeFailureThreshold: 3, dryRun: false });
+    expect(loadConfig(validEnv)).toMatchObject({
+      deadlineMs: 600_000,
+      cooldownMs: 900_000,
+      probeFailureThreshold: 3,
+      dryRun: false,
+    });
   });
 
   it.each([
@@ -57,7 +62,11 @@ describe('parseAlarmEvent', () => {
   });
 
   it('rejects a malformed state value with the path of the problem', () => {
-    const event = { source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'orders-lag', state: { value: 'RED' } } };
+    const event = {
+      source: 'aws.cloudwatch',
+      'detail-type': 'CloudWatch Alarm State Change',
+      detail: { alarmName: 'orders-lag', state: { value: 'RED' } },
+    };
     expect(() => parseAlarmEvent(event, names)).toThrow(/detail\.state\.value/);
   });
 });
@@ -99,9 +108,13 @@ describe('adapter error paths', () => {
   it('marks throttling as retryable and an unreadable broker as UNKNOWN rather than throwing', async () => {
     const mq = mockClient(MqClient);
     const api = new MqBrokerApi(new MqClient({ region: 'us-west-2', maxAttempts: 1 }));
-    mq.on(PromoteCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } }));
+    mq.on(PromoteCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } }),
+    );
     await expect(api.promote('b-1', 'FAILOVER')).rejects.toMatchObject({ retryable: true, brokerId: 'b-1' });
-    mq.on(DescribeBrokerCommand).rejects(Object.assign(new Error('denied'), { name: 'ForbiddenException', $metadata: { httpStatusCode: 403 } }));
+    mq.on(DescribeBrokerCommand).rejects(
+      Object.assign(new Error('denied'), { name: 'ForbiddenException', $metadata: { httpStatusCode: 403 } }),
+    );
     await expect(api.observe('b-1')).resolves.toMatchObject({ role: 'UNKNOWN', error: expect.stringContaining('IAM policy') });
     mq.restore();
   });

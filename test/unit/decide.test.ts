@@ -90,7 +90,11 @@ describe('decide: starting an operation', () => {
     // Roles swapped back (an operator failed back): the local broker is a replica again.
     const flap = step(done, lagAlarm(), { now: T0 + 120_000 });
     expect(flap.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('cooldown') }]);
-    const operator = step(done, { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'game day', operator: 'alice' }, { now: T0 + 120_000 });
+    const operator = step(
+      done,
+      { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'game day', operator: 'alice' },
+      { now: T0 + 120_000 },
+    );
     expect(promotes(operator)).toHaveLength(1);
     const afterCooldown = step(done, lagAlarm(), { now: T0 + 60_000 + 900_000 });
     expect(promotes(afterCooldown)).toHaveLength(1);
@@ -191,7 +195,14 @@ describe('decide: a switchover in flight', () => {
   it('waits on a retryable Promote failure, re-sends from the sweep, and fails after the last attempt', () => {
     let s = step(initialState('orders'), lagAlarm()).state;
     const id = s.operation?.id as string;
-    const rejected = { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: false, retryable: true, error: '500' } as const;
+    const rejected = {
+      type: 'PROMOTE_RESULT',
+      operationId: id,
+      mode: 'SWITCHOVER',
+      accepted: false,
+      retryable: true,
+      error: '500',
+    } as const;
     const wait = step(s, rejected);
     expect(wait.decisions[0]?.action).toBe('WAIT');
     s = wait.state;
@@ -214,7 +225,14 @@ describe('decide: a switchover in flight', () => {
   it('fails at once on a non-retryable rejection', () => {
     const s = step(initialState('orders'), lagAlarm()).state;
     const id = s.operation?.id as string;
-    const out = step(s, { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: false, retryable: false, error: 'BadRequest' });
+    const out = step(s, {
+      type: 'PROMOTE_RESULT',
+      operationId: id,
+      mode: 'SWITCHOVER',
+      accepted: false,
+      retryable: false,
+      error: 'BadRequest',
+    });
     expect(out.state.operation?.status).toBe('FAILED');
     expect(out.commands.map((c) => c.type)).toContain('CANCEL_DEADLINE');
   });
@@ -224,7 +242,12 @@ describe('decide: invariants over random event sequences', () => {
   const observationArb = fc.constantFrom(replica, promoting, promoted, unknown);
   const eventArb = (ids: string[]) =>
     fc.oneof(
-      fc.constantFrom<CoreEvent>(lagAlarm('ALARM'), lagAlarm('OK'), { type: 'SWEEP' }, { type: 'PROBE', healthy: false, detail: 'x' }),
+      fc.constantFrom<CoreEvent>(
+        lagAlarm('ALARM'),
+        lagAlarm('OK'),
+        { type: 'SWEEP' },
+        { type: 'PROBE', healthy: false, detail: 'x' },
+      ),
       fc.constantFrom<CoreEvent>(
         { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'r', operator: 'o' },
         { type: 'OPERATOR', mode: 'FAILOVER', reason: 'r', operator: 'o' },
@@ -253,7 +276,12 @@ describe('decide: invariants over random event sequences', () => {
             const out = decide(s, event, { now, observation, config, newOperationId: () => `op-${++seq}` });
             for (const p of promotes(out)) {
               expect(observation.role).toBe('REPLICA');
-              if (p.mode === 'SWITCHOVER') expect(before.operation?.mode === 'FAILOVER' && before.operation.status !== 'COMPLETED' && before.operation.status !== 'FAILED').toBe(false);
+              if (p.mode === 'SWITCHOVER')
+                expect(
+                  before.operation?.mode === 'FAILOVER' &&
+                    before.operation.status !== 'COMPLETED' &&
+                    before.operation.status !== 'FAILED',
+                ).toBe(false);
             }
             expect(promotes(out).length).toBeLessThanOrEqual(1);
             if (out.state !== before) {
