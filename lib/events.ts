@@ -96,7 +96,9 @@ export const EscalateInput = z.union([
   DeadlineInput,
   z.object({ kind: z.literal('sweep') }).strict(),
   // A scheduled EventBridge rule without input: treated as a sweep.
-  z.object({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }).loose(),
+  z
+    .object({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') })
+    .loose(),
 ]);
 
 export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEvent, { type: 'DEADLINE' | 'SWEEP' }> {
