@@ -12,11 +12,11 @@ export const normalizeRole = (role: string | undefined): 'PRIMARY' | 'REPLICA' |
   return upper === 'PRIMARY' || upper === 'REPLICA' ? upper : undefined;
 };
 
-/**
+/*
  * During a promotion the API is assumed to list the role each broker is moving to in
- * `pendingDataReplicationMetadata` (the enum has no promotion state, so `brokerState` cannot say it).
+ * `pendingDataReplicationMetadata` (the brokerState enum has no promotion state): see toObservation in
+ * adapters/mq.ts and pendingRole in simulator/world.ts.
  */
-export const PROMOTION_SHOWN_AS = 'pendingDataReplicationMetadata' as const;
 
 /** Replication metrics (namespace AWS/AmazonMQ, dimension Broker); a switchover completes when they reach 0. */
 export const REPLICATION_LAG_METRICS = ['TotalReplicationLag', 'ReplicationLag'] as const;

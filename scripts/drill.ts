@@ -29,22 +29,25 @@ interface Scenario {
 
 const lagAlarm = 'orders-replication-lag';
 
+/** The incident of the failover drill: the inter-Region link fails first, then the whole primary Region. */
+async function primaryRegionOutage(t: number, e: Embedded): Promise<string | undefined> {
+  if (t === MINUTE) {
+    e.world.setPartitioned(true);
+    return `${PRIMARY_REGION} degrades: inter-Region link down, the primary still takes writes`;
+  }
+  if (t === 3 * MINUTE) {
+    e.world.setRegionUp(PRIMARY_REGION, false);
+    return `${PRIMARY_REGION} goes down: the primary's API and endpoints are unreachable`;
+  }
+  return undefined;
+}
+
 const scenarios: Record<string, Scenario> = {
   failover: {
     incidentAt: MINUTE,
     description: 'primary Region outage → lag alarm → switchover stalls → deadline → failover',
     env: { DEADLINE_SECONDS: '300' },
-    async script(t, e) {
-      if (t === MINUTE) {
-        e.world.setPartitioned(true);
-        return `${PRIMARY_REGION} degrades: inter-Region link down, the primary still takes writes`;
-      }
-      if (t === 3 * MINUTE) {
-        e.world.setRegionUp(PRIMARY_REGION, false);
-        return `${PRIMARY_REGION} goes down: the primary's API and endpoints are unreachable`;
-      }
-      return undefined;
-    },
+    script: primaryRegionOutage,
     durationMs: 12 * MINUTE,
   },
   'healthy-switchover': {
@@ -109,17 +112,7 @@ const scenarios: Record<string, Scenario> = {
     incidentAt: MINUTE,
     description: 'the failover drill with DRY_RUN=true: decisions recorded, Promote never called',
     env: { DRY_RUN: 'true', DEADLINE_SECONDS: '300' },
-    async script(t, e) {
-      if (t === MINUTE) {
-        e.world.setPartitioned(true);
-        return `${PRIMARY_REGION} degrades: inter-Region link down`;
-      }
-      if (t === 3 * MINUTE) {
-        e.world.setRegionUp(PRIMARY_REGION, false);
-        return `${PRIMARY_REGION} goes down`;
-      }
-      return undefined;
-    },
+    script: primaryRegionOutage,
     durationMs: 8 * MINUTE,
   },
 };

@@ -163,7 +163,7 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   if (path[0] === 'regions' && path[1] && typeof body.up === 'boolean') {
     world.setRegionUp(path[1], body.up);
   } else if (path[0] === 'brokers' && path[1] && path[2] === 'endpoints' && typeof body.up === 'boolean') {
-    world.describe(world.brokers.get(path[1])?.region ?? '', path[1]);
+    if (!world.brokers.has(path[1])) throw new SimError('NotFoundException', 404, `broker ${path[1]} does not exist`);
     world.setEndpointsUp(path[1], body.up);
   } else if (path[0] === 'partition' && typeof body.partitioned === 'boolean') {
     world.setPartitioned(body.partitioned);
