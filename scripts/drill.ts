@@ -197,8 +197,7 @@ async function run(name: string, scenario: Scenario): Promise<void> {
       }
 
       const { primary } = world.roles(pairName);
-      const op = (await runtime.orchestrator.store.load(pairName)).state.operation;
-      if (op?.mode === 'FAILOVER' && lagAtFailover === undefined) lagAtFailover = world.lag(pairName);
+      if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.lag(pairName);
       if (recoveredAt === undefined && primary.id === embedded.replica.id && world.accepting(primary)) {
         recoveredAt = t;
         printLine(t, 'simulator', 'NEW PRIMARY', `${primary.id} accepts clients in ${primary.region}`);

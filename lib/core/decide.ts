@@ -39,6 +39,10 @@ import {
 
 export const isInFlight = (op: Operation | undefined): boolean => op !== undefined && IN_FLIGHT.has(op.status);
 
+/** Promote was requested but its acceptance is not recorded yet. */
+const isRequested = (op: Operation): boolean =>
+  op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED;
+
 /** The local broker has finished becoming the primary: completion is observed, never assumed. */
 export const isPromoted = (o: BrokerObservation): boolean =>
   o.role === Role.PRIMARY && o.brokerState === 'RUNNING' && !o.promotionPending;
@@ -194,8 +198,7 @@ function onSweep(step: Step): void {
     escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(now - op.deadlineAt)} (backstop sweep)`);
     return;
   }
-  const requested = op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED;
-  if (!requested || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
+  if (!isRequested(op) || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
   if (observation.promotionPending) {
     markInProgress(step, op, 'Promote acceptance was not recorded, but the broker shows the promotion under way');
   } else if (op.promoteAttempts >= config.maxPromoteAttempts) {
@@ -227,7 +230,7 @@ function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_
     return;
   }
   if (event.accepted) {
-    if (op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED) {
+    if (isRequested(op)) {
       markInProgress(step, op, `Amazon MQ accepted Promote ${op.mode}`);
     } else {
       step.record(Action.IGNORE, `operation already ${op.status}`);
