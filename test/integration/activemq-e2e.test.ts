@@ -13,7 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectStomp, createDedupTable, DedupStore, publishConfirmed, type QueueReport, reconcile, sleep } from '#lib/dedup/index.ts';
+import {
+  connectStomp,
+  createDedupTable,
+  DedupStore,
+  publishConfirmed,
+  type QueueReport,
+  reconcile,
+  sleep,
+} from '#lib/dedup/index.ts';
 import { LOCAL_CREDENTIALS, startDynalite } from '#simulator/embedded.ts';
 import { type LocalBroker, startActiveMq } from '../support/activemq.ts';
 
@@ -138,7 +146,8 @@ async function waitUntilProcessed(ids: string[], timeoutMs: number): Promise<voi
     const done = new Set(processedLines().map(([id]) => id));
     const missing = ids.filter((id) => !done.has(id));
     if (missing.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`${missing.length} messages never processed, e.g. ${missing.slice(0, 5).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`${missing.length} messages never processed, e.g. ${missing.slice(0, 5).join(', ')}`);
     await sleep(200);
   }
 }
@@ -146,7 +155,11 @@ async function waitUntilProcessed(ids: string[], timeoutMs: number): Promise<voi
 async function produce(broker: LocalBroker, ids: string[]): Promise<void> {
   const producer = await connectStomp(broker.stomp);
   for (const id of ids) {
-    await publishConfirmed(producer, { destination: `/queue/${QUEUE}`, body: JSON.stringify({ order: id }), headers: { dedupId: id } });
+    await publishConfirmed(producer, {
+      destination: `/queue/${QUEUE}`,
+      body: JSON.stringify({ order: id }),
+      headers: { dedupId: id },
+    });
   }
   await producer.deactivate();
 }
@@ -180,7 +193,10 @@ describe('dedup SDK end to end on two ActiveMQ brokers', () => {
     // between the publish and the ack; the re-run finishes the job.
     const stores = new Map<string, DedupStore>();
     const storeFor = (group: string) =>
-      stores.get(group) ?? stores.set(group, new DedupStore({ client, tableName: TABLE, group, region: 'us-west-2', leaseSeconds: LEASE_SECONDS })).get(group)!;
+      stores.get(group) ??
+      stores
+        .set(group, new DedupStore({ client, tableName: TABLE, group, region: 'us-west-2', leaseSeconds: LEASE_SECONDS }))
+        .get(group)!;
     const options = { source: east.stomp, target: west.stomp, queues: [{ queue: QUEUE, group: GROUP }], storeFor, idleMs: 1500 };
     const actions = { dropped: 0, audited: 0, republished: 0, 'already-republished': 0 };
     let crashNow = true;

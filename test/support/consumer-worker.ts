@@ -32,8 +32,18 @@ const crashPointReached = (point: string, nth: number) => {
   if (regionDown || (point === crashPoint && nth === crashAt)) process.kill(process.pid, 'SIGKILL');
 };
 
-const client = new DynamoDBClient({ region, endpoint: env('DDB_ENDPOINT'), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-const store = new DedupStore({ client, tableName: env('TABLE'), group: env('GROUP'), region, leaseSeconds: Number(env('LEASE_SECONDS')) });
+const client = new DynamoDBClient({
+  region,
+  endpoint: env('DDB_ENDPOINT'),
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+const store = new DedupStore({
+  client,
+  tableName: env('TABLE'),
+  group: env('GROUP'),
+  region,
+  leaseSeconds: Number(env('LEASE_SECONDS')),
+});
 const nth = new WeakMap<object, number>();
 
 const consumer = await startStompConsumer({
