@@ -28,11 +28,14 @@ const actions = (role: string) =>
     .sort();
 
 describe('generated CloudFormation template', () => {
-  it.each(['OnAlarm', 'HealthCheck', 'Escalate'])('deploys %s on nodejs22.x as an ESM bundle with its own role', (name) => {
-    const fn = resources[`${name}LambdaFunction`];
-    expect(fn?.Properties).toMatchObject({ Runtime: 'nodejs22.x', Role: { 'Fn::GetAtt': [`${name}Role`, 'Arn'] } });
-    expect(fn?.Properties.Handler).toMatch(/^functions\/\w+\.handler$/);
-  });
+  it.each(['OnAlarm', 'HealthCheck', 'Escalate', 'Reconcile', 'PurgeDedup'])(
+    'deploys %s on nodejs22.x as an ESM bundle with its own role',
+    (name) => {
+      const fn = resources[`${name}LambdaFunction`];
+      expect(fn?.Properties).toMatchObject({ Runtime: 'nodejs22.x', Role: { 'Fn::GetAtt': [`${name}Role`, 'Arn'] } });
+      expect(fn?.Properties.Handler).toMatch(/^functions\/\w+\.handler$/);
+    },
+  );
 
   it('routes CloudWatch alarm state changes of the pair’s alarms to onAlarm', () => {
     const rule = Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
@@ -45,7 +48,7 @@ describe('generated CloudFormation template', () => {
 
   it('runs the health check and the escalation sweep every minute, the sweep with its input', () => {
     const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression);
-    expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)']);
+    expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)', 'rate(1 day)']);
     const inputs = schedules
       .flatMap((r) => (r.Properties.Targets as Array<{ Input?: string }>).map((t) => t.Input))
       .filter(Boolean);
@@ -60,6 +63,28 @@ describe('generated CloudFormation template', () => {
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
     });
+  });
+
+  it('declares the dedup global table in both Regions, with TTL unless MRSC', () => {
+    const table = resources.DedupTable;
+    expect(table?.Type).toBe('AWS::DynamoDB::GlobalTable');
+    expect(table?.Condition).toBe('IsDedupTableOwner');
+    expect(table?.Properties).toMatchObject({
+      TableName: 'mq-crdr-dedup',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: {
+        'Fn::If': ['IsDedupStrong', { Ref: 'AWS::NoValue' }, { AttributeName: 'expiresAt', Enabled: true }],
+      },
+    });
+    expect((table?.Properties.Replicas as Array<{ Region: unknown }>).map((r) => r.Region)).toEqual([
+      { Ref: 'AWS::Region' },
+      'us-east-1',
+    ]);
+  });
+
+  it('gives reconcile broker credentials only by a Secrets Manager reference', () => {
+    const env = resources.ReconcileLambdaFunction?.Properties.Environment.Variables;
+    expect(env.BROKER_PASSWORD).toBe('{{resolve:secretsmanager:mq-crdr/broker-user:SecretString:password}}');
   });
 
   it('grants each function only the actions it calls', () => {
@@ -78,15 +103,20 @@ describe('generated CloudFormation template', () => {
     expect(actions('OnAlarmRole')).toEqual([...common, ...scheduling].sort());
     expect(actions('HealthCheckRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling].sort());
     expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule'].sort());
+    const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+    expect(actions('ReconcileRole')).toEqual([...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'].sort());
+    expect(actions('PurgeDedupRole')).toEqual([...logs, 'dynamodb:DeleteItem', 'dynamodb:Scan'].sort());
   });
 
   it('uses no wildcard action and scopes Amazon MQ to the pair’s broker ARNs', () => {
-    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole']) {
+    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole', 'ReconcileRole', 'PurgeDedupRole']) {
       for (const s of statements(role)) {
         for (const action of Array.isArray(s.Action) ? s.Action : [s.Action]) expect(action).not.toContain('*');
         expect(JSON.stringify(s.Resource)).not.toBe('"*"');
         if (JSON.stringify(s.Action).includes('mq:'))
           expect(JSON.stringify(s.Resource)).toMatch(/:broker:orders-(replica|primary):b-/);
+        if (JSON.stringify(s.Action).includes('dynamodb:Scan'))
+          expect(JSON.stringify(s.Resource)).toMatch(/table\/mq-crdr-dedup"/);
       }
     }
   });

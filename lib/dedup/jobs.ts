@@ -1,0 +1,99 @@
+/**
+ * Configuration of the dedup side's jobs (the reconcile and purge functions, and the reconcile command), parsed
+ * once from the environment and the request with zod so a mistake is reported by field, before any work starts.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
+import { DedupInputError } from './errors.ts';
+import { type QueueReport, type QueueToReconcile, reconcile } from './reconcile.ts';
+import { parseStompUrl } from './stomp.ts';
+import { Consistency, DedupStore } from './store.ts';
+
+const issuesOf = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+
+const StoreEnv = z.object({
+  AWS_REGION: z.string().min(1),
+  DEDUP_TABLE: z.string().min(1),
+  DEDUP_CONSISTENCY: z.enum([Consistency.MREC, Consistency.MRSC]).default(Consistency.MREC),
+  DEDUP_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 86_400),
+  /** Local runs: dynalite. */
+  DYNAMODB_ENDPOINT: z.url().optional(),
+});
+
+const ReconcileEnv = StoreEnv.extend({
+  RECONCILE_SOURCE_URL: z.string().min(1),
+  RECONCILE_TARGET_URL: z.string().min(1),
+  BROKER_USERNAME: z.string().optional(),
+  BROKER_PASSWORD: z.string().optional(),
+  RECONCILE_IDLE_MS: z.coerce.number().int().positive().default(2000),
+});
+
+export const ReconcileRequest = z
+  .object({
+    queues: z.array(z.object({ queue: z.string().min(1), group: z.string().min(1) }).strict()).min(1),
+    auditQueue: z.string().min(1).optional(),
+  })
+  .strict();
+
+function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new DedupInputError(`${what}: ${issuesOf(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A store factory on one client, for the groups a job touches. */
+export function storesFromEnv(env: NodeJS.ProcessEnv): (group: string) => DedupStore {
+  const config = parse(StoreEnv, env, 'invalid dedup configuration');
+  const client = new DynamoDBClient({
+    region: config.AWS_REGION,
+    ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+  });
+  const stores = new Map<string, DedupStore>();
+  return (group) => {
+    let store = stores.get(group);
+    if (!store) {
+      store = new DedupStore({
+        client,
+        tableName: config.DEDUP_TABLE,
+        group,
+        region: config.AWS_REGION,
+        consistency: config.DEDUP_CONSISTENCY,
+        retentionSeconds: config.DEDUP_RETENTION_SECONDS,
+      });
+      stores.set(group, store);
+    }
+    return store;
+  };
+}
+
+/** Run a reconcile described by `request` with brokers and table from `env`. */
+export async function reconcileFromEnv(request: unknown, env: NodeJS.ProcessEnv): Promise<QueueReport[]> {
+  const input = parse(ReconcileRequest, request, 'invalid reconcile request');
+  const config = parse(ReconcileEnv, env, 'invalid reconcile configuration');
+  const credentials = config.BROKER_USERNAME ? { login: config.BROKER_USERNAME, passcode: config.BROKER_PASSWORD ?? '' } : {};
+  return reconcile({
+    source: { ...parseStompUrl(config.RECONCILE_SOURCE_URL), ...credentials },
+    target: { ...parseStompUrl(config.RECONCILE_TARGET_URL), ...credentials },
+    queues: input.queues as QueueToReconcile[],
+    storeFor: storesFromEnv(env),
+    idleMs: config.RECONCILE_IDLE_MS,
+    ...(input.auditQueue ? { auditQueue: input.auditQueue } : {}),
+  });
+}
+
+/** Delete expired records of the groups in DEDUP_GROUPS (comma-separated): the retention of MRSC tables. */
+export async function purgeFromEnv(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
+  const groups = parse(z.object({ DEDUP_GROUPS: z.string().min(1) }), env, 'invalid purge configuration')
+    .DEDUP_GROUPS.split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+  const storeFor = storesFromEnv(env);
+  const deleted: Record<string, number> = {};
+  for (const group of groups) deleted[group] = await storeFor(group).purgeExpired();
+  return deleted;
+}
