@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 interface Resource {
   Type: string;
+  Condition?: string;
   Properties: Record<string, unknown> & {
     Policies?: Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } }>;
   };
@@ -83,8 +84,8 @@ describe('generated CloudFormation template', () => {
   });
 
   it('gives reconcile broker credentials only by a Secrets Manager reference', () => {
-    const env = resources.ReconcileLambdaFunction?.Properties.Environment.Variables;
-    expect(env.BROKER_PASSWORD).toBe('{{resolve:secretsmanager:mq-crdr/broker-user:SecretString:password}}');
+    const { Variables } = resources.ReconcileLambdaFunction?.Properties.Environment as { Variables: Record<string, string> };
+    expect(Variables.BROKER_PASSWORD).toBe('{{resolve:secretsmanager:mq-crdr/broker-user:SecretString:password}}');
   });
 
   it('grants each function only the actions it calls', () => {
