@@ -49,3 +49,5 @@ export class DedupThrottledError extends DedupError {
 
 /** Any other failure of the dedup table (permissions, network). */
 export class DedupStoreError extends DedupError {}
+
+export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -47,8 +47,7 @@ function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.
 }
 
 /** A store factory on one client, for the groups a job touches. */
-export function storesFromEnv(env: NodeJS.ProcessEnv): (group: string) => DedupStore {
-  const config = parse(StoreEnv, env, 'invalid dedup configuration');
+function storesFor(config: z.infer<typeof StoreEnv>): (group: string) => DedupStore {
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
@@ -80,7 +79,7 @@ export async function reconcileFromEnv(request: unknown, env: NodeJS.ProcessEnv)
     source: { ...parseStompUrl(config.RECONCILE_SOURCE_URL), ...credentials },
     target: { ...parseStompUrl(config.RECONCILE_TARGET_URL), ...credentials },
     queues: input.queues as QueueToReconcile[],
-    storeFor: storesFromEnv(env),
+    storeFor: storesFor(config),
     idleMs: config.RECONCILE_IDLE_MS,
     ...(input.auditQueue ? { auditQueue: input.auditQueue } : {}),
   });
@@ -92,7 +91,7 @@ export async function purgeFromEnv(env: NodeJS.ProcessEnv): Promise<Record<strin
     .DEDUP_GROUPS.split(',')
     .map((g) => g.trim())
     .filter(Boolean);
-  const storeFor = storesFromEnv(env);
+  const storeFor = storesFor(parse(StoreEnv, env, 'invalid dedup configuration'));
   const deleted: Record<string, number> = {};
   for (const group of groups) deleted[group] = await storeFor(group).purgeExpired();
   return deleted;

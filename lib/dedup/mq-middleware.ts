@@ -12,7 +12,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import { z } from 'zod';
-import { DedupError, DedupInputError } from './errors.ts';
+import { DedupError, DedupInputError, errorMessage } from './errors.ts';
 import { claimBatch, mapLimit } from './process.ts';
 import type { Completion, DedupStore } from './store.ts';
 
@@ -93,13 +93,14 @@ export function mqDedup({
         );
       }
       const { messages } = parsed.data;
-      const outcomes = await claimBatch(store, messages.map(idOf), concurrency);
+      const ids = messages.map(idOf);
+      const outcomes = await claimBatch(store, ids, concurrency);
       const state: Claims = { claimed: new Map(), notProcessed: [], settled: false };
       const handed: MqMessage[] = [];
       messages.forEach((message, i) => {
         const outcome = outcomes[i];
         if (outcome?.outcome === 'claimed') {
-          state.claimed.set(message.messageID, { messageId: idOf(message), token: outcome.token });
+          state.claimed.set(message.messageID, { messageId: ids[i] as string, token: outcome.token });
           handed.push(message);
         } else if (outcome?.outcome === 'in-progress') {
           state.notProcessed.push({
@@ -107,7 +108,7 @@ export function mqDedup({
             reason: `being processed in ${outcome.region} until ${new Date(outcome.leaseExpiresAt).toISOString()}`,
           });
         } else if (outcome?.outcome === 'error') {
-          state.notProcessed.push({ messageId: message.messageID, reason: errorText(outcome.error) });
+          state.notProcessed.push({ messageId: message.messageID, reason: errorMessage(outcome.error) });
         }
       });
       claimsOf.set(request, state);
@@ -174,5 +175,3 @@ function failIfAny(state: Claims): void {
     state.notProcessed.map((n) => `${n.messageId}: ${n.reason}`),
   );
 }
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -133,11 +133,8 @@ export async function processBatch<M, T>(
   });
   await buffer.flush();
 
-  // Later copies of an ID share the first copy's fate.
-  const firstIndex = new Map<string, number>();
-  results.forEach((r, i) => {
-    if (claims[i]?.outcome === 'claimed') firstIndex.set(r.messageId, i);
-  });
+  // Later copies of an ID share the first copy's fate (only first copies were claimed).
+  const firstIndex = new Map(claimed.map((i) => [(results[i] as BatchResult<M, T>).messageId, i]));
   results.forEach((r, i) => {
     const first = firstIndex.get(r.messageId);
     if (first === undefined || first === i) return;

@@ -12,8 +12,8 @@
 import type { Client, IMessage, StompHeaders } from '@stomp/stompjs';
 import { DedupInputError } from './errors.ts';
 import { DEDUP_ID_PROPERTY } from './mq-middleware.ts';
-import { connectStomp, describeEndpoint, publishConfirmed, type StompEndpoint, sleep, stompMessageId } from './stomp.ts';
-import { type DedupStore, RecordStatus } from './store.ts';
+import { connectStomp, describeEndpoint, publishConfirmed, type StompEndpoint, stompMessageId } from './stomp.ts';
+import { type DedupStore, RecordStatus, untilLeaseExpires } from './store.ts';
 
 export interface QueueToReconcile {
   /** Queue name on both brokers, e.g. `orders`. */
@@ -110,7 +110,7 @@ async function drainQueue(
       }
       if (claim.outcome === 'in-progress') {
         // An earlier run stopped mid-publish, or another run is at it: wait for its claim to lapse.
-        await sleep(Math.max(50, claim.leaseExpiresAt - Date.now() + 50));
+        await untilLeaseExpires(claim.leaseExpiresAt);
         continue;
       }
       await publishConfirmed(target, copyOf(message, `/queue/${entry.queue}`, id, from));

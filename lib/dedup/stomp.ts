@@ -8,7 +8,7 @@ import { TCPWrapper } from '@stomp/tcp-wrapper';
 import { DedupError, DedupInputError } from './errors.ts';
 import { DEDUP_ID_PROPERTY } from './mq-middleware.ts';
 import { type Outcome, processOnce } from './process.ts';
-import type { DedupStore } from './store.ts';
+import { type DedupStore, untilLeaseExpires } from './store.ts';
 
 export interface StompEndpoint {
   host: string;
@@ -130,24 +130,22 @@ export async function startStompConsumer<T>(options: StompConsumerOptions<T>): P
   let stopping = false;
 
   const settle = async (message: IMessage): Promise<void> => {
-    for (;;) {
-      let outcome: Outcome<T>;
-      try {
-        outcome = await processOnce(store, idOf(message), () => handler(message));
-      } catch (error) {
-        outcome = { status: 'failed', error };
-      }
-      if (outcome.status === 'in-progress') {
+    let outcome: Outcome<T>;
+    try {
+      const id = idOf(message);
+      outcome = await processOnce(store, id, () => handler(message));
+      while (outcome.status === 'in-progress') {
         if (stopping) return; // unacknowledged: the broker redelivers it after we disconnect
-        await sleep(Math.max(50, outcome.leaseExpiresAt - Date.now() + 50));
-        continue;
+        await untilLeaseExpires(outcome.leaseExpiresAt);
+        outcome = await processOnce(store, id, () => handler(message));
       }
-      await onSettled?.(message, outcome);
-      counts[outcome.status]++;
-      if (outcome.status === 'failed') message.nack();
-      else message.ack();
-      return;
+    } catch (error) {
+      outcome = { status: 'failed', error };
     }
+    await onSettled?.(message, outcome);
+    counts[outcome.status]++;
+    if (outcome.status === 'failed') message.nack();
+    else message.ack();
   };
 
   const subscription = client.subscribe(
@@ -171,5 +169,3 @@ export async function startStompConsumer<T>(options: StompConsumerOptions<T>): P
     },
   };
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

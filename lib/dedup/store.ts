@@ -24,7 +24,7 @@ import {
   PutCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { DedupInputError, DedupStoreError, DedupTableNotFoundError, DedupThrottledError } from './errors.ts';
+import { DedupInputError, DedupStoreError, DedupTableNotFoundError, DedupThrottledError, errorMessage } from './errors.ts';
 
 export const Consistency = { MREC: 'MREC', MRSC: 'MRSC' } as const;
 export type Consistency = (typeof Consistency)[keyof typeof Consistency];
@@ -147,12 +147,9 @@ export class DedupStore {
   async processed(messageIds: readonly string[]): Promise<Set<string>> {
     const byKey = new Map<string, string>();
     for (const id of messageIds) byKey.set(this.key(id), id);
-    const keys = [...byKey.keys()];
     const done = new Set<string>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) chunks.push(keys.slice(i, i + BATCH_GET_MAX));
     await Promise.all(
-      chunks.map(async (chunk) => {
+      chunksOf([...byKey.keys()], BATCH_GET_MAX).map(async (chunk) => {
         let pending: Record<string, unknown>[] = chunk.map((pk) => ({ pk }));
         for (let round = 1; pending.length > 0; round++) {
           if (round > 1) await this.backoffOrGiveUp('BatchGetItem', round, 'UnprocessedKeys');
@@ -252,9 +249,7 @@ export class DedupStore {
         } satisfies DedupRecord,
       },
     }));
-    const chunks: (typeof requests)[] = [];
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) chunks.push(requests.slice(i, i + BATCH_WRITE_MAX));
-    await Promise.all(chunks.map((chunk) => this.batchWrite(chunk)));
+    await Promise.all(chunksOf(requests, BATCH_WRITE_MAX).map((chunk) => this.batchWrite(chunk)));
   }
 
   /** Give a claim back after the handler failed, so the redelivered message is processed again at once. */
@@ -363,7 +358,7 @@ export class DedupStore {
           throw new DedupTableNotFoundError(this.tableName, this.region, { cause: error });
         if (!RETRYABLE.has(code)) {
           if (error instanceof DedupStoreError || error instanceof DedupInputError) throw error;
-          throw new DedupStoreError(`${operation} on dedup table ${this.tableName} failed: ${code}: ${messageOf(error)}`, {
+          throw new DedupStoreError(`${operation} on dedup table ${this.tableName} failed: ${code}: ${errorMessage(error)}`, {
             cause: error,
           });
         }
@@ -394,5 +389,10 @@ function positive(name: string, value: number): number {
 }
 
 const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error);
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Wait until a claim seen `in-progress` has lapsed (plus a margin for clock skew), before claiming again. */
+export const untilLeaseExpires = (leaseExpiresAt: number) => sleep(Math.max(50, leaseExpiresAt - Date.now() + 50));
+
+const chunksOf = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectStomp, type StompEndpoint, sleep } from '#lib/dedup/stomp.ts';
+import { connectStomp, type StompEndpoint, sleep } from '#lib/dedup/index.ts';
 
 const ACTIVEMQ_HOME = process.env.ACTIVEMQ_HOME ?? '/usr/share/activemq';
 
