@@ -1,4 +1,5 @@
 /** Typed errors of the consumer dedup SDK. Each message says what happened and what to do about it. */
+import type { z } from 'zod';
 
 export class DedupError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -49,5 +50,9 @@ export class DedupThrottledError extends DedupError {
 
 /** Any other failure of the dedup table (permissions, network). */
 export class DedupStoreError extends DedupError {}
+
+/** A zod failure as `field: problem; …`, for error messages that name what is wrong. */
+export const issuesOf = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -4,13 +4,10 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { DedupInputError } from './errors.ts';
+import { DedupInputError, issuesOf } from './errors.ts';
 import { type QueueReport, type QueueToReconcile, reconcile } from './reconcile.ts';
 import { parseStompUrl } from './stomp.ts';
 import { Consistency, DedupStore } from './store.ts';
-
-const issuesOf = (error: z.ZodError): string =>
-  error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 const StoreEnv = z.object({
   AWS_REGION: z.string().min(1),

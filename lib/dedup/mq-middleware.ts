@@ -12,7 +12,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import { z } from 'zod';
-import { DedupError, DedupInputError, errorMessage } from './errors.ts';
+import { DedupError, DedupInputError, errorMessage, issuesOf } from './errors.ts';
 import { claimBatch, mapLimit } from './process.ts';
 import type { Completion, DedupStore } from './store.ts';
 
@@ -88,9 +88,7 @@ export function mqDedup({
     async before(request) {
       const parsed = MqEventSchema.safeParse(request.event);
       if (!parsed.success) {
-        throw new DedupInputError(
-          `not an Amazon MQ event: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-        );
+        throw new DedupInputError(`not an Amazon MQ event: ${issuesOf(parsed.error)}`);
       }
       const { messages } = parsed.data;
       const ids = messages.map(idOf);

@@ -191,12 +191,8 @@ describe('dedup SDK end to end on two ActiveMQ brokers', () => {
 
     // The old primary is back: reconcile its leftovers. The first run crashes after re-publishing 5 messages,
     // between the publish and the ack; the re-run finishes the job.
-    const stores = new Map<string, DedupStore>();
     const storeFor = (group: string) =>
-      stores.get(group) ??
-      stores
-        .set(group, new DedupStore({ client, tableName: TABLE, group, region: 'us-west-2', leaseSeconds: LEASE_SECONDS }))
-        .get(group)!;
+      new DedupStore({ client, tableName: TABLE, group, region: 'us-west-2', leaseSeconds: LEASE_SECONDS });
     const options = { source: east.stomp, target: west.stomp, queues: [{ queue: QUEUE, group: GROUP }], storeFor, idleMs: 1500 };
     const actions = { dropped: 0, audited: 0, republished: 0, 'already-republished': 0 };
     let crashNow = true;
