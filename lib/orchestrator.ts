@@ -106,7 +106,7 @@ async function run(o: Orchestrator, command: Command): Promise<CoreEvent | undef
       );
       return undefined;
     case 'NOTIFY':
-      await attempt(o, 'notification failed', () => o.notifier.notify(command.subject, command.message));
+      await attempt(o, 'notification failed', () => o.notifier.notify(command.notification));
       return undefined;
   }
 }

@@ -2,7 +2,7 @@
  * The interfaces the orchestrator needs from the outside world. Each has one AWS adapter in lib/adapters/
  * (and the local scheduler in lib/adapters/local-scheduler.ts for the embedded default).
  */
-import type { BrokerObservation, Decision, Mode, PairState } from './core/model.ts';
+import type { BrokerObservation, Decision, Mode, Notification, PairState } from './core/model.ts';
 
 export interface Clock {
   now(): number;
@@ -40,7 +40,7 @@ export interface DeadlineScheduler {
 }
 
 export interface Notifier {
-  notify(subject: string, message: string): Promise<void>;
+  notify(notification: Notification): Promise<void>;
 }
 
 export interface PrimaryProbe {

@@ -10,7 +10,9 @@
  *  - cooldown after a completed operation, against alarm flapping (operators are not held by it);
  *  - only alarm transitions into ALARM trigger;
  *  - N consecutive failed probes before a health trigger counts;
- *  - dry run decides and records, but emits no Promote.
+ *  - dry run (the deployment's, or one operator request's) decides and records, but emits no Promote;
+ *  - an operator hold stops deadlines and the sweep from escalating (an operator's own failover still does);
+ *  - an operator request carrying an idempotency key already seen decides nothing again.
  *
  * Deadline timing of a switchover (S = start, D = S + deadline, B = sweep backstop interval):
  *
@@ -29,11 +31,14 @@ import {
   type Decision,
   type DecisionContext,
   IN_FLIGHT,
+  MAX_REMEMBERED_REQUESTS,
   Mode,
   type Operation,
   OperationStatus,
+  type OperatorRequest,
   type Outcome,
   type PairState,
+  type RequestKind,
   Role,
 } from './model.ts';
 
@@ -58,7 +63,9 @@ export const describeEvent = (event: CoreEvent): string => {
     case 'SWEEP':
       return 'sweep';
     case 'OPERATOR':
-      return `operator ${event.operator} asks ${event.mode}`;
+      return `operator ${event.operator} asks ${event.mode}${event.dryRun ? ' (dry run)' : ''}`;
+    case 'HOLD':
+      return `operator ${event.operator} ${event.hold ? 'holds' : 'releases'} automatic escalation`;
     case 'PROMOTE_RESULT':
       return `Promote ${event.mode} ${event.accepted ? 'accepted' : `rejected (${event.error ?? 'no reason'})`}`;
   }
@@ -88,6 +95,8 @@ class Step {
 
   record(action: Action, reason: string, extra: Partial<Decision> = {}): void {
     const op = this.state.operation;
+    const { event } = this;
+    const requester = event.type === 'OPERATOR' || event.type === 'HOLD' ? event : undefined;
     this.decisions.push({
       at: this.ctx.now,
       event: this.eventText,
@@ -95,12 +104,28 @@ class Step {
       reason,
       status: op?.status ?? OperationStatus.IDLE,
       ...(op ? { operationId: op.id } : {}),
+      ...(requester ? { operator: requester.operator } : {}),
+      ...(requester?.requestKey ? { requestKey: requester.requestKey } : {}),
       ...extra,
     });
   }
 
+  /** Notifies about the decision recorded last. */
   notify(subject: string, message: string): void {
-    this.commands.push({ type: 'NOTIFY', subject: `[${this.ctx.config.pairId}] ${subject}`, message });
+    const last = this.decisions.at(-1);
+    if (!last) throw new Error('notify() follows record()');
+    this.commands.push({
+      type: 'NOTIFY',
+      notification: {
+        pairId: this.ctx.config.pairId,
+        subject: `[${this.ctx.config.pairId}] ${subject}`,
+        message,
+        action: last.action,
+        status: last.status,
+        at: last.at,
+        ...(last.operationId ? { operationId: last.operationId } : {}),
+      },
+    });
   }
 
   cancelDeadlineIfPending(op: Operation): void {
@@ -117,6 +142,22 @@ export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext):
   const op = step.op;
   if (op && isInFlight(op) && isPromoted(ctx.observation)) complete(step, op);
 
+  // A retried operator request is answered from its first outcome: nothing is decided twice.
+  if (!isReplay(prev, event)) onEvent(step, event);
+
+  if (step.decisions.length === 0) return { state: prev, decisions: [], commands: [] };
+  step.state.version = prev.version + 1;
+  return { state: step.state, decisions: step.decisions, commands: step.commands };
+}
+
+/** The request an idempotency key was first used for, if the pair still remembers it. */
+export const findRequest = (state: PairState, key: string | undefined): OperatorRequest | undefined =>
+  key === undefined ? undefined : state.requests?.find((r) => r.key === key);
+
+const isReplay = (state: PairState, event: CoreEvent): boolean =>
+  (event.type === 'OPERATOR' || event.type === 'HOLD') && findRequest(state, event.requestKey) !== undefined;
+
+function onEvent(step: Step, event: CoreEvent): void {
   switch (event.type) {
     case 'ALARM':
       onAlarm(step, event);
@@ -132,15 +173,30 @@ export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext):
       break;
     case 'OPERATOR':
       onOperator(step, event);
+      rememberRequest(step, event.requestKey, event.mode, event.dryRun === true);
+      break;
+    case 'HOLD':
+      onHold(step, event);
+      rememberRequest(step, event.requestKey, event.hold ? 'HOLD' : 'RELEASE', false);
       break;
     case 'PROMOTE_RESULT':
       onPromoteResult(step, event);
       break;
   }
+}
 
-  if (step.decisions.length === 0) return { state: prev, decisions: [], commands: [] };
-  step.state.version = prev.version + 1;
-  return { state: step.state, decisions: step.decisions, commands: step.commands };
+function rememberRequest(step: Step, key: string | undefined, kind: RequestKind, dryRun: boolean): void {
+  const last = step.decisions.at(-1);
+  if (key === undefined || !last) return;
+  const request: OperatorRequest = {
+    key,
+    kind,
+    dryRun,
+    at: step.ctx.now,
+    action: last.action,
+    ...(last.operationId ? { operationId: last.operationId } : {}),
+  };
+  step.state.requests = [...(step.state.requests ?? []), request].slice(-MAX_REMEMBERED_REQUESTS);
 }
 
 function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void {
@@ -194,7 +250,9 @@ function onSweep(step: Step): void {
   const op = step.op;
   if (!op || !isInFlight(op)) return;
   const { now, config, observation } = step.ctx;
-  if (op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && now >= op.deadlineAt) {
+  // Under an operator hold the deadline's own event has recorded the refusal; the sweep does not repeat it
+  // every minute, but still re-sends a Promote that was never accepted.
+  if (op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && now >= op.deadlineAt && !step.state.escalationHold) {
     escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(now - op.deadlineAt)} (backstop sweep)`);
     return;
   }
@@ -216,11 +274,39 @@ function onSweep(step: Step): void {
 function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>): void {
   const op = step.op;
   const trigger = `operator:${event.operator}`;
+  const dryRun = event.dryRun === true;
   if (event.mode === Mode.FAILOVER && op && isInFlight(op) && op.mode === Mode.SWITCHOVER) {
-    escalate(step, op, trigger, `operator interrupts the switchover: ${event.reason}`);
+    escalate(step, op, trigger, `operator interrupts the switchover: ${event.reason}`, dryRun);
     return;
   }
-  tryStart(step, event.mode, trigger, event.reason, { ignoreCooldown: true });
+  tryStart(step, event.mode, trigger, event.reason, { ignoreCooldown: true, dryRun });
+}
+
+function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>): void {
+  const { state } = step;
+  const held = state.escalationHold;
+  if (event.hold) {
+    if (held) {
+      step.record(Action.IGNORE, `escalation already held by ${held.operator} (${held.reason})`);
+      return;
+    }
+    state.escalationHold = { operator: event.operator, reason: event.reason, at: step.ctx.now };
+    step.record(Action.HOLD_ESCALATION, `${event.reason}; deadlines will not fail over until released`);
+    step.notify('automatic escalation held', `${event.operator}: ${event.reason}`);
+    return;
+  }
+  if (!held) {
+    step.record(Action.IGNORE, 'automatic escalation is not held');
+    return;
+  }
+  delete state.escalationHold;
+  step.record(Action.RELEASE_ESCALATION, `${event.reason}; held by ${held.operator} for ${seconds(step.ctx.now - held.at)}`);
+  step.notify('automatic escalation released', `${event.operator}: ${event.reason}`);
+  // A switchover that passed its deadline while held escalates now rather than at the next sweep.
+  const op = step.op;
+  if (op && isInFlight(op) && op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && step.ctx.now >= op.deadlineAt) {
+    escalate(step, op, 'release', `switchover passed its deadline by ${seconds(step.ctx.now - op.deadlineAt)} while held`);
+  }
 }
 
 function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_RESULT' }>): void {
@@ -250,7 +336,7 @@ function tryStart(
   mode: Mode,
   trigger: string,
   reason: string,
-  { ignoreCooldown = false }: { ignoreCooldown?: boolean } = {},
+  { ignoreCooldown = false, dryRun = false }: { ignoreCooldown?: boolean; dryRun?: boolean } = {},
 ): void {
   const { now, config, observation } = step.ctx;
   const refusal = startRefusal(step, mode, ignoreCooldown);
@@ -260,7 +346,7 @@ function tryStart(
     return;
   }
   const action = mode === Mode.SWITCHOVER ? Action.START_SWITCHOVER : Action.START_FAILOVER;
-  if (config.dryRun) {
+  if (config.dryRun || dryRun) {
     step.record(action, `${reason}; dry run: Promote ${mode} not called`, { dryRun: true });
     step.notify(`dry run: would start ${mode}`, reason);
     return;
@@ -307,10 +393,15 @@ function startRefusal(step: Step, mode: Mode, ignoreCooldown: boolean): string |
   return undefined;
 }
 
-function escalate(step: Step, op: Operation, trigger: string, reason: string): void {
+function escalate(step: Step, op: Operation, trigger: string, reason: string, dryRun = false): void {
   const { now, observation } = step.ctx;
-  if (step.state.escalationHold && !trigger.startsWith('operator:')) {
-    step.record(Action.REFUSE, `${reason}, but an operator holds automatic escalation`);
+  const held = step.state.escalationHold;
+  if (held && !trigger.startsWith('operator:')) {
+    step.record(Action.REFUSE, `${reason}, but ${held.operator} holds automatic escalation (${held.reason})`);
+    step.notify(
+      'escalation held',
+      `${reason}; not failing over because ${held.operator} holds escalation: release it or fail over by hand`,
+    );
     return;
   }
   if (observation.role !== Role.REPLICA) {
@@ -319,6 +410,11 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string): v
       Action.WAIT,
       `${reason}, but the local broker is ${observation.role} (${observation.brokerState}); failover not requested`,
     );
+    return;
+  }
+  if (dryRun) {
+    step.record(Action.ESCALATE_TO_FAILOVER, `${reason}; dry run: Promote FAILOVER not called`, { dryRun: true });
+    step.notify('dry run: would escalate to FAILOVER', `${reason} (trigger ${trigger})`);
     return;
   }
   step.cancelDeadlineIfPending(op);
@@ -335,6 +431,7 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string): v
 function markInProgress(step: Step, op: Operation, reason: string): void {
   op.status = op.mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_IN_PROGRESS : OperationStatus.FAILOVER_IN_PROGRESS;
   step.record(Action.PROMOTE_ACCEPTED, reason);
+  step.notify(`${op.mode} in progress`, `${reason}; waiting for the local broker to become the primary`);
 }
 
 function complete(step: Step, op: Operation): void {
@@ -343,7 +440,7 @@ function complete(step: Step, op: Operation): void {
   op.status = OperationStatus.COMPLETED;
   op.completedAt = now;
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}`;
-  step.record(Action.COMPLETE, reason);
+  step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt });
   step.notify(`${op.mode} completed`, reason);
 }
 

@@ -72,14 +72,38 @@ export interface Operation {
   failedAt?: number;
 }
 
+/** An operator's hold on automatic escalation: deadlines and the sweep do not fail over while it is set. */
+export interface EscalationHold {
+  operator: string;
+  reason: string;
+  at: number;
+}
+
+export const RequestKind = { SWITCHOVER: 'SWITCHOVER', FAILOVER: 'FAILOVER', HOLD: 'HOLD', RELEASE: 'RELEASE' } as const;
+export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
+
+/** What an operator request with an idempotency key led to; a retry with the same key is answered from it. */
+export interface OperatorRequest {
+  key: string;
+  kind: RequestKind;
+  dryRun: boolean;
+  at: number;
+  action: Action;
+  operationId?: string;
+}
+
+/** How many keyed requests the pair remembers (newest kept); a retry comes within minutes, not after 50 more. */
+export const MAX_REMEMBERED_REQUESTS = 50;
+
 export interface PairState {
   pairId: string;
   /** Incremented by every recorded decision; the store writes only when it still holds version - 1. */
   version: number;
   operation?: Operation;
   consecutiveProbeFailures: number;
-  /** Operator hold on automatic escalation (issue 5 sets it; the core honours it already). */
-  escalationHold?: boolean;
+  escalationHold?: EscalationHold;
+  /** Recent operator requests that carried an idempotency key, oldest first. */
+  requests?: OperatorRequest[];
 }
 
 export const initialState = (pairId: string): PairState => ({
@@ -100,7 +124,17 @@ export type CoreEvent =
   | { type: 'PROBE'; healthy: boolean; detail: string }
   | { type: 'DEADLINE'; operationId: string }
   | { type: 'SWEEP' }
-  | { type: 'OPERATOR'; mode: Mode; reason: string; operator: string }
+  | {
+      type: 'OPERATOR';
+      mode: Mode;
+      reason: string;
+      operator: string;
+      /** Idempotency key: a request carrying a key already handled decides nothing again. */
+      requestKey?: string;
+      /** Decide and record, but send no Promote, whatever the deployment's DRY_RUN. */
+      dryRun?: boolean;
+    }
+  | { type: 'HOLD'; hold: boolean; reason: string; operator: string; requestKey?: string }
   | {
       type: 'PROMOTE_RESULT';
       operationId: string;
@@ -115,7 +149,18 @@ export type Command =
   | { type: 'PROMOTE'; operationId: string; mode: Mode }
   | { type: 'SCHEDULE_DEADLINE'; operationId: string; at: number }
   | { type: 'CANCEL_DEADLINE'; operationId: string }
-  | { type: 'NOTIFY'; subject: string; message: string };
+  | { type: 'NOTIFY'; notification: Notification };
+
+/** A human-readable message about one transition or refusal, for the pair's SNS topic. */
+export interface Notification {
+  pairId: string;
+  subject: string;
+  message: string;
+  action: Action;
+  status: OperationStatus;
+  operationId?: string;
+  at: number;
+}
 
 export const Action = {
   START_SWITCHOVER: 'START_SWITCHOVER',
@@ -129,6 +174,8 @@ export const Action = {
   IGNORE: 'IGNORE',
   WAIT: 'WAIT',
   COUNT_PROBE: 'COUNT_PROBE',
+  HOLD_ESCALATION: 'HOLD_ESCALATION',
+  RELEASE_ESCALATION: 'RELEASE_ESCALATION',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -142,6 +189,11 @@ export interface Decision {
   operationId?: string;
   status: OperationStatus;
   dryRun?: boolean;
+  /** The operator and idempotency key of the request that led to the decision. */
+  operator?: string;
+  requestKey?: string;
+  /** On COMPLETE: from the operation's start to the promotion observed complete. */
+  recoveryMs?: number;
 }
 
 export interface CoreConfig {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide } from '#lib/core/decide.ts';
+import { decide, findRequest } from '#lib/core/decide.ts';
 import {
   type BrokerObservation,
   type CoreConfig,
@@ -173,14 +173,100 @@ describe('decide: a switchover in flight', () => {
   });
 
   it('refuses automatic escalation while an operator holds it; an operator failover still interrupts', () => {
-    const s = { ...switchoverInProgress(), escalationHold: true };
+    const hold: CoreEvent = { type: 'HOLD', hold: true, reason: 'draining by hand', operator: 'bob' };
+    const held = step(switchoverInProgress(), hold, { now: T0 + 1_000 });
+    expect(held.decisions).toMatchObject([{ action: 'HOLD_ESCALATION', operator: 'bob' }]);
+    expect(held.commands).toMatchObject([{ type: 'NOTIFY', notification: { action: 'HOLD_ESCALATION' } }]);
+    const s = held.state;
     const op = s.operation as NonNullable<PairState['operation']>;
     const deadline = step(s, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 600_000 });
     expect(promotes(deadline)).toEqual([]);
-    expect(deadline.decisions[0]?.reason).toContain('holds automatic escalation');
+    expect(deadline.decisions).toMatchObject([{ action: 'REFUSE' }]);
+    expect(deadline.decisions[0]?.reason).toContain('bob holds automatic escalation');
+    expect(deadline.commands.map((c) => c.type)).toEqual(['NOTIFY']);
+    // The sweep does not repeat the refusal every minute.
+    expect(step(deadline.state, { type: 'SWEEP' }, { now: T0 + 660_000 }).decisions).toEqual([]);
     const operator = step(s, { type: 'OPERATOR', mode: 'FAILOVER', reason: 'on it', operator: 'bob' }, { now: T0 + 1_000 });
     expect(promotes(operator)).toEqual([{ type: 'PROMOTE', operationId: op.id, mode: 'FAILOVER' }]);
     expect(operator.commands).toContainEqual({ type: 'CANCEL_DEADLINE', operationId: op.id });
+  });
+
+  it('escalates at once when the hold is released after the deadline passed, and not before it', () => {
+    const held = step(switchoverInProgress(), { type: 'HOLD', hold: true, reason: 'x', operator: 'bob' }).state;
+    const release: CoreEvent = { type: 'HOLD', hold: false, reason: 'go ahead', operator: 'bob' };
+    const early = step(held, release, { now: T0 + 60_000 });
+    expect(early.decisions.map((d) => d.action)).toEqual(['RELEASE_ESCALATION']);
+    expect(early.state.escalationHold).toBeUndefined();
+    const late = step(held, release, { now: T0 + 700_000 });
+    expect(late.decisions.map((d) => d.action)).toEqual(['RELEASE_ESCALATION', 'ESCALATE_TO_FAILOVER']);
+    expect(promotes(late)).toHaveLength(1);
+    expect(step(early.state, release).decisions.map((d) => d.action)).toEqual(['IGNORE']);
+  });
+
+  it('answers a retried request with the same idempotency key from its first outcome: one Promote', () => {
+    const request: CoreEvent = { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'drill', operator: 'ann', requestKey: 'k-1' };
+    const first = step(initialState('orders'), request);
+    expect(promotes(first)).toHaveLength(1);
+    expect(first.state.requests).toEqual([
+      {
+        key: 'k-1',
+        kind: 'SWITCHOVER',
+        dryRun: false,
+        at: T0,
+        action: 'START_SWITCHOVER',
+        operationId: first.state.operation?.id,
+      },
+    ]);
+    const retry = step(first.state, request, { now: T0 + 5_000 });
+    expect(retry.decisions).toEqual([]);
+    expect(retry.state).toBe(first.state);
+    // A new key is a new request: refused, since the switchover is in flight.
+    const other = step(first.state, { ...request, requestKey: 'k-2' });
+    expect(other.decisions.map((d) => d.action)).toEqual(['REFUSE']);
+    expect(other.state.requests?.map((r) => [r.key, r.action])).toEqual([
+      ['k-1', 'START_SWITCHOVER'],
+      ['k-2', 'REFUSE'],
+    ]);
+  });
+
+  it('remembers the newest keyed requests only', () => {
+    let s = initialState('orders');
+    for (let i = 0; i < 60; i++) {
+      s = step(s, { type: 'HOLD', hold: i % 2 === 0, reason: 'r', operator: 'o', requestKey: `k${i}` }).state;
+    }
+    expect(s.requests).toHaveLength(50);
+    expect(s.requests?.[0]?.key).toBe('k10');
+  });
+
+  it('a dry-run request decides and records without Promote, also when it would interrupt a switchover', () => {
+    const dry = step(initialState('orders'), { type: 'OPERATOR', mode: 'FAILOVER', reason: 'r', operator: 'a', dryRun: true });
+    expect(dry.decisions).toMatchObject([{ action: 'START_FAILOVER', dryRun: true }]);
+    expect(dry.state.operation).toBeUndefined();
+    expect(promotes(dry)).toEqual([]);
+    const s = switchoverInProgress();
+    const interrupt = step(s, { type: 'OPERATOR', mode: 'FAILOVER', reason: 'r', operator: 'a', dryRun: true });
+    expect(interrupt.decisions).toMatchObject([{ action: 'ESCALATE_TO_FAILOVER', dryRun: true }]);
+    expect(interrupt.state.operation).toEqual(s.operation);
+    expect(interrupt.commands.map((c) => c.type)).toEqual(['NOTIFY']);
+  });
+
+  it('notifies on every transition of an operation: start, accepted, escalated, completed', () => {
+    const started = step(initialState('orders'), lagAlarm());
+    const id = started.state.operation?.id as string;
+    const accepted = step(started.state, {
+      type: 'PROMOTE_RESULT',
+      operationId: id,
+      mode: 'SWITCHOVER',
+      accepted: true,
+      retryable: false,
+    });
+    const escalated = step(accepted.state, { type: 'DEADLINE', operationId: id }, { now: T0 + 600_000 });
+    const done = step(escalated.state, { type: 'SWEEP' }, { now: T0 + 610_000, observation: promoted });
+    const notified = [started, accepted, escalated, done].flatMap((o) =>
+      o.commands.flatMap((c) => (c.type === 'NOTIFY' ? [c.notification.action] : [])),
+    );
+    expect(notified).toEqual(['START_SWITCHOVER', 'PROMOTE_ACCEPTED', 'ESCALATE_TO_FAILOVER', 'COMPLETE']);
+    expect(done.decisions[0]?.recoveryMs).toBe(610_000);
   });
 
   it('never lets a switchover interrupt a failover', () => {
@@ -240,18 +326,29 @@ describe('decide: a switchover in flight', () => {
 
 describe('decide: invariants over random event sequences', () => {
   const observationArb = fc.constantFrom(replica, promoting, promoted, unknown);
-  const eventArb = (ids: string[]) =>
-    fc.oneof(
+  const eventArb = (ids: string[]): fc.Arbitrary<CoreEvent> =>
+    fc.oneof<fc.Arbitrary<CoreEvent>[]>(
       fc.constantFrom<CoreEvent>(
         lagAlarm('ALARM'),
         lagAlarm('OK'),
         { type: 'SWEEP' },
         { type: 'PROBE', healthy: false, detail: 'x' },
       ),
-      fc.constantFrom<CoreEvent>(
-        { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'r', operator: 'o' },
-        { type: 'OPERATOR', mode: 'FAILOVER', reason: 'r', operator: 'o' },
-      ),
+      fc.record({
+        type: fc.constant('OPERATOR' as const),
+        mode: fc.constantFrom('SWITCHOVER' as const, 'FAILOVER' as const),
+        reason: fc.constant('r'),
+        operator: fc.constant('o'),
+        requestKey: fc.constantFrom('k1', 'k2', 'k3'),
+        dryRun: fc.boolean(),
+      }),
+      fc.record({
+        type: fc.constant('HOLD' as const),
+        hold: fc.boolean(),
+        reason: fc.constant('r'),
+        operator: fc.constant('o'),
+        requestKey: fc.constantFrom('k1', 'k4'),
+      }),
       fc.record({
         type: fc.constant('PROMOTE_RESULT' as const),
         operationId: fc.constantFrom('op-1', 'op-2', ...ids),
@@ -284,6 +381,15 @@ describe('decide: invariants over random event sequences', () => {
                 ).toBe(false);
             }
             expect(promotes(out).length).toBeLessThanOrEqual(1);
+            // A keyed request already handled decides nothing again (a completion observed meanwhile is recorded).
+            if ((event.type === 'OPERATOR' || event.type === 'HOLD') && findRequest(before, event.requestKey)) {
+              expect(out.decisions.filter((d) => d.action !== 'COMPLETE')).toEqual([]);
+              expect(out.state.requests).toEqual(before.requests);
+            }
+            // Under a hold, only an operator's own request escalates.
+            if (before.escalationHold && event.type !== 'OPERATOR' && event.type !== 'HOLD') {
+              expect(out.decisions.some((d) => d.action === 'ESCALATE_TO_FAILOVER')).toBe(false);
+            }
             if (out.state !== before) {
               expect(out.decisions.length).toBeGreaterThan(0);
               expect(out.state.version).toBe(before.version + 1);
