@@ -43,6 +43,8 @@ export const EnvSchema = z
     /** Endpoint overrides for the embedded default (simulator, dynalite); unset on AWS. */
     MQ_ENDPOINT: z.url().optional(),
     DYNAMODB_ENDPOINT: z.url().optional(),
+    SNS_ENDPOINT: z.url().optional(),
+    CLOUDWATCH_ENDPOINT: z.url().optional(),
   })
   .refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' })
   .refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
@@ -63,6 +65,8 @@ export interface AppConfig extends OrchestratorConfig {
   scheduler?: { functionArn: string; roleArn: string; groupName: string };
   mqEndpoint?: string;
   dynamodbEndpoint?: string;
+  snsEndpoint?: string;
+  cloudwatchEndpoint?: string;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -94,5 +98,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       : {}),
     ...(e.MQ_ENDPOINT ? { mqEndpoint: e.MQ_ENDPOINT } : {}),
     ...(e.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: e.DYNAMODB_ENDPOINT } : {}),
+    ...(e.SNS_ENDPOINT ? { snsEndpoint: e.SNS_ENDPOINT } : {}),
+    ...(e.CLOUDWATCH_ENDPOINT ? { cloudwatchEndpoint: e.CLOUDWATCH_ENDPOINT } : {}),
   };
 }

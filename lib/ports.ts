@@ -47,3 +47,25 @@ export interface PrimaryProbe {
   /** DescribeBroker of the primary from this Region plus a TCP connect to its endpoints. */
   probe(): Promise<{ healthy: boolean; detail: string }>;
 }
+
+export interface LagPoint {
+  at: number;
+  value: number;
+}
+
+export interface LagSeries {
+  /** Oldest first; one point per period, the Maximum over the pair's brokers. */
+  points: LagPoint[];
+  /** Regions whose metrics could not be read, and why. */
+  errors: string[];
+}
+
+export interface LagMetrics {
+  /** TotalReplicationLag published by the given brokers (each in its Region) between `from` and `to`. */
+  series(
+    brokers: Array<{ region: string; brokerName: string }>,
+    from: number,
+    to: number,
+    periodSeconds: number,
+  ): Promise<LagSeries>;
+}

@@ -1,25 +1,31 @@
 /**
  * Builds the orchestrator from configuration: one real AWS SDK v3 client per service, created once per
- * container. Endpoint overrides (MQ_ENDPOINT, DYNAMODB_ENDPOINT) point them at the simulator and dynalite.
+ * container. Endpoint overrides (MQ_ENDPOINT, DYNAMODB_ENDPOINT, SNS_ENDPOINT, CLOUDWATCH_ENDPOINT) point them
+ * at the simulator and dynalite.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MqClient } from '@aws-sdk/client-mq';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { DynamoPairStore } from './adapters/dynamo-store.ts';
+import { CloudWatchLagMetrics } from './adapters/lag-metrics.ts';
 import { MqBrokerApi } from './adapters/mq.ts';
 import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
 import { EventBridgeDeadlineScheduler } from './adapters/scheduler.ts';
 import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
 import { type AppConfig, loadConfig } from './config.ts';
 import type { LogSink, Orchestrator } from './orchestrator.ts';
-import { type Clock, type DeadlineScheduler, type PrimaryProbe, systemClock } from './ports.ts';
+import { type BrokerApi, type Clock, type DeadlineScheduler, type LagMetrics, type PrimaryProbe, systemClock } from './ports.ts';
 
 export interface Runtime {
   config: AppConfig;
   orchestrator: Orchestrator;
   probe: PrimaryProbe;
+  /** The primary's Region's Amazon MQ API, for the operator's view of the remote broker. */
+  remoteBroker: BrokerApi;
+  lagMetrics: LagMetrics;
 }
 
 export interface RuntimeOverrides {
@@ -40,21 +46,27 @@ class SweepOnlyScheduler implements DeadlineScheduler {
 }
 
 export function createRuntime(config: AppConfig, log: LogSink, overrides: RuntimeOverrides = {}): Runtime {
-  const common = overrides.credentials ? { credentials: overrides.credentials } : {};
-  const mq = (region: string) =>
-    new MqClient({ region, ...common, ...(config.mqEndpoint ? { endpoint: config.mqEndpoint } : {}) });
-  const dynamo = new DynamoDBClient({
-    region: config.region,
-    ...common,
-    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+  const options = (region: string, endpoint: string | undefined) => ({
+    region,
+    ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
+    ...(endpoint ? { endpoint } : {}),
   });
+  const mq = (region: string) => new MqClient(options(region, config.mqEndpoint));
+  const dynamo = new DynamoDBClient(options(config.region, config.dynamodbEndpoint));
+  const cloudwatch = new Map<string, CloudWatchClient>();
+  const cloudwatchIn = (region: string): CloudWatchClient => {
+    const client = cloudwatch.get(region) ?? new CloudWatchClient(options(region, config.cloudwatchEndpoint));
+    cloudwatch.set(region, client);
+    return client;
+  };
+  const remoteBroker = new MqBrokerApi(mq(config.remoteRegion));
   const scheduler =
     overrides.scheduler ??
     (config.scheduler
-      ? new EventBridgeDeadlineScheduler(new SchedulerClient({ region: config.region, ...common }), config.scheduler)
+      ? new EventBridgeDeadlineScheduler(new SchedulerClient(options(config.region, undefined)), config.scheduler)
       : new SweepOnlyScheduler(log));
   const notifier = config.topicArn
-    ? new SnsNotifier(new SNSClient({ region: config.region, ...common }), config.topicArn)
+    ? new SnsNotifier(new SNSClient(options(config.region, config.snsEndpoint)), config.topicArn)
     : new LogNotifier(log);
   return {
     config,
@@ -68,7 +80,9 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
       log,
       ...(overrides.newOperationId ? { newOperationId: overrides.newOperationId } : {}),
     },
-    probe: new RemotePrimaryProbe(new MqBrokerApi(mq(config.remoteRegion)), config.remoteBrokerId, config.probeTimeoutMs),
+    probe: new RemotePrimaryProbe(remoteBroker, config.remoteBrokerId, config.probeTimeoutMs),
+    remoteBroker,
+    lagMetrics: new CloudWatchLagMetrics(cloudwatchIn),
   };
 }
 

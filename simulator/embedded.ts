@@ -137,6 +137,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     PROBE_TIMEOUT_MS: '500',
     MQ_ENDPOINT: simulator.endpoint,
     DYNAMODB_ENDPOINT: db.endpoint,
+    SNS_ENDPOINT: simulator.endpoint,
+    CLOUDWATCH_ENDPOINT: simulator.endpoint,
+    TOPIC_ARN: world.addTopic(REPLICA_REGION, 'crdr-notifications'),
     ...options.env,
   });
 

@@ -4,6 +4,9 @@
  * request is read from its SigV4 credential scope, so one port serves every Region and a client configured
  * for us-west-2 sees only that Region's brokers, as on AWS. Signatures are not verified.
  *
+ * On the same port, `POST /` serves what the orchestrator needs of two more services: CloudWatch
+ * GetMetricData (./cloudwatch.ts) and SNS Publish (./sns.ts).
+ *
  * Besides the API, `/_simulator/*` injects faults and load (JSON bodies):
  *   GET  /_simulator/state
  *   POST /_simulator/regions/{region}   {"up": false}
@@ -13,13 +16,17 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CLOUDWATCH_TARGET_PREFIX, CloudWatchError, cloudWatch } from './cloudwatch.ts';
+import { sns, snsError } from './sns.ts';
 import { type CrdrWorld, type SimBroker, SimError } from './world.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** `Credential=AKID/20261123/us-west-2/mq/aws4_request` -> us-west-2. */
-export const regionOf = (req: IncomingMessage): string | undefined =>
-  /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/mq\//.exec(req.headers.authorization ?? '')?.[1];
+/** `Credential=AKID/20261123/us-west-2/mq/aws4_request` -> us-west-2 (for the signing name `service`). */
+export const regionOf = (req: IncomingMessage, service = 'mq'): string | undefined => {
+  const scope = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '');
+  return scope?.[2] === service ? scope[1] : undefined;
+};
 
 export function describeBrokerJson(world: CrdrWorld, b: SimBroker) {
   const counterpart = world
@@ -85,7 +92,7 @@ function sendError(res: ServerResponse, error: SimError): void {
   );
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -93,9 +100,14 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     if (size > MAX_BODY_BYTES) throw new SimError('BadRequestException', 400, `request body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  if (size === 0) return {};
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = await readBody(req);
+  if (text.length === 0) return {};
   try {
-    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
   } catch {
     // fall through to the error below
@@ -109,6 +121,7 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
   const method = req.method ?? 'GET';
 
   if (path[0] === '_simulator') return admin(world, method, path.slice(1), req, res);
+  if (method === 'POST' && path.length === 0) return otherService(world, req, res);
 
   const region = regionOf(req);
   if (!region) {
@@ -154,6 +167,28 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
     return send(res, 200, { brokerId });
   }
   throw new SimError('NotFoundException', 404, `the simulator does not implement ${method} ${url.pathname}`);
+}
+
+/** CloudWatch (awsJson1_0, told apart by its x-amz-target) or SNS (awsQuery, form-encoded). */
+async function otherService(world: CrdrWorld, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const body = await readBody(req);
+  if (target.startsWith(CLOUDWATCH_TARGET_PREFIX)) {
+    const region = regionOf(req, 'monitoring');
+    try {
+      if (!region) throw new CloudWatchError('MissingAuthenticationToken', 403, 'sign requests for service monitoring');
+      return send(res, 200, cloudWatch(world, region, target.slice(CLOUDWATCH_TARGET_PREFIX.length), JSON.parse(body || '{}')));
+    } catch (error) {
+      if (!(error instanceof CloudWatchError)) throw error;
+      return send(res, error.status, { __type: error.type, message: error.message }, error.type);
+    }
+  }
+  const region = regionOf(req, 'sns');
+  const answer = region
+    ? sns(world, region, new URLSearchParams(body))
+    : snsError(403, 'InvalidClientTokenId', 'sign requests for service sns');
+  res.writeHead(answer.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(answer.xml) });
+  res.end(answer.xml);
 }
 
 async function admin(world: CrdrWorld, method: string, path: string[], req: IncomingMessage, res: ServerResponse): Promise<void> {

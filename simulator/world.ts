@@ -68,6 +68,26 @@ export interface SimPair {
   produced: number;
 }
 
+export interface MetricSample {
+  region: string;
+  /** The `Broker` dimension: the broker's name with the active instance's `-1` suffix. */
+  broker: string;
+  at: number;
+  value: number;
+}
+
+export interface PublishedMessage {
+  topicArn: string;
+  subject?: string;
+  message: string;
+  attributes: Record<string, string>;
+  at: number;
+}
+
+/** One datapoint per broker per 10 s of simulated time at most; a day of them per broker at most. */
+const SAMPLE_EVERY_MS = 10_000;
+const MAX_SAMPLES = 8_640 * 4;
+
 export interface WorldOptions {
   failoverMs?: number;
   accountId?: string;
@@ -84,13 +104,19 @@ export class CrdrWorld {
   partitioned = false;
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
+  /** TotalReplicationLag datapoints as CloudWatch stores them: per Region, per `Broker` dimension. */
+  readonly metrics: MetricSample[] = [];
+  /** SNS topics by ARN, and every message published to them. */
+  readonly topics = new Set<string>();
+  readonly published: PublishedMessage[] = [];
+  private lastSample = new Map<string, number>();
   private lastSync: number;
   private readonly failoverMs: number;
   private readonly accountId: string;
   private readonly listen: boolean;
 
   constructor(
-    private readonly clock: Clock,
+    readonly clock: Clock,
     options: WorldOptions = {},
   ) {
     this.lastSync = clock.now();
@@ -275,7 +301,24 @@ export class CrdrWorld {
         if (done === undefined) break;
         t = done;
       }
+      this.sample(pair, now);
     }
+  }
+
+  /** The primary publishes the pair's replication lag in its Region while that Region is up. */
+  private sample(pair: SimPair, now: number): void {
+    const { primary } = this.roles(pair.name);
+    const last = this.lastSample.get(pair.name);
+    if (!this.isRegionUp(primary.region) || (last !== undefined && now - last < SAMPLE_EVERY_MS)) return;
+    this.lastSample.set(pair.name, now);
+    this.metrics.push({ region: primary.region, broker: `${primary.name}-1`, at: now, value: Math.round(pair.backlog) });
+    if (this.metrics.length > MAX_SAMPLES) this.metrics.splice(0, this.metrics.length - MAX_SAMPLES);
+  }
+
+  addTopic(region: string, name: string): string {
+    const arn = `arn:aws:sns:${region}:${this.accountId}:${name}`;
+    this.topics.add(arn);
+    return arn;
   }
 
   /** Advances one pair from t to at most `until`; returns the time a promotion completed at, if one did. */

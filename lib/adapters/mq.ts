@@ -56,6 +56,7 @@ export const toObservation = (out: DescribeBrokerResponse): BrokerObservation =>
   return {
     role: role ?? Role.UNKNOWN,
     brokerState,
+    ...(out.BrokerName ? { brokerName: out.BrokerName } : {}),
     promotionPending: pendingRole !== undefined && pendingRole !== role,
     ...(role ? {} : { error: `unrecognised dataReplicationRole ${out.DataReplicationMetadata?.DataReplicationRole}` }),
   };

@@ -53,6 +53,8 @@ export interface BrokerObservation {
   promotionPending: boolean;
   /** Why the observation failed, when role is UNKNOWN. */
   error?: string;
+  /** The broker's name, for its CloudWatch `Broker` dimension; the core does not read it. */
+  brokerName?: string;
 }
 
 export interface Operation {

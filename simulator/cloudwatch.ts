@@ -1,0 +1,98 @@
+/**
+ * CloudWatch GetMetricData as `@aws-sdk/client-cloudwatch` speaks it (awsJson1_0: POST /, header
+ * `x-amz-target: GraniteServiceVersion20100801.GetMetricData`, timestamps in epoch seconds), over the
+ * world's replication-lag datapoints. Only MetricStat queries of AWS/AmazonMQ are served; math expressions
+ * get a validation error rather than a wrong answer.
+ */
+import { z } from 'zod';
+import { REPLICATION_LAG_METRICS } from '#lib/mq-facts.ts';
+import type { CrdrWorld } from './world.ts';
+
+export const CLOUDWATCH_TARGET_PREFIX = 'GraniteServiceVersion20100801.';
+
+export class CloudWatchError extends Error {
+  constructor(
+    readonly type: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const Stat = z.enum(['Maximum', 'Minimum', 'Average', 'Sum', 'SampleCount']);
+const Query = z.object({
+  Id: z.string().regex(/^[a-z][A-Za-z0-9_]{0,254}$/, 'Id starts with a lowercase letter'),
+  MetricStat: z.object({
+    Metric: z.object({
+      Namespace: z.string(),
+      MetricName: z.string(),
+      Dimensions: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]),
+    }),
+    Period: z.number().int().positive(),
+    Stat,
+  }),
+  Label: z.string().optional(),
+  ReturnData: z.boolean().optional(),
+});
+const Request = z.object({
+  MetricDataQueries: z.array(Query).min(1).max(500),
+  StartTime: z.number(),
+  EndTime: z.number(),
+  ScanBy: z.enum(['TimestampDescending', 'TimestampAscending']).default('TimestampDescending'),
+});
+
+const aggregate = (values: number[], stat: z.infer<typeof Stat>): number => {
+  switch (stat) {
+    case 'Maximum':
+      return Math.max(...values);
+    case 'Minimum':
+      return Math.min(...values);
+    case 'Sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'Average':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'SampleCount':
+      return values.length;
+  }
+};
+
+export function cloudWatch(world: CrdrWorld, region: string, operation: string, body: unknown): unknown {
+  if (operation !== 'GetMetricData') {
+    throw new CloudWatchError('InvalidAction', 400, `the simulator implements GetMetricData only, not ${operation}`);
+  }
+  if (!world.isRegionUp(region)) {
+    throw new CloudWatchError('InternalServiceFault', 500, `CloudWatch in ${region} is unavailable (simulated Region outage)`);
+  }
+  const parsed = Request.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new CloudWatchError('InvalidParameterValueException', 400, `invalid GetMetricData request: ${issues}`);
+  }
+  const { MetricDataQueries, StartTime, EndTime, ScanBy } = parsed.data;
+  world.sync();
+  const start = StartTime * 1000;
+  const end = EndTime * 1000;
+  const results = MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => {
+    const { Metric, Period, Stat: stat } = q.MetricStat;
+    const broker = Metric.Dimensions.find((d) => d.Name === 'Broker')?.Value;
+    const served =
+      Metric.Namespace === 'AWS/AmazonMQ' && (REPLICATION_LAG_METRICS as readonly string[]).includes(Metric.MetricName);
+    // Datapoints bucketed by period, aligned to the epoch as CloudWatch aligns them.
+    const buckets = new Map<number, number[]>();
+    for (const m of served ? world.metrics : []) {
+      if (m.region !== region || m.broker !== broker || m.at < start || m.at >= end) continue;
+      const bucket = Math.floor(m.at / 1000 / Period) * Period;
+      buckets.set(bucket, [...(buckets.get(bucket) ?? []), m.value]);
+    }
+    const times = [...buckets.keys()].sort((a, b) => (ScanBy === 'TimestampAscending' ? a - b : b - a));
+    return {
+      Id: q.Id,
+      Label: q.Label ?? Metric.MetricName,
+      Timestamps: times,
+      Values: times.map((t) => aggregate(buckets.get(t) as number[], stat)),
+      StatusCode: 'Complete',
+    };
+  });
+  return { MetricDataResults: results, Messages: [] };
+}
