@@ -2,11 +2,11 @@
 import { parseEscalateEvent } from '#lib/events.ts';
 import { handleEvent } from '#lib/orchestrator.ts';
 import { runtimeFromEnv } from '#lib/runtime.ts';
-import { type HandlerBody, logger, makeHandler } from './shared.ts';
+import { type HandlerBody, logger, makeHandler, metrics } from './shared.ts';
 
 export const escalate: HandlerBody = async (event, { config, orchestrator }) => ({
   pairId: config.pairId,
   decisions: await handleEvent(orchestrator, parseEscalateEvent(event, config.pairId)),
 });
 
-export const handler = makeHandler(escalate, runtimeFromEnv(logger));
+export const handler = makeHandler(escalate, runtimeFromEnv(logger), metrics);

@@ -2,7 +2,7 @@
 import { parseAlarmEvent } from '#lib/events.ts';
 import { handleEvent } from '#lib/orchestrator.ts';
 import { runtimeFromEnv } from '#lib/runtime.ts';
-import { type HandlerBody, logger, makeHandler } from './shared.ts';
+import { type HandlerBody, logger, makeHandler, metrics } from './shared.ts';
 
 export const onAlarm: HandlerBody = async (event, { config, orchestrator }) => {
   const alarm = parseAlarmEvent(event, config);
@@ -15,4 +15,4 @@ export const onAlarm: HandlerBody = async (event, { config, orchestrator }) => {
   return { pairId: config.pairId, decisions: await handleEvent(orchestrator, alarm) };
 };
 
-export const handler = makeHandler(onAlarm, runtimeFromEnv(logger));
+export const handler = makeHandler(onAlarm, runtimeFromEnv(logger), metrics);

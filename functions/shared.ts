@@ -1,13 +1,16 @@
-/** What every handler shares: the Powertools logger and the middy chain around the handler body. */
+/** What every handler shares: the Powertools logger and metrics, and the middy chain around a handler body. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Decision } from '#lib/core/model.ts';
 import { InvalidEventError } from '#lib/errors.ts';
+import { METRICS_NAMESPACE, publishDecisionMetrics } from '#lib/metrics.ts';
 import type { Runtime } from '#lib/runtime.ts';
 
 export const logger = new Logger({ serviceName: 'mq-crdr-orchestrator' });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mq-crdr-orchestrator' });
 
 export interface HandlerResult {
   pairId: string;
@@ -18,14 +21,17 @@ export interface HandlerResult {
 export type HandlerBody = (event: unknown, runtime: Runtime) => Promise<HandlerResult>;
 
 /**
- * Wraps a handler body: the runtime is resolved per invocation (built once per container), and an invalid
- * event is logged with what is wrong before it fails the invocation, so Lambda's retry and failure
- * destination keep it instead of it vanishing.
+ * Wraps a handler body: the runtime is resolved per invocation (built once per container), decisions become
+ * EMF metrics when `emf` is given (the deployed handlers; the embedded default keeps stdout for the drill),
+ * and an invalid event is logged with what is wrong before it fails the invocation, so Lambda's retry and
+ * failure destination keep it instead of it vanishing.
  */
-export const makeHandler = (body: HandlerBody, getRuntime: () => Runtime) =>
+export const makeHandler = (body: HandlerBody, getRuntime: () => Runtime, emf?: Metrics) =>
   middy(async (event: unknown, _context: Context): Promise<HandlerResult> => {
     try {
-      return await body(event, getRuntime());
+      const result = await body(event, getRuntime());
+      if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions);
+      return result;
     } catch (error) {
       if (error instanceof InvalidEventError) logger.error('rejected an invalid event', { error: error.message });
       throw error;

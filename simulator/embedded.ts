@@ -6,8 +6,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import dynalite from 'dynalite';
+import { createApi } from '#functions/api.ts';
 import { escalate } from '#functions/escalate.ts';
 import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
@@ -17,6 +17,8 @@ import { loadConfig } from '#lib/config.ts';
 import type { LogSink } from '#lib/orchestrator.ts';
 import type { Clock } from '#lib/ports.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '#lib/runtime.ts';
+import { type LocalUser, startLocalGateway } from './api-gateway.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
 import { CrdrWorld, type SimBroker } from './world.ts';
 
@@ -32,6 +34,10 @@ export class ManualClock implements Clock {
 }
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** Who may call the local API gateway, by access key id (the IAM users of the embedded default). */
+export const LOCAL_USERS: Record<string, LocalUser> = {
+  local: { secretAccessKey: 'local', userArn: 'arn:aws:iam::123456789012:user/local-operator' },
+};
 export const quietLog: LogSink = { info() {}, warn() {}, error() {} };
 
 export async function startDynalite(): Promise<{ endpoint: string; close(): Promise<void> }> {
@@ -61,20 +67,7 @@ export async function createTable(endpoint: string, tableName: string, region = 
   client.destroy();
 }
 
-export const lambdaContext = (functionName: string): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:us-west-2:123456789012:function:${functionName}`,
-  memoryLimitInMB: '256',
-  awsRequestId: crypto.randomUUID(),
-  logGroupName: `/aws/lambda/${functionName}`,
-  logStreamName: 'local',
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
+export { lambdaContext };
 
 export interface EmbeddedOptions {
   clock: Clock;
@@ -84,6 +77,9 @@ export interface EmbeddedOptions {
   failoverMs?: number;
   log?: LogSink;
   newOperationId?: RuntimeOverrides['newOperationId'];
+  /** Callers of the local API gateway; LOCAL_USERS by default. */
+  users?: Record<string, LocalUser>;
+  apiPort?: number;
   /** Receives the result of each escalate invocation fired by a deadline schedule. */
   onScheduledResult?: (result: HandlerResult) => void;
 }
@@ -92,6 +88,8 @@ export interface Embedded {
   world: CrdrWorld;
   simulator: RunningSimulator;
   dynamodbEndpoint: string;
+  /** The operator API behind the local gateway (SigV4-verified with LOCAL_USERS). */
+  apiEndpoint: string;
   runtime: Runtime;
   scheduler: LocalDeadlineScheduler;
   primary: SimBroker;
@@ -161,11 +159,17 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     escalate: makeHandler(escalate, () => runtime),
   };
   escalateHandler = handlers.escalate;
+  const gateway = await startLocalGateway({
+    handler: createApi(() => runtime),
+    users: options.users ?? LOCAL_USERS,
+    ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
+  });
 
   return {
     world,
     simulator,
     dynamodbEndpoint: db.endpoint,
+    apiEndpoint: gateway.endpoint,
     runtime,
     scheduler,
     primary,
@@ -177,6 +181,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       escalate: (event) => handlers.escalate(event, lambdaContext('escalate')),
     },
     close: async () => {
+      await gateway.close();
       await simulator.close();
       await db.close();
     },

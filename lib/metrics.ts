@@ -1,0 +1,45 @@
+/**
+ * EMF metrics of the orchestrator's decisions (namespace MqCrdrOrchestrator, dimension PairId): what the
+ * dashboard and an alarm on `Escalations` or `PromoteFailures` read. The mapping is pure; Powertools Metrics
+ * serializes it to EMF on stdout, where the Lambda runtime turns it into CloudWatch metrics.
+ */
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Action, type Decision } from './core/model.ts';
+
+export const METRICS_NAMESPACE = 'MqCrdrOrchestrator';
+
+export interface MetricPoint {
+  name: 'Decisions' | 'OperationsStarted' | 'Escalations' | 'Refusals' | 'PromoteFailures' | 'TimeToRecovery';
+  unit: 'Count' | 'Seconds';
+  value: number;
+}
+
+/** Dry-run decisions count as decisions only: nothing was started or escalated. */
+export function decisionMetrics(decisions: Decision[]): MetricPoint[] {
+  const count = (name: MetricPoint['name'], keep: (d: Decision) => boolean): MetricPoint[] => {
+    const n = decisions.filter(keep).length;
+    return n > 0 ? [{ name, unit: 'Count', value: n }] : [];
+  };
+  const real = (d: Decision) => d.dryRun !== true;
+  return [
+    ...count('Decisions', () => true),
+    ...count('OperationsStarted', (d) => real(d) && (d.action === Action.START_SWITCHOVER || d.action === Action.START_FAILOVER)),
+    ...count('Escalations', (d) => real(d) && d.action === Action.ESCALATE_TO_FAILOVER),
+    ...count('Refusals', (d) => d.action === Action.REFUSE),
+    ...count('PromoteFailures', (d) => d.action === Action.FAIL),
+    ...decisions.flatMap((d): MetricPoint[] =>
+      d.action === Action.COMPLETE && d.recoveryMs !== undefined
+        ? [{ name: 'TimeToRecovery', unit: 'Seconds', value: d.recoveryMs / 1000 }]
+        : [],
+    ),
+  ];
+}
+
+/** Adds the decisions' metrics and flushes them as one EMF document; nothing is written for no decision. */
+export function publishDecisionMetrics(metrics: Metrics, pairId: string, decisions: Decision[]): void {
+  const points = decisionMetrics(decisions);
+  if (points.length === 0) return;
+  metrics.addDimension('PairId', pairId);
+  for (const p of points) metrics.addMetric(p.name, MetricUnit[p.unit], p.value);
+  metrics.publishStoredMetrics();
+}

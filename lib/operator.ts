@@ -1,0 +1,161 @@
+/**
+ * What an operator can see and do, over the orchestrator core: the pair's view (roles, broker states,
+ * replication lag, the operation and its timeline, the deadline), and requests that run through the same
+ * `handleEvent` as the automatic triggers, so the core's guards apply to people too.
+ *
+ * Every request carries an idempotency key (the caller's, or a fresh one): the core remembers what the key
+ * led to, so a retried request is answered from its first outcome and never starts a second operation.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { findRequest, isInFlight } from './core/decide.ts';
+import {
+  Action,
+  type BrokerObservation,
+  type CoreEvent,
+  type Decision,
+  type EscalationHold,
+  type Operation,
+  type OperatorRequest,
+  type RequestKind,
+} from './core/model.ts';
+import { InvalidEventError } from './errors.ts';
+import { handleEvent } from './orchestrator.ts';
+import type { LagPoint } from './ports.ts';
+import type { Runtime } from './runtime.ts';
+
+const reason = z.string().trim().min(3, 'say why, in at least 3 characters').max(500);
+
+export const RequestBodies = {
+  SWITCHOVER: z.object({ reason, dryRun: z.boolean().default(false) }).strict(),
+  FAILOVER: z.object({ reason, confirm: z.string().max(100), dryRun: z.boolean().default(false) }).strict(),
+  HOLD: z.object({ reason }).strict(),
+  RELEASE: z.object({ reason }).strict(),
+} as const satisfies Record<RequestKind, z.ZodType>;
+
+export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits');
+
+export const ViewQuery = z.object({ lagMinutes: z.coerce.number().int().min(5).max(1440).default(60) }).strict();
+
+/** The caller asked for something the pair's rules forbid as asked (wrong confirmation, key reuse). */
+export class RequestRejectedError extends InvalidEventError {}
+
+export interface BrokerView extends BrokerObservation {
+  brokerId: string;
+  region: string;
+}
+
+export interface PairView {
+  pairId: string;
+  now: number;
+  version: number;
+  local: BrokerView;
+  remote: BrokerView;
+  replicationLag: { current: number | null; at: number | null; points: LagPoint[]; errors: string[] };
+  operation: (Operation & { inFlight: boolean; deadlineInMs?: number }) | null;
+  escalationHold: EscalationHold | null;
+  /** The decisions since the current (or last) operation started; the last 20 when there was none. */
+  timeline: Decision[];
+}
+
+const LAG_PERIOD_SECONDS = 60;
+
+export async function pairView(rt: Runtime, lagMinutes: number): Promise<PairView> {
+  const { config, orchestrator } = rt;
+  const now = orchestrator.clock.now();
+  const [stored, local, remote, timeline] = await Promise.all([
+    orchestrator.store.load(config.pairId),
+    orchestrator.broker.observe(config.localBrokerId),
+    rt.remoteBroker.observe(config.remoteBrokerId),
+    orchestrator.store.timeline(config.pairId),
+  ]);
+  const brokers = [
+    { region: config.region, brokerName: local.brokerName },
+    { region: config.remoteRegion, brokerName: remote.brokerName },
+  ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName }] : []));
+  // EndTime is exclusive: a second past now includes a datapoint stamped now.
+  const lag = await rt.lagMetrics.series(brokers, now - lagMinutes * 60_000, now + 1_000, LAG_PERIOD_SECONDS);
+  if (brokers.length < 2) lag.errors.push("a broker could not be described, so its Region's lag metric was not read");
+  const last = lag.points.at(-1);
+  const { state } = stored;
+  const op = state.operation;
+  return {
+    pairId: config.pairId,
+    now,
+    version: state.version,
+    local: { brokerId: config.localBrokerId, region: config.region, ...local },
+    remote: { brokerId: config.remoteBrokerId, region: config.remoteRegion, ...remote },
+    replicationLag: { current: last?.value ?? null, at: last?.at ?? null, ...lag },
+    operation: op
+      ? {
+          ...op,
+          inFlight: isInFlight(op),
+          ...(isInFlight(op) && op.deadlineAt !== undefined && op.mode === 'SWITCHOVER'
+            ? { deadlineInMs: op.deadlineAt - now }
+            : {}),
+        }
+      : null,
+    escalationHold: state.escalationHold ?? null,
+    timeline: op ? timeline.filter((d) => d.at >= op.startedAt) : timeline.slice(-20),
+  };
+}
+
+export interface RequestOutcome {
+  request: OperatorRequest;
+  /** True when the key was handled before: nothing was decided now. */
+  replayed: boolean;
+  /** Every decision this call recorded (none on a replay), including the Promote's result. */
+  decisions: Decision[];
+}
+
+/**
+ * Validates `body` for `kind`, then runs the request through the core. Throws InvalidEventError for a body
+ * that does not validate, RequestRejectedError for a failover not confirmed with the pair's id or a key
+ * already used for a different request.
+ */
+export async function operatorRequest(
+  rt: Runtime,
+  kind: RequestKind,
+  body: unknown,
+  operator: string,
+  key: string = randomUUID(),
+): Promise<RequestOutcome> {
+  const { pairId } = rt.config;
+  const parsed = RequestBodies[kind].safeParse(body ?? {});
+  if (!parsed.success) {
+    throw new InvalidEventError(
+      `invalid ${kind.toLowerCase()} request`,
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
+    );
+  }
+  const input = parsed.data;
+  const dryRun = 'dryRun' in input && input.dryRun === true;
+  if ('confirm' in input && input.confirm !== pairId) {
+    throw new RequestRejectedError(
+      `a failover may leave unreplicated messages on the old primary: confirm it by setting "confirm" to the pair's id "${pairId}"`,
+    );
+  }
+  const event: CoreEvent =
+    kind === 'HOLD' || kind === 'RELEASE'
+      ? { type: 'HOLD', hold: kind === 'HOLD', reason: input.reason, operator, requestKey: key }
+      : { type: 'OPERATOR', mode: kind, reason: input.reason, operator, requestKey: key, dryRun };
+
+  const before = findRequest((await rt.orchestrator.store.load(pairId)).state, key);
+  if (before && (before.kind !== kind || before.dryRun !== dryRun)) {
+    throw new RequestRejectedError(
+      `idempotency key ${key} was used for a ${before.dryRun ? 'dry-run ' : ''}${before.kind} request; send a new key for a different request`,
+    );
+  }
+  const decisions = await handleEvent(rt.orchestrator, event);
+  const request = findRequest((await rt.orchestrator.store.load(pairId)).state, key);
+  if (!request) {
+    // Only when 50 newer keyed requests landed in between: the decisions still say what happened.
+    const first = decisions.find((d) => d.requestKey === key && d.action !== Action.COMPLETE);
+    return {
+      request: { key, kind, dryRun, at: first?.at ?? 0, action: first?.action ?? Action.IGNORE },
+      replayed: false,
+      decisions,
+    };
+  }
+  return { request, replayed: before !== undefined, decisions };
+}
