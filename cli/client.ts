@@ -70,15 +70,23 @@ export class ApiClient {
     return this.call('GET', `/pairs/${encodeURIComponent(pairId)}/timeline`);
   }
 
+  /** A refusal by the core (409) is a result too: its body says why, in the decision recorded. */
   request(kind: RequestKind, pairId: string, body: Record<string, unknown>, key: string = randomUUID()): Promise<RequestResult> {
-    return this.call('POST', `/pairs/${encodeURIComponent(pairId)}/${PATHS[kind]}`, body, {}, key);
+    return this.call('POST', `/pairs/${encodeURIComponent(pairId)}/${PATHS[kind]}`, body, {}, key, [409]);
   }
 
   /**
    * Sends a signed request; retries network errors and 5xx (a POST with its idempotency key unchanged).
    * Throws ApiError with the API's message for any other non-2xx answer.
    */
-  async call<T>(method: string, path: string, body?: unknown, query: Record<string, string> = {}, key?: string): Promise<T> {
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query: Record<string, string> = {},
+    key?: string,
+    resultStatuses: number[] = [],
+  ): Promise<T> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const basePath = this.url.pathname.replace(/\/$/, '');
     let lastError: unknown;
@@ -120,7 +128,7 @@ export class ApiClient {
       } catch {
         // not JSON (a proxy's error page): reported as text below
       }
-      if (response.ok) return parsed as T;
+      if (response.ok || resultStatuses.includes(response.status)) return parsed as T;
       const err = (parsed ?? {}) as { error?: string; message?: string };
       lastError = new ApiError(
         response.status,

@@ -6,7 +6,10 @@
  * sweep schedules, and EventBridge Scheduler (the local scheduler fires the real escalate handler). The
  * orchestrator's handlers, the SDK clients, the simulator and dynalite are the real code.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Marker, markersOf, renderReport } from '#cli/report.ts';
 import type { HandlerResult } from '#functions/shared.ts';
 import type { Decision } from '#lib/core/model.ts';
 import { alarmStateChangeEvent, type Embedded, ManualClock, PRIMARY_REGION, startEmbedded } from '#simulator/embedded.ts';
@@ -130,7 +133,7 @@ function printLine(t: number, what: string, action: string, reason: string): voi
 
 let printDecisions: (r: HandlerResult, via: string) => void = () => undefined;
 
-async function run(name: string, scenario: Scenario): Promise<void> {
+async function run(name: string, scenario: Scenario, reportPath: string): Promise<void> {
   const clock = new ManualClock(START);
   let seq = 0;
   const embedded = await startEmbedded({
@@ -161,6 +164,7 @@ async function run(name: string, scenario: Scenario): Promise<void> {
   console.log(`${'time'.padEnd(8)}  ${'event'.padEnd(44)}  ${'decision'.padEnd(22)}  reason`);
 
   let alarmState = 'OK';
+  const incidents: Marker[] = [];
   const outageAt = scenario.incidentAt;
   let recoveredAt: number | undefined;
   let lagAtFailover: number | undefined;
@@ -171,7 +175,10 @@ async function run(name: string, scenario: Scenario): Promise<void> {
       if (t > 0) clock.advance(TICK_MS);
       await world.syncListeners();
       const note = await scenario.script(t, embedded, fire);
-      if (note) printLine(t, 'drill', 'INJECT', note);
+      if (note) {
+        printLine(t, 'drill', 'INJECT', note);
+        incidents.push({ at: clock.now(), kind: 'incident', label: note.split(':')[0] ?? note });
+      }
 
       // EventBridge Scheduler: deadlines that are due fire the real escalate handler.
       await scheduler.runDue();
@@ -214,10 +221,11 @@ async function run(name: string, scenario: Scenario): Promise<void> {
       `  promotions         switchovers started ${count('START_SWITCHOVER')}, escalations to failover ${count('ESCALATE_TO_FAILOVER')}, completed ${count('COMPLETE')}`,
     );
     console.log(`  refusals           ${count('REFUSE')} (dry-run decisions: ${timeline.filter((d) => d.dryRun).length})`);
-    if (recoveredAt !== undefined) {
-      const fromT = outageAt ?? (timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
+    const fromT = outageAt ?? (timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
+    const recovery = recoveredAt === undefined ? undefined : `${Math.round((recoveredAt - fromT) / 1000)} s`;
+    if (recovery !== undefined) {
       console.log(
-        `  time to recovery   ${Math.round((recoveredAt - fromT) / 1000)} s from ${outageAt !== undefined ? 'the outage' : 'the first start'} to a primary accepting clients`,
+        `  time to recovery   ${recovery} from ${outageAt !== undefined ? 'the outage' : 'the first start'} to a primary accepting clients`,
       );
     } else {
       console.log('  time to recovery   not recovered: the replica was not promoted');
@@ -230,6 +238,30 @@ async function run(name: string, scenario: Scenario): Promise<void> {
     );
     if (timeline.length !== seen.length) throw new Error('the audit timeline does not match the decisions the handlers returned');
     console.log(`  elapsed            ${Math.round(elapsed() / 1000)} s simulated`);
+    const notifications = world.published.length;
+    console.log(`  notifications      ${notifications} published to SNS (${runtime.config.topicArn})`);
+
+    // The report charts what CloudWatch stored: nothing while the primary's Region is down.
+    const summary: Array<[string, string]> = [
+      ['scenario', `${name}: ${scenario.description}`],
+      ['final primary', `${world.roles(pairName).primary.id} (${world.roles(pairName).primary.region})`],
+      ['time to recovery', recovery ?? 'not recovered'],
+      ['unreplicated', `${pair.unreplicatedOnOldPrimary} messages left on the old primary`],
+      ['decisions', `${timeline.length}; notifications ${notifications}`],
+    ];
+    const html = renderReport({
+      title: `Disaster drill "${name}"`,
+      pairId: pairName,
+      generatedAt: clock.now(),
+      lag: world.metrics.map((m) => ({ at: m.at, value: m.value })),
+      markers: [...incidents, ...markersOf(timeline, runtime.config.deadlineMs)].sort((a, b) => a.at - b.at),
+      timeline,
+      summary,
+    });
+    const file = resolve(reportPath.replace('{scenario}', name));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, html);
+    console.log(`  report             ${file}`);
   } finally {
     await embedded.close();
   }
@@ -240,6 +272,7 @@ const { values } = parseArgs({
     scenario: { type: 'string', default: 'failover' },
     all: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
+    report: { type: 'string', default: 'reports/drill-{scenario}.html' },
   },
 });
 if (values.list) {
@@ -253,5 +286,5 @@ for (const name of names) {
     console.error(`unknown scenario ${name}; choose one of: ${Object.keys(scenarios).join(', ')} (or --all)`);
     process.exit(2);
   }
-  await run(name, scenario);
+  await run(name, scenario, values.report);
 }

@@ -118,7 +118,7 @@ describe('operator API: requests', () => {
       message: expect.stringContaining('was used for a SWITCHOVER request'),
     });
     // A new key is a new request: refused with 409, since the switchover is in flight.
-    expect(await rejection(api.request('SWITCHOVER', 'orders', { reason: 'again please' }))).toMatchObject({
+    expect(await rejection(api.call('POST', '/pairs/orders/switchover', { reason: 'again please' }))).toMatchObject({
       status: 409,
     });
 

@@ -1,0 +1,300 @@
+/**
+ * `mqdr`: the operator CLI over the HTTP API. Against a deployed API it signs with the default AWS
+ * credential chain (environment, profile, SSO); against the local default (`npm run local`, a loopback
+ * endpoint) it uses the local credentials when none are set.
+ *
+ * Exit codes: 0 done, 1 refused or failed (the API said no, the operation failed), 2 bad usage or input.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { Command, CommanderError, Option } from 'commander';
+import type { Decision, RequestKind } from '#lib/core/model.ts';
+import type { PairView } from '#lib/operator.ts';
+import { ApiClient, ApiError, type RequestResult } from './client.ts';
+import { markersOf, renderReport } from './report.ts';
+
+export const LOCAL_ENDPOINT = 'http://127.0.0.1:4020';
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  /** Asks a question on the terminal; undefined when there is no terminal to ask on. */
+  ask?(question: string): Promise<string>;
+  env: Record<string, string | undefined>;
+  /** Waits between two polls of `watch`; tests drive a manual clock here. */
+  sleep(ms: number): Promise<void>;
+  now(): number;
+}
+
+export const processIo = (): Io => ({
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  ...(process.stdin.isTTY
+    ? {
+        ask: async (question: string) => {
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          try {
+            return await rl.question(question);
+          } finally {
+            rl.close();
+          }
+        },
+      }
+    : {}),
+  env: process.env,
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  now: () => Date.now(),
+});
+
+class UsageError extends Error {}
+class Refused extends Error {}
+
+const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
+const duration = (ms: number): string => {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
+
+export function formatDecision(d: Decision): string {
+  return `  ${clock(d.at)}  ${d.action.padEnd(22)}${d.dryRun ? ' (dry run)' : ''} ${d.reason}`;
+}
+
+/** Eight-level sparkline of the lag series. */
+const spark = (values: number[]): string => {
+  const max = Math.max(1, ...values);
+  return values.map((v) => '▁▂▃▄▅▆▇█'[Math.min(7, Math.floor((v / max) * 7.999))]).join('');
+};
+
+export function formatView(v: PairView): string[] {
+  const broker = (label: string, b: PairView['local']) =>
+    `  ${label.padEnd(8)}${b.brokerId}  ${b.region.padEnd(10)} ${b.role.padEnd(8)} ${b.brokerState}${b.promotionPending ? ' (role change pending)' : ''}${b.error ? `  ! ${b.error}` : ''}`;
+  const lag = v.replicationLag;
+  const op = v.operation;
+  return [
+    `pair ${v.pairId}  (record version ${v.version}, ${new Date(v.now).toISOString()})`,
+    broker('local', v.local),
+    broker('remote', v.remote),
+    `  lag     ${lag.current === null ? 'no datapoints' : `${lag.current} messages at ${clock(lag.at ?? v.now)}`}  ${spark(lag.points.slice(-30).map((p) => p.value))}${lag.errors.length ? `  ! ${lag.errors.join('; ')}` : ''}`,
+    op
+      ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}`
+      : '  op      none',
+    `  hold    ${v.escalationHold ? `held by ${v.escalationHold.operator} since ${clock(v.escalationHold.at)}: ${v.escalationHold.reason}` : 'none: automatic escalation is armed'}`,
+    'timeline',
+    ...(v.timeline.length ? v.timeline.map(formatDecision) : ['  (no decisions yet)']),
+  ];
+}
+
+function credentialsFor(endpoint: string, env: Io['env']) {
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
+  if (loopback && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) return { accessKeyId: 'local', secretAccessKey: 'local' };
+  return fromNodeProviderChain();
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const program = new Command('mqdr')
+    .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, watch')
+    .addOption(new Option('--endpoint <url>', 'the operator API').env('MQDR_ENDPOINT').default(LOCAL_ENDPOINT))
+    .addOption(new Option('--region <region>', 'Region of the API, for signing').env('AWS_REGION').default('us-west-2'))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  // commander reads option defaults from process.env; tests pass their own environment.
+  const client = () => {
+    const { endpoint, region } = program.opts<{ endpoint: string; region: string }>();
+    const url = io.env.MQDR_ENDPOINT && endpoint === LOCAL_ENDPOINT ? io.env.MQDR_ENDPOINT : endpoint;
+    try {
+      new URL(url);
+    } catch {
+      throw new UsageError(`--endpoint ${JSON.stringify(url)} is not a URL`);
+    }
+    return new ApiClient({ endpoint: url, region, credentials: credentialsFor(url, io.env) });
+  };
+
+  const printResult = (r: RequestResult) => {
+    const verb = r.replayed ? 'already handled (same idempotency key)' : 'recorded';
+    io.out(`${r.request.kind} ${verb}: ${r.request.action}${r.request.operationId ? ` ${r.request.operationId}` : ''}`);
+    for (const d of r.decisions) io.out(formatDecision(d));
+  };
+
+  const request = async (kind: RequestKind, pairId: string, body: Record<string, unknown>, key: string | undefined) => {
+    const result = await client().request(kind, pairId, body, key ?? randomUUID());
+    printResult(result);
+    if (result.request.action === 'REFUSE') throw new Refused('refused; see the reason above');
+    return result;
+  };
+
+  const watch = async (pairId: string, intervalMs: number, timeoutMs: number): Promise<void> => {
+    const api = client();
+    const until = io.now() + timeoutMs;
+    let seen = 0;
+    let last = '';
+    for (;;) {
+      const v = await api.pair(pairId, 30);
+      const op = v.operation;
+      const fresh = v.timeline.filter((d) => !op || d.at >= op.startedAt).slice(seen);
+      seen += fresh.length;
+      for (const d of fresh) io.out(formatDecision(d));
+      if (!op) {
+        io.out(`${pairId}: no operation to watch`);
+        return;
+      }
+      const line = `${clock(v.now)}  ${op.status}  lag ${v.replicationLag.current ?? '?'}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
+      if (line.slice(10) !== last) io.out(line);
+      last = line.slice(10);
+      if (!op.inFlight) {
+        if (op.status === 'FAILED') throw new Refused(`${op.mode} ${op.id} FAILED`);
+        io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
+        return;
+      }
+      if (io.now() >= until) throw new Refused(`still ${op.status} after ${duration(timeoutMs)}; watch again or act`);
+      await io.sleep(intervalMs);
+    }
+  };
+
+  const positive = (name: string) => (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got ${value}`);
+    return n;
+  };
+  const reasonOption = () => new Option('-r, --reason <text>', 'why: goes into the timeline and the notification').makeOptionMandatory();
+  const keyOption = () => new Option('--idempotency-key <key>', 'reuse to retry a request safely (default: a new UUID)');
+  const watchOptions = (c: Command) =>
+    c
+      .option('-w, --watch', 'follow the operation until it completes')
+      .option('--interval <seconds>', 'seconds between polls', positive('--interval'), 5)
+      .option('--timeout <seconds>', 'give up watching after this long', positive('--timeout'), 3600);
+
+  program
+    .command('status')
+    .description('the pairs, or one pair: roles, lag, operation, deadline, timeline')
+    .argument('[pairId]')
+    .option('--lag-minutes <n>', 'lag series window', positive('--lag-minutes'), 30)
+    .option('--json', 'print the raw JSON')
+    .action(async (pairId: string | undefined, o: { lagMinutes: number; json?: boolean }) => {
+      const api = client();
+      if (!pairId) {
+        const { pairs } = await api.pairs();
+        if (o.json) return io.out(JSON.stringify(pairs, null, 2));
+        for (const p of pairs) {
+          io.out(
+            `${p.pairId.padEnd(16)} primary ${p.primary ? `${p.primary.brokerId} (${p.primary.region})` : 'unknown'}  op ${p.operation ? `${p.operation.id} ${p.operation.status}` : 'none'}  lag ${p.replicationLag ?? '?'}${p.escalationHeld ? '  escalation held' : ''}`,
+          );
+        }
+        return;
+      }
+      const view = await api.pair(pairId, o.lagMinutes);
+      if (o.json) return io.out(JSON.stringify(view, null, 2));
+      for (const line of formatView(view)) io.out(line);
+    });
+
+  watchOptions(
+    program
+      .command('switchover')
+      .description('start a consistent switchover (waits for zero lag; escalates to failover at the deadline)')
+      .argument('<pairId>')
+      .addOption(reasonOption())
+      .option('--dry-run', 'decide and record, promote nothing')
+      .addOption(keyOption()),
+  ).action(async (pairId: string, o: { reason: string; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number }) => {
+    await request('SWITCHOVER', pairId, { reason: o.reason, dryRun: o.dryRun === true }, o.idempotencyKey);
+    if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000);
+  });
+
+  watchOptions(
+    program
+      .command('failover')
+      .description('promote the replica now; may leave unreplicated messages on the old primary')
+      .argument('<pairId>')
+      .addOption(reasonOption())
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('--dry-run', 'decide and record, promote nothing')
+      .addOption(keyOption()),
+  ).action(
+    async (
+      pairId: string,
+      o: { reason: string; yes?: boolean; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number },
+    ) => {
+      if (!o.yes) {
+        if (!io.ask) throw new UsageError('failover needs confirmation: run it on a terminal, or pass --yes');
+        io.err(`A failover promotes the replica of ${pairId} immediately; messages not yet replicated stay on the old primary.`);
+        const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
+        if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
+      }
+      await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey);
+      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000);
+    },
+  );
+
+  for (const [name, kind, description] of [
+    ['hold', 'HOLD', 'stop deadlines from escalating to a failover (you are on it)'],
+    ['release', 'RELEASE', 're-arm automatic escalation (escalates now if the deadline passed)'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('<pairId>')
+      .addOption(reasonOption())
+      .addOption(keyOption())
+      .action(async (pairId: string, o: { reason: string; idempotencyKey?: string }) => {
+        await request(kind, pairId, { reason: o.reason }, o.idempotencyKey);
+      });
+  }
+
+  watchOptions(program.command('watch').description('follow the current operation live until it completes').argument('<pairId>')).action(
+    async (pairId: string, o: { interval: number; timeout: number }) => watch(pairId, o.interval * 1000, o.timeout * 1000),
+  );
+
+  program
+    .command('report')
+    .description('write a self-contained HTML report: lag chart with the decisions marked, and the timeline')
+    .argument('<pairId>')
+    .requiredOption('-o, --out <file>', 'where to write the HTML')
+    .option('--lag-minutes <n>', 'lag series window', positive('--lag-minutes'), 120)
+    .action(async (pairId: string, o: { out: string; lagMinutes: number }) => {
+      const api = client();
+      const [view, { decisions }] = await Promise.all([api.pair(pairId, o.lagMinutes), api.timeline(pairId)]);
+      const since = view.now - o.lagMinutes * 60_000;
+      const timeline = decisions.filter((d) => d.at >= since);
+      const op = view.operation;
+      const deadlineMs = op?.deadlineAt !== undefined ? op.deadlineAt - op.startedAt : 0;
+      await writeFile(
+        o.out,
+        renderReport({
+          title: `Replication failover report: ${pairId}`,
+          pairId,
+          generatedAt: view.now,
+          lag: view.replicationLag.points,
+          markers: markersOf(timeline, deadlineMs).filter((m) => m.kind !== 'deadline' || deadlineMs > 0),
+          timeline,
+          summary: [
+            ['primary', [view.local, view.remote].find((b) => b.role === 'PRIMARY')?.brokerId ?? 'unknown'],
+            ['operation', op ? `${op.id} ${op.mode} ${op.status}` : 'none'],
+            ['lag now', view.replicationLag.current === null ? 'no datapoints' : String(view.replicationLag.current)],
+            ...(view.replicationLag.errors.length ? [['lag gaps', view.replicationLag.errors.join('; ')] as [string, string]] : []),
+          ],
+        }),
+      );
+      io.out(`wrote ${o.out} (${view.replicationLag.points.length} lag datapoints, ${timeline.length} decisions)`);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      io.err(`mqdr: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof Refused) {
+      io.err(`mqdr: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof ApiError) {
+      io.err(`mqdr: ${error.status ? `HTTP ${error.status} ` : ''}${error.message}`);
+      return error.status >= 400 && error.status < 500 && error.status !== 409 ? 2 : 1;
+    }
+    throw error;
+  }
+}

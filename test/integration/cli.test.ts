@@ -1,0 +1,148 @@
+/**
+ * The CLI end to end on the embedded default: its commands sign real HTTP requests to the local gateway,
+ * which runs the real API handler against the simulator and dynalite. `watch` polls while the test's sleep
+ * moves the manual clock and plays AWS's periodic triggers.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Io, main } from '#cli/mqdr.ts';
+import { type Embedded, ManualClock, startEmbedded } from '#simulator/embedded.ts';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+let env: Embedded | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+async function start(pair: { produceRate?: number; drainRate?: number; backlog?: number }) {
+  const clock = new ManualClock(T0);
+  env = await startEmbedded({ clock, env: { DEADLINE_SECONDS: '300' }, pair });
+  return { e: env, clock };
+}
+
+/** Runs `mqdr` in-process; `answer` is what the operator types at a confirmation prompt (no prompt if absent). */
+function cli(e: Embedded, clock: ManualClock, answer?: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    ...(answer !== undefined ? { ask: async () => answer } : {}),
+    env: { MQDR_ENDPOINT: e.apiEndpoint },
+    now: () => clock.now(),
+    // Between two polls: 5 s pass, and AWS's schedules run (deadline, sweep, health check once a minute).
+    sleep: async (ms) => {
+      clock.advance(ms);
+      await e.world.syncListeners();
+      await e.scheduler.runDue();
+      if ((clock.now() - T0) % 60_000 === 0) await e.invoke.escalate({ kind: 'sweep' });
+    },
+  };
+  return {
+    run: async (...argv: string[]) => {
+      out.length = 0;
+      err.length = 0;
+      return main(argv, io);
+    },
+    out,
+    err,
+  };
+}
+
+describe('mqdr', () => {
+  it('status lists the pair and shows one pair at a glance', async () => {
+    const { e, clock } = await start({});
+    const c = cli(e, clock);
+    expect(await c.run('status')).toBe(0);
+    expect(c.out).toEqual([
+      expect.stringMatching(new RegExp(`^orders\\s+primary ${e.primary.id} \\(us-east-1\\)\\s+op none\\s+lag 0$`)),
+    ]);
+    expect(await c.run('status', 'orders')).toBe(0);
+    expect(c.out.join('\n')).toContain(`local   ${e.replica.id}  us-west-2  REPLICA  REPLICA`);
+    expect(c.out.join('\n')).toContain('hold    none: automatic escalation is armed');
+  });
+
+  it('switchover --watch follows the operation live until it completes', async () => {
+    const { e, clock } = await start({ backlog: 3_000, drainRate: 100, produceRate: 0 });
+    const c = cli(e, clock);
+    expect(await c.run('switchover', 'orders', '--reason', 'planned drill', '--watch', '--interval', '5')).toBe(0);
+    const text = c.out.join('\n');
+    expect(c.out[0]).toMatch(/^SWITCHOVER recorded: START_SWITCHOVER op-/);
+    expect(text).toContain('SWITCHOVER_IN_PROGRESS  lag');
+    expect(text).toMatch(/failover in 4m\d\ds/);
+    // The backlog drains in 30 s; the sweep at the next minute observes and records the completion.
+    expect(c.out.at(-1)).toMatch(/^SWITCHOVER op-\S+ COMPLETED after 1m00s$/);
+    expect(e.world.roles('orders').primary.id).toBe(e.replica.id);
+  });
+
+  it('failover asks to type the pair id; a wrong answer or no terminal requests nothing', async () => {
+    const { e, clock } = await start({ backlog: 3_000, drainRate: 1, produceRate: 0 });
+    const wrong = cli(e, clock, 'payments');
+    expect(await wrong.run('failover', 'orders', '-r', 'primary gone')).toBe(1);
+    expect(wrong.err.join('\n')).toContain('not confirmed');
+    const noTty = cli(e, clock);
+    expect(await noTty.run('failover', 'orders', '-r', 'primary gone')).toBe(2);
+    expect(noTty.err.join('\n')).toContain('pass --yes');
+    expect(e.world.promoteLog).toEqual([]);
+
+    const right = cli(e, clock, 'orders');
+    expect(await right.run('failover', 'orders', '-r', 'primary gone', '--watch')).toBe(0);
+    expect(right.out[0]).toMatch(/^FAILOVER recorded: START_FAILOVER/);
+    expect(right.out.at(-1)).toMatch(/^FAILOVER op-\S+ COMPLETED/);
+    expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['FAILOVER']);
+  });
+
+  it('retrying with the same idempotency key is answered as already handled; a refusal exits 1', async () => {
+    const { e, clock } = await start({ backlog: 50_000, drainRate: 1, produceRate: 0 });
+    const c = cli(e, clock);
+    const args = ['switchover', 'orders', '-r', 'planned drill', '--idempotency-key', 'drill-2026-11-23'];
+    expect(await c.run(...args)).toBe(0);
+    const opId = c.out[0]?.split(' ').at(-1);
+    expect(opId).toMatch(/^op-/);
+    expect(await c.run(...args)).toBe(0);
+    expect(c.out[0]).toBe(`SWITCHOVER already handled (same idempotency key): START_SWITCHOVER ${opId}`);
+    expect(e.world.promoteLog).toHaveLength(1);
+    expect(await c.run('switchover', 'orders', '-r', 'second one')).toBe(1);
+    expect(c.out[0]).toBe(`SWITCHOVER recorded: REFUSE ${opId}`);
+    expect(c.out[1]).toContain('already in flight');
+  });
+
+  it('hold and release are recorded; bad input exits 2 with what is wrong', async () => {
+    const { e, clock } = await start({});
+    const c = cli(e, clock);
+    expect(await c.run('hold', 'orders', '-r', 'on the bridge')).toBe(0);
+    expect(c.out[0]).toBe('HOLD recorded: HOLD_ESCALATION');
+    expect(await c.run('release', 'orders', '-r', 'done')).toBe(0);
+    expect(c.out[0]).toBe('RELEASE recorded: RELEASE_ESCALATION');
+    expect(await c.run('hold', 'orders')).toBe(2);
+    expect(c.err.join()).toContain("required option '-r, --reason <text>' not specified");
+    expect(await c.run('hold', 'payments', '-r', 'wrong pair')).toBe(2);
+    expect(c.err.join()).toContain('HTTP 404 unknown pair "payments"');
+    expect(await c.run('status', 'orders', '--lag-minutes', 'soon')).toBe(2);
+  });
+
+  it('report writes the HTML report of the pair from the API', async () => {
+    const { e, clock } = await start({ backlog: 3_000, drainRate: 100, produceRate: 0 });
+    const c = cli(e, clock);
+    await c.run('switchover', 'orders', '-r', 'planned drill', '--watch');
+    const out = join(await mkdtemp(join(tmpdir(), 'mqdr-')), 'report.html');
+    expect(await c.run('report', 'orders', '--out', out)).toBe(0);
+    expect(c.out[0]).toMatch(/^wrote .*report\.html \(\d+ lag datapoints, 3 decisions\)$/);
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain('<td>START_SWITCHOVER</td>');
+    expect(html).toContain('"kind":"recovered"');
+  });
+
+  it('runs as the `mqdr` bin against the API', async () => {
+    const { e } = await start({});
+    const { stdout } = await promisify(execFile)('node', ['bin/mqdr.js', 'status', '--endpoint', e.apiEndpoint], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' },
+    });
+    expect(stdout).toContain(`primary ${e.primary.id}`);
+  });
+});
