@@ -29,7 +29,7 @@ const actions = (role: string) =>
     .sort();
 
 describe('generated CloudFormation template', () => {
-  it.each(['OnAlarm', 'HealthCheck', 'Escalate', 'Reconcile', 'PurgeDedup'])(
+  it.each(['OnAlarm', 'HealthCheck', 'Escalate', 'Api', 'Reconcile', 'PurgeDedup'])(
     'deploys %s on nodejs22.x as an ESM bundle with its own role',
     (name) => {
       const fn = resources[`${name}LambdaFunction`];
@@ -38,13 +38,69 @@ describe('generated CloudFormation template', () => {
     },
   );
 
-  it('routes CloudWatch alarm state changes of the pair’s alarms to onAlarm', () => {
-    const rule = Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern);
-    expect(rule?.Properties.EventPattern).toEqual({
-      source: ['aws.cloudwatch'],
-      'detail-type': ['CloudWatch Alarm State Change'],
-      detail: { alarmName: ['orders-replication-lag', 'orders-primary-health'] },
+  it('routes the lag alarm forwarded from the primary’s Region, and the health alarm, to onAlarm', () => {
+    const patterns = Object.entries(resources)
+      .filter(([name, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern && name.includes('onAlarm'))
+      .map(([, r]) => r.Properties.EventPattern);
+    const alarmChange = { source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'] };
+    expect(patterns).toEqual([
+      { ...alarmChange, region: ['us-east-1'], detail: { alarmName: ['orders-replication-lag'] } },
+      { ...alarmChange, detail: { alarmName: ['orders-primary-health'] } },
+    ]);
+  });
+
+  it('declares the lag alarm on the local broker and forwards only its own state changes to the other Region', () => {
+    expect(resources.ReplicationLagAlarm?.Properties).toMatchObject({
+      AlarmName: 'orders-replication-lag',
+      Namespace: 'AWS/AmazonMQ',
+      MetricName: 'TotalReplicationLag',
+      Dimensions: [{ Name: 'Broker', Value: 'orders-replica-1' }],
+      Threshold: '1000',
+      TreatMissingData: 'notBreaching',
     });
+    expect(resources.LagAlarmForwardRule?.Properties.EventPattern).toMatchObject({
+      region: [{ Ref: 'AWS::Region' }],
+      detail: { alarmName: ['orders-replication-lag'] },
+    });
+    expect(JSON.stringify(resources.LagAlarmForwardRule?.Properties.Targets)).toContain(':events:us-east-1:');
+  });
+
+  it('serves the operator API on an HTTP API with IAM authorization on every route', () => {
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
+      'GET /pairs',
+      'GET /pairs/{pairId}',
+      'GET /pairs/{pairId}/timeline',
+      'POST /pairs/{pairId}/failover',
+      'POST /pairs/{pairId}/hold',
+      'POST /pairs/{pairId}/release',
+      'POST /pairs/{pairId}/switchover',
+    ]);
+    for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('has a dashboard of lag and decisions, and alarms that page on escalations and failed promotions', () => {
+    const body = JSON.stringify(resources.Dashboard?.Properties.DashboardBody);
+    for (const metric of [
+      'TotalReplicationLag',
+      'OperationsStarted',
+      'Escalations',
+      'Refusals',
+      'PromoteFailures',
+      'TimeToRecovery',
+    ]) {
+      expect(body).toContain(metric);
+    }
+    for (const alarm of ['EscalationAlarm', 'PromoteFailureAlarm']) {
+      expect(resources[alarm]?.Properties).toMatchObject({
+        Namespace: 'MqCrdrOrchestrator',
+        Dimensions: [
+          { Name: 'service', Value: 'mq-crdr-orchestrator' },
+          { Name: 'PairId', Value: 'orders' },
+        ],
+        AlarmActions: [{ Ref: 'NotificationTopic' }],
+      });
+    }
   });
 
   it('runs the health check and the escalation sweep every minute, the sweep with its input', () => {
@@ -104,16 +160,18 @@ describe('generated CloudFormation template', () => {
     expect(actions('OnAlarmRole')).toEqual([...common, ...scheduling].sort());
     expect(actions('HealthCheckRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling].sort());
     expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule'].sort());
+    expect(actions('ApiRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling, 'cloudwatch:GetMetricData'].sort());
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     expect(actions('ReconcileRole')).toEqual([...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'].sort());
     expect(actions('PurgeDedupRole')).toEqual([...logs, 'dynamodb:DeleteItem', 'dynamodb:Scan'].sort());
   });
 
   it('uses no wildcard action and scopes Amazon MQ to the pair’s broker ARNs', () => {
-    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole', 'ReconcileRole', 'PurgeDedupRole']) {
+    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole', 'ApiRole', 'ReconcileRole', 'PurgeDedupRole']) {
       for (const s of statements(role)) {
         for (const action of Array.isArray(s.Action) ? s.Action : [s.Action]) expect(action).not.toContain('*');
-        expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+        // The one justified wildcard resource: GetMetricData has no resource-level permissions.
+        if (JSON.stringify(s.Resource) === '"*"') expect(s.Action).toEqual(['cloudwatch:GetMetricData']);
         if (JSON.stringify(s.Action).includes('mq:'))
           expect(JSON.stringify(s.Resource)).toMatch(/:broker:orders-(replica|primary):b-/);
         if (JSON.stringify(s.Action).includes('dynamodb:Scan'))
