@@ -1,0 +1,59 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Decision } from '#lib/core/model.ts';
+import { decisionMetrics, METRICS_NAMESPACE, publishDecisionMetrics } from '#lib/metrics.ts';
+
+const d = (action: Decision['action'], extra: Partial<Decision> = {}): Decision => ({
+  at: 0,
+  event: 'e',
+  action,
+  reason: 'r',
+  status: 'IDLE',
+  ...extra,
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('decision metrics', () => {
+  it('counts starts, escalations, refusals and failures; dry runs start nothing; recovery in seconds', () => {
+    const points = decisionMetrics([
+      d('START_SWITCHOVER'),
+      d('START_FAILOVER', { dryRun: true }),
+      d('ESCALATE_TO_FAILOVER'),
+      d('REFUSE'),
+      d('FAIL'),
+      d('COMPLETE', { recoveryMs: 365_000 }),
+    ]);
+    expect(points).toEqual([
+      { name: 'Decisions', unit: 'Count', value: 6 },
+      { name: 'OperationsStarted', unit: 'Count', value: 1 },
+      { name: 'Escalations', unit: 'Count', value: 1 },
+      { name: 'Refusals', unit: 'Count', value: 1 },
+      { name: 'PromoteFailures', unit: 'Count', value: 1 },
+      { name: 'TimeToRecovery', unit: 'Seconds', value: 365 },
+    ]);
+  });
+
+  it('writes one EMF document per invocation with the PairId dimension, and nothing for no decision', () => {
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'mq-crdr-orchestrator' });
+    publishDecisionMetrics(metrics, 'orders', []);
+    expect(written).toEqual([]);
+    publishDecisionMetrics(metrics, 'orders', [d('ESCALATE_TO_FAILOVER')]);
+    expect(written).toHaveLength(1);
+    const emf = JSON.parse(written[0] as string);
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'MqCrdrOrchestrator',
+      Dimensions: [['service', 'PairId']],
+      Metrics: [
+        { Name: 'Decisions', Unit: 'Count' },
+        { Name: 'Escalations', Unit: 'Count' },
+      ],
+    });
+    expect(emf).toMatchObject({ PairId: 'orders', service: 'mq-crdr-orchestrator', Escalations: 1, Decisions: 1 });
+  });
+});
