@@ -124,16 +124,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return result;
   };
 
-  const watch = async (pairId: string, intervalMs: number, timeoutMs: number): Promise<void> => {
+  /** `afterRequest`: the request's own decisions were printed already; show only what follows them. */
+  const watch = async (pairId: string, intervalMs: number, timeoutMs: number, afterRequest = false): Promise<void> => {
     const api = client();
     const until = io.now() + timeoutMs;
-    let seen = 0;
+    let seen = afterRequest ? -1 : 0;
     let last = '';
     for (;;) {
       const v = await api.pair(pairId, 30);
       const op = v.operation;
-      const fresh = v.timeline.filter((d) => !op || d.at >= op.startedAt).slice(seen);
-      seen += fresh.length;
+      const since = v.timeline.filter((d) => !op || d.at >= op.startedAt);
+      const fresh = seen < 0 ? [] : since.slice(seen);
+      seen = since.length;
       for (const d of fresh) io.out(formatDecision(d));
       if (!op) {
         io.out(`${pairId}: no operation to watch`);
@@ -198,7 +200,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .addOption(keyOption()),
   ).action(async (pairId: string, o: { reason: string; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number }) => {
     await request('SWITCHOVER', pairId, { reason: o.reason, dryRun: o.dryRun === true }, o.idempotencyKey);
-    if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000);
+    if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true);
   });
 
   watchOptions(
@@ -222,7 +224,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
       }
       await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey);
-      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000);
+      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true);
     },
   );
 
