@@ -19,7 +19,7 @@ import httpRouterHandler, { type Method } from '@middy/http-router';
 import { createError, HttpError } from '@middy/util';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { Action, type RequestKind } from '#lib/core/model.ts';
-import { InvalidEventError } from '#lib/errors.ts';
+import { InvalidEventError, issuesOf } from '#lib/errors.ts';
 import { publishDecisionMetrics } from '#lib/metrics.ts';
 import { IdempotencyKey, operatorRequest, pairView, RequestRejectedError, ViewQuery } from '#lib/operator.ts';
 import { type Runtime, runtimeFromEnv } from '#lib/runtime.ts';
@@ -119,7 +119,7 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
         requirePair(rt(), event);
         const query = ViewQuery.safeParse(event.queryStringParameters ?? {});
         if (!query.success) {
-          throw createError(400, query.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '));
+          throw createError(400, issuesOf(query.error, 'query').join('; '));
         }
         return json(200, await pairView(rt(), query.data.lagMinutes));
       },

@@ -1,6 +1,6 @@
 /** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
 import { z } from 'zod';
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError, issuesOf } from './errors.ts';
 import type { OrchestratorConfig } from './orchestrator.ts';
 
 const csv = z
@@ -72,7 +72,7 @@ export interface AppConfig extends OrchestratorConfig {
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    const issues = issuesOf(parsed.error, 'environment');
     throw new ConfigurationError(`invalid orchestrator configuration; fix the function's environment: ${issues.join('; ')}`);
   }
   const e = parsed.data;

@@ -1,4 +1,9 @@
 /** Typed errors of the orchestrator. Messages say what happened and what to do next. */
+import type { ZodError } from 'zod';
+
+/** Each zod issue as `path: message`; `root` names what an issue without a path is about. */
+export const issuesOf = (error: ZodError, root: string): string[] =>
+  error.issues.map((i) => `${i.path.join('.') || root}: ${i.message}`);
 
 export class OrchestratorError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { AlarmKind, type CoreEvent } from './core/model.ts';
-import { InvalidEventError } from './errors.ts';
+import { InvalidEventError, issuesOf } from './errors.ts';
 import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
 
 const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
@@ -50,8 +50,6 @@ export const DirectAlarmEvent = z
   .object({ source: z.literal('aws.cloudwatch'), alarmArn: z.string(), alarmData: AlarmDetail })
   .loose();
 
-const issuesOf = (error: z.ZodError): string[] => error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`);
-
 export interface AlarmNames {
   lagAlarmNames: string[];
   healthAlarmNames: string[];
@@ -67,7 +65,7 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
   const detail = viaRule.success ? viaRule.data.detail : direct?.success ? direct.data.alarmData : undefined;
   if (!detail) {
     throw new InvalidEventError('not a CloudWatch alarm state change (EventBridge or direct alarm action)', [
-      ...issuesOf(viaRule.error as z.ZodError),
+      ...issuesOf(viaRule.error as z.ZodError, 'event'),
     ]);
   }
   const metrics = (detail.configuration?.metrics ?? []).map((m) => m.metricStat?.metric.name);
@@ -106,7 +104,7 @@ export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEv
   if (!parsed.success) {
     throw new InvalidEventError(
       'escalate expects {"kind":"deadline","pairId","operationId"}, {"kind":"sweep"} or a scheduled event',
-      issuesOf(parsed.error),
+      issuesOf(parsed.error, 'event'),
     );
   }
   const deadline = DeadlineInput.safeParse(parsed.data);

@@ -19,7 +19,7 @@ import {
   type OperatorRequest,
   type RequestKind,
 } from './core/model.ts';
-import { InvalidEventError } from './errors.ts';
+import { InvalidEventError, issuesOf } from './errors.ts';
 import { handleEvent } from './orchestrator.ts';
 import type { LagPoint } from './ports.ts';
 import type { Runtime } from './runtime.ts';
@@ -123,10 +123,7 @@ export async function operatorRequest(
   const { pairId } = rt.config;
   const parsed = RequestBodies[kind].safeParse(body ?? {});
   if (!parsed.success) {
-    throw new InvalidEventError(
-      `invalid ${kind.toLowerCase()} request`,
-      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`),
-    );
+    throw new InvalidEventError(`invalid ${kind.toLowerCase()} request`, issuesOf(parsed.error, 'body'));
   }
   const input = parsed.data;
   const dryRun = 'dryRun' in input && input.dryRun === true;

@@ -5,6 +5,7 @@
  * get a validation error rather than a wrong answer.
  */
 import { z } from 'zod';
+import { issuesOf } from '#lib/errors.ts';
 import { REPLICATION_LAG_METRICS } from '#lib/mq-facts.ts';
 import type { CrdrWorld } from './world.ts';
 
@@ -66,7 +67,7 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
   }
   const parsed = Request.safeParse(body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const issues = issuesOf(parsed.error, 'request').join('; ');
     throw new CloudWatchError('InvalidParameterValueException', 400, `invalid GetMetricData request: ${issues}`);
   }
   const { MetricDataQueries, StartTime, EndTime, ScanBy } = parsed.data;
