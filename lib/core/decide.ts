@@ -48,6 +48,12 @@ export const isInFlight = (op: Operation | undefined): boolean => op !== undefin
 const isRequested = (op: Operation): boolean =>
   op.status === OperationStatus.SWITCHOVER_REQUESTED || op.status === OperationStatus.FAILOVER_REQUESTED;
 
+/** How long ago a switchover in flight passed its deadline; undefined if it has not. */
+const overdueBy = (op: Operation, now: number): number | undefined =>
+  isInFlight(op) && op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && now >= op.deadlineAt
+    ? now - op.deadlineAt
+    : undefined;
+
 /** The local broker has finished becoming the primary: completion is observed, never assumed. */
 export const isPromoted = (o: BrokerObservation): boolean =>
   o.role === Role.PRIMARY && o.brokerState === 'RUNNING' && !o.promotionPending;
@@ -252,8 +258,9 @@ function onSweep(step: Step): void {
   const { now, config, observation } = step.ctx;
   // Under an operator hold the deadline's own event has recorded the refusal; the sweep does not repeat it
   // every minute, but still re-sends a Promote that was never accepted.
-  if (op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && now >= op.deadlineAt && !step.state.escalationHold) {
-    escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(now - op.deadlineAt)} (backstop sweep)`);
+  const late = overdueBy(op, now);
+  if (late !== undefined && !step.state.escalationHold) {
+    escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(late)} (backstop sweep)`);
     return;
   }
   if (!isRequested(op) || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
@@ -304,8 +311,9 @@ function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>): void {
   step.notify('automatic escalation released', `${event.operator}: ${event.reason}`);
   // A switchover that passed its deadline while held escalates now rather than at the next sweep.
   const op = step.op;
-  if (op && isInFlight(op) && op.mode === Mode.SWITCHOVER && op.deadlineAt !== undefined && step.ctx.now >= op.deadlineAt) {
-    escalate(step, op, 'release', `switchover passed its deadline by ${seconds(step.ctx.now - op.deadlineAt)} while held`);
+  const late = op && overdueBy(op, step.ctx.now);
+  if (op && late !== undefined) {
+    escalate(step, op, 'release', `switchover passed its deadline by ${seconds(late)} while held`);
   }
 }
 
