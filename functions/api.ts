@@ -96,7 +96,7 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
       method: 'GET',
       path: '/pairs',
       handler: async () => {
-        const view = await pairView(rt(), 5);
+        const view = await pairView(rt(), 5, { withTimeline: false });
         const { pairId, local, remote, operation, escalationHold, replicationLag } = view;
         const primary = [local, remote].find((b) => b.role === 'PRIMARY');
         return json(200, {
@@ -116,12 +116,13 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
       method: 'GET',
       path: '/pairs/{pairId}',
       handler: async (event) => {
-        requirePair(rt(), event);
+        const runtime = rt();
+        requirePair(runtime, event);
         const query = ViewQuery.safeParse(event.queryStringParameters ?? {});
         if (!query.success) {
           throw createError(400, issuesOf(query.error, 'query').join('; '));
         }
-        return json(200, await pairView(rt(), query.data.lagMinutes));
+        return json(200, await pairView(runtime, query.data.lagMinutes));
       },
     },
     {

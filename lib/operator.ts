@@ -60,14 +60,15 @@ export interface PairView {
 
 const LAG_PERIOD_SECONDS = 60;
 
-export async function pairView(rt: Runtime, lagMinutes: number): Promise<PairView> {
+/** `withTimeline: false` skips reading the timeline (it grows with the pair's history) for a one-line summary. */
+export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline = true } = {}): Promise<PairView> {
   const { config, orchestrator } = rt;
   const now = orchestrator.clock.now();
   const [stored, local, remote, timeline] = await Promise.all([
     orchestrator.store.load(config.pairId),
     orchestrator.broker.observe(config.localBrokerId),
     rt.remoteBroker.observe(config.remoteBrokerId),
-    orchestrator.store.timeline(config.pairId),
+    withTimeline ? orchestrator.store.timeline(config.pairId) : [],
   ]);
   const brokers = [
     { region: config.region, brokerName: local.brokerName },
