@@ -259,7 +259,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const since = view.now - o.lagMinutes * 60_000;
       const timeline = decisions.filter((d) => d.at >= since);
       const op = view.operation;
-      const deadlineMs = op?.deadlineAt !== undefined ? op.deadlineAt - op.startedAt : 0;
+      const deadlineMs = op?.deadlineAt !== undefined ? op.deadlineAt - op.startedAt : undefined;
       await writeFile(
         o.out,
         renderReport({
@@ -267,7 +267,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
           pairId,
           generatedAt: view.now,
           lag: view.replicationLag.points,
-          markers: markersOf(timeline, deadlineMs).filter((m) => m.kind !== 'deadline' || deadlineMs > 0),
+          markers: markersOf(timeline, deadlineMs),
           timeline,
           summary: [
             ['primary', [view.local, view.remote].find((b) => b.role === 'PRIMARY')?.brokerId ?? 'unknown'],

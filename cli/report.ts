@@ -26,8 +26,8 @@ export interface ReportInput {
   summary: Array<[string, string]>;
 }
 
-/** Markers from the decisions; `deadlineMs` places each switchover's deadline. */
-export function markersOf(timeline: Decision[], deadlineMs: number): Marker[] {
+/** Markers from the decisions; `deadlineMs`, when known, places each switchover's deadline. */
+export function markersOf(timeline: Decision[], deadlineMs?: number): Marker[] {
   const markers: Marker[] = [];
   for (const d of timeline) {
     if (d.dryRun) continue;
@@ -36,7 +36,9 @@ export function markersOf(timeline: Decision[], deadlineMs: number): Marker[] {
     }
     if (d.action === 'START_SWITCHOVER') {
       markers.push({ at: d.at, kind: 'switchover', label: `switchover ${d.operationId ?? ''}`.trim() });
-      markers.push({ at: d.at + deadlineMs, kind: 'deadline', label: `deadline (${Math.round(deadlineMs / 1000)} s)` });
+      if (deadlineMs !== undefined) {
+        markers.push({ at: d.at + deadlineMs, kind: 'deadline', label: `deadline (${Math.round(deadlineMs / 1000)} s)` });
+      }
     }
     if (d.action === 'START_FAILOVER' || d.action === 'ESCALATE_TO_FAILOVER') markers.push({ at: d.at, kind: 'failover', label: 'failover' });
     if (d.action === 'COMPLETE') markers.push({ at: d.at, kind: 'recovered', label: 'new primary' });

@@ -3,6 +3,9 @@
  * authorization does and invokes the real `api` handler, which runs the core against the simulator and
  * dynalite. Notifications go through the real SNS client to the simulator.
  */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from '#cli/client.ts';
 import { errorResponse } from '#functions/api.ts';
@@ -194,9 +197,6 @@ describe('operator API: requests', () => {
 
 describe('operator API: bad requests get a 4xx that says what is wrong, and nothing internal', () => {
   const raw = async (e: Embedded, method: string, path: string, body: string, headers: Record<string, string>) => {
-    const { HttpRequest } = await import('@smithy/protocol-http');
-    const { SignatureV4 } = await import('@smithy/signature-v4');
-    const { Sha256 } = await import('@aws-crypto/sha256-js');
     const url = new URL(e.apiEndpoint + path);
     const signer = new SignatureV4({
       credentials: LOCAL_CREDENTIALS,
