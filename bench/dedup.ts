@@ -12,7 +12,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import dynalite from 'dynalite';
 import { createDedupTable, DedupStore, type MqMessage, mapLimit, processBatch } from '#lib/dedup/index.ts';
-import { lambdaContext } from '#simulator/embedded.ts';
+import { LOCAL_CREDENTIALS, lambdaContext } from '#simulator/embedded.ts';
 
 const BATCH = 100;
 const ALREADY_PROCESSED = 0.2;
@@ -20,7 +20,7 @@ const CONSUMERS = Number(process.env.BENCH_CONSUMERS ?? 4);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 30);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = 16; // messages of a batch in flight, for both
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const credentials = LOCAL_CREDENTIALS;
 
 const server = dynalite({ createTableMs: 0 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -12,6 +12,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Command, CommanderError, Option } from 'commander';
 import type { Decision, RequestKind } from '#lib/core/model.ts';
 import type { PairView } from '#lib/operator.ts';
+import { LOCAL_CREDENTIALS } from '#simulator/local-credentials.ts';
 import { ApiClient, ApiError, type RequestResult } from './client.ts';
 import { markersOf, renderReport } from './report.ts';
 
@@ -88,7 +89,7 @@ export function formatView(v: PairView): string[] {
 
 function credentialsFor(endpoint: string, env: Io['env']) {
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
-  if (loopback && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) return { accessKeyId: 'local', secretAccessKey: 'local' };
+  if (loopback && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) return LOCAL_CREDENTIALS;
   return fromNodeProviderChain();
 }
 

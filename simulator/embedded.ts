@@ -19,6 +19,7 @@ import type { Clock } from '#lib/ports.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '#lib/runtime.ts';
 import { type LocalUser, startLocalGateway } from './api-gateway.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { LOCAL_CREDENTIALS, LOCAL_USERS } from './local-credentials.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
 import { CrdrWorld, type SimBroker } from './world.ts';
 
@@ -33,11 +34,7 @@ export class ManualClock implements Clock {
   }
 }
 
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-/** Who may call the local API gateway, by access key id (the IAM users of the embedded default). */
-export const LOCAL_USERS: Record<string, LocalUser> = {
-  local: { secretAccessKey: 'local', userArn: 'arn:aws:iam::123456789012:user/local-operator' },
-};
+export { LOCAL_CREDENTIALS, LOCAL_USERS };
 export const quietLog: LogSink = { info() {}, warn() {}, error() {} };
 
 export async function startDynalite(): Promise<{ endpoint: string; close(): Promise<void> }> {
