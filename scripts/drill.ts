@@ -12,7 +12,14 @@ import { parseArgs } from 'node:util';
 import { type Marker, markersOf, renderReport } from '#cli/report.ts';
 import type { HandlerResult } from '#functions/shared.ts';
 import type { Decision } from '#lib/core/model.ts';
-import { alarmStateChangeEvent, type Embedded, ManualClock, PRIMARY_REGION, startEmbedded } from '#simulator/embedded.ts';
+import {
+  alarmStateChangeEvent,
+  type Embedded,
+  LagAlarmEvaluator,
+  ManualClock,
+  PRIMARY_REGION,
+  startEmbedded,
+} from '#simulator/embedded.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;
@@ -163,7 +170,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   );
   console.log(`${'time'.padEnd(8)}  ${'event'.padEnd(44)}  ${'decision'.padEnd(22)}  reason`);
 
-  let alarmState = 'OK';
+  const alarm = new LagAlarmEvaluator(embedded, lagAlarm, LAG_THRESHOLD);
   const incidents: Marker[] = [];
   const outageAt = scenario.incidentAt;
   let recoveredAt: number | undefined;
@@ -184,20 +191,15 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       await scheduler.runDue();
 
       if (t % MINUTE === 0) {
-        // CloudWatch evaluates the lag alarm once a minute (one datapoint, Maximum > threshold).
-        const lag = world.lag(pairName);
-        const next = lag > LAG_THRESHOLD ? 'ALARM' : 'OK';
-        if (name !== 'flapping' && next !== alarmState) {
-          printLine(t, 'cloudwatch', 'ALARM STATE', `${lagAlarm} ${alarmState}→${next} (TotalReplicationLag ${lag})`);
-          const event = alarmStateChangeEvent(
-            lagAlarm,
-            next,
-            alarmState,
-            clock.now(),
-            `TotalReplicationLag ${lag} > ${LAG_THRESHOLD}`,
+        const change = name === 'flapping' ? undefined : alarm.evaluate(clock.now());
+        if (change) {
+          printLine(
+            t,
+            'cloudwatch',
+            'ALARM STATE',
+            `${lagAlarm} ${change.from}→${change.to} (TotalReplicationLag ${change.lag})`,
           );
-          alarmState = next;
-          if (name !== 'duplicate-delivery') await fire(event);
+          if (name !== 'duplicate-delivery') await fire(change.event);
         }
         printDecisions(await invoke.healthCheck(), 'healthCheck');
         printDecisions(await invoke.escalate({ kind: 'sweep' }), 'sweep');

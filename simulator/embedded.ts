@@ -222,3 +222,27 @@ export function alarmStateChangeEvent(
     },
   };
 }
+
+/**
+ * CloudWatch's once-a-minute evaluation of the lag alarm (one datapoint, Maximum > threshold), played by the
+ * drill and `npm run local`: `evaluate` yields the state change EventBridge delivers, when there is one.
+ */
+export class LagAlarmEvaluator {
+  private state: 'OK' | 'ALARM' = 'OK';
+
+  constructor(
+    private readonly e: Embedded,
+    readonly alarmName: string,
+    readonly threshold: number,
+  ) {}
+
+  evaluate(now: number): { from: string; to: string; lag: number; event: unknown } | undefined {
+    const lag = this.e.world.lag(this.e.pairName);
+    const to = lag > this.threshold ? 'ALARM' : 'OK';
+    const from = this.state;
+    if (to === from) return undefined;
+    this.state = to;
+    const event = alarmStateChangeEvent(this.alarmName, to, from, now, `TotalReplicationLag ${lag} > ${this.threshold}`);
+    return { from, to, lag, event };
+  }
+}

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Clock } from '#lib/ports.ts';
-import { alarmStateChangeEvent, startEmbedded } from './embedded.ts';
+import { LagAlarmEvaluator, startEmbedded } from './embedded.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,21 +44,15 @@ console.log(`local default running at ${speed}x: pair ${e.pairName}
   replica        ${e.replica.id} (${e.replica.region}), primary ${e.primary.id} (${e.primary.region})
   try            npm run mqdr -- status ${e.pairName}`);
 
-let alarmState = 'OK';
+const alarm = new LagAlarmEvaluator(e, alarmName, threshold);
 let nextMinute = clock.now();
 const tick = async () => {
   await e.world.syncListeners();
   await e.scheduler.runDue();
   if (clock.now() < nextMinute) return;
   nextMinute += 60_000;
-  const lag = e.world.lag(e.pairName);
-  const state = lag > threshold ? 'ALARM' : 'OK';
-  if (state !== alarmState) {
-    await e.invoke.onAlarm(
-      alarmStateChangeEvent(alarmName, state, alarmState, clock.now(), `TotalReplicationLag ${lag} > ${threshold}`),
-    );
-    alarmState = state;
-  }
+  const change = alarm.evaluate(clock.now());
+  if (change) await e.invoke.onAlarm(change.event);
   await e.invoke.healthCheck();
   await e.invoke.escalate({ kind: 'sweep' });
 };
