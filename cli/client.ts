@@ -50,13 +50,17 @@ export class ApiClient {
     region: string;
     credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
     fetch?: typeof fetch;
+    /** Tries per request, 3 by default; 1 leaves retrying to the caller. */
+    attempts?: number;
   }) {
     this.url = new URL(options.endpoint);
+    this.attempts = options.attempts ?? ATTEMPTS;
     this.signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: 'execute-api', sha256: Sha256 });
     this.fetchImpl = options.fetch ?? fetch;
   }
 
   private readonly fetchImpl: typeof fetch;
+  private readonly attempts: number;
 
   pairs(): Promise<{ pairs: PairSummary[] }> {
     return this.call('GET', '/pairs');
@@ -90,7 +94,7 @@ export class ApiClient {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const basePath = this.url.pathname.replace(/\/$/, '');
     let lastError: unknown;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if (attempt > 1) await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       const signed = await this.signer.sign(
         new HttpRequest({

@@ -157,7 +157,7 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
         const error = request.error;
         request.response = errorResponse(error, requestId);
         if (request.response.statusCode >= 500) logger.error('request failed', { error: error as Error });
-        else logger.warn('request rejected', { status: request.response.statusCode, message: (error as Error)?.message });
+        else logger.warn('request rejected', { status: request.response.statusCode, reason: (error as Error)?.message });
       },
     });
 }

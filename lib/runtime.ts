@@ -26,6 +26,8 @@ export interface Runtime {
   /** The primary's Region's Amazon MQ API, for the operator's view of the remote broker. */
   remoteBroker: BrokerApi;
   lagMetrics: LagMetrics;
+  /** Closes the SDK clients' connections (a container never needs it; a process hosting many runtimes does). */
+  close(): void;
 }
 
 export interface RuntimeOverrides {
@@ -51,11 +53,16 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
     ...(endpoint ? { endpoint } : {}),
   });
-  const mq = (region: string) => new MqClient(options(region, config.mqEndpoint));
-  const dynamo = new DynamoDBClient(options(config.region, config.dynamodbEndpoint));
+  const clients: Array<{ destroy(): void }> = [];
+  const made = <T extends { destroy(): void }>(client: T): T => {
+    clients.push(client);
+    return client;
+  };
+  const mq = (region: string) => made(new MqClient(options(region, config.mqEndpoint)));
+  const dynamo = made(new DynamoDBClient(options(config.region, config.dynamodbEndpoint)));
   const cloudwatch = new Map<string, CloudWatchClient>();
   const cloudwatchIn = (region: string): CloudWatchClient => {
-    const client = cloudwatch.get(region) ?? new CloudWatchClient(options(region, config.cloudwatchEndpoint));
+    const client = cloudwatch.get(region) ?? made(new CloudWatchClient(options(region, config.cloudwatchEndpoint)));
     cloudwatch.set(region, client);
     return client;
   };
@@ -63,10 +70,10 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
   const scheduler =
     overrides.scheduler ??
     (config.scheduler
-      ? new EventBridgeDeadlineScheduler(new SchedulerClient(options(config.region, undefined)), config.scheduler)
+      ? new EventBridgeDeadlineScheduler(made(new SchedulerClient(options(config.region, undefined))), config.scheduler)
       : new SweepOnlyScheduler(log));
   const notifier = config.topicArn
-    ? new SnsNotifier(new SNSClient(options(config.region, config.snsEndpoint)), config.topicArn)
+    ? new SnsNotifier(made(new SNSClient(options(config.region, config.snsEndpoint))), config.topicArn)
     : new LogNotifier(log);
   return {
     config,
@@ -83,6 +90,9 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
     probe: new RemotePrimaryProbe(remoteBroker, config.remoteBrokerId, config.probeTimeoutMs),
     remoteBroker,
     lagMetrics: new CloudWatchLagMetrics(cloudwatchIn),
+    close: () => {
+      for (const client of clients) client.destroy();
+    },
   };
 }
 

@@ -13,12 +13,23 @@
  *   POST /_simulator/partition          {"partitioned": true}
  *   POST /_simulator/brokers/{id}/endpoints  {"up": false}   (API answers, broker refuses connections)
  *   POST /_simulator/pairs/{name}/load  {"messagesPerSecond": 50}
+ *   POST /_simulator/faults             {"operation": "Promote", "fault": "throttle", "count": 2}
+ *                                       (faults: throttle, server-error, bad-request, lost-response)
+ *   POST /_simulator/faults/clear
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CLOUDWATCH_TARGET_PREFIX, CloudWatchError, cloudWatch } from './cloudwatch.ts';
 import { sns, snsError } from './sns.ts';
-import { type CrdrWorld, type SimBroker, SimError } from './world.ts';
+import {
+  API_FAULTS,
+  type ApiFault,
+  type CrdrWorld,
+  FAULTABLE,
+  type FaultableOperation,
+  type SimBroker,
+  SimError,
+} from './world.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -158,12 +169,19 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
     });
   }
   if (method === 'GET' && brokerId && path.length === 3) {
-    return send(res, 200, describeBrokerJson(world, world.describe(region, brokerId)));
+    return send(
+      res,
+      200,
+      world.withFault('DescribeBroker', () => describeBrokerJson(world, world.describe(region, brokerId))),
+    );
   }
   if (method === 'POST' && brokerId && path[3] === 'promote' && path.length === 4) {
     const body = await readJson(req);
-    world.promote(region, brokerId, String(body.mode ?? ''));
-    await world.syncListeners();
+    try {
+      world.withFault('Promote', () => world.promote(region, brokerId, String(body.mode ?? '')));
+    } finally {
+      await world.syncListeners();
+    }
     return send(res, 200, { brokerId });
   }
   throw new SimError('NotFoundException', 404, `the simulator does not implement ${method} ${url.pathname}`);
@@ -200,6 +218,10 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   } else if (path[0] === 'brokers' && path[1] && path[2] === 'endpoints' && typeof body.up === 'boolean') {
     if (!world.brokers.has(path[1])) throw new SimError('NotFoundException', 404, `broker ${path[1]} does not exist`);
     world.setEndpointsUp(path[1], body.up);
+  } else if (path[0] === 'faults' && path[1] === 'clear') {
+    world.clearFaults();
+  } else if (path[0] === 'faults' && isFault(body)) {
+    world.injectFault(body.operation, body.fault, body.count ?? 1);
   } else if (path[0] === 'partition' && typeof body.partitioned === 'boolean') {
     world.setPartitioned(body.partitioned);
   } else if (
@@ -216,6 +238,11 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   await world.syncListeners();
   return send(res, 200, snapshot(world));
 }
+
+const isFault = (body: Record<string, unknown>): body is { operation: FaultableOperation; fault: ApiFault; count?: number } =>
+  (FAULTABLE as readonly unknown[]).includes(body.operation) &&
+  (API_FAULTS as readonly unknown[]).includes(body.fault) &&
+  (body.count === undefined || (Number.isInteger(body.count) && (body.count as number) >= 1 && (body.count as number) <= 100));
 
 export function snapshot(world: CrdrWorld) {
   world.sync();

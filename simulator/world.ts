@@ -32,7 +32,8 @@ export class SimError extends Error {
       | 'NotFoundException'
       | 'InternalServerErrorException'
       | 'ForbiddenException'
-      | 'ConflictException',
+      | 'ConflictException'
+      | 'TooManyRequestsException',
     readonly status: number,
     message: string,
     readonly errorAttribute?: string,
@@ -40,6 +41,17 @@ export class SimError extends Error {
     super(message);
   }
 }
+
+/** Operations of the API a fault can be injected into. */
+export const FAULTABLE = ['DescribeBroker', 'Promote'] as const;
+export type FaultableOperation = (typeof FAULTABLE)[number];
+
+/**
+ * What an injected fault does to one call: answer 429 or 500 or 400 without acting, or act and then answer
+ * 500, as when the response is lost on its way back (the caller cannot tell it from a plain 500).
+ */
+export const API_FAULTS = ['throttle', 'server-error', 'bad-request', 'lost-response'] as const;
+export type ApiFault = (typeof API_FAULTS)[number];
 
 export interface SimBroker {
   id: string;
@@ -102,6 +114,8 @@ export class CrdrWorld {
   /** Brokers whose endpoints refuse connections while their Region's API still answers (a hung broker). */
   readonly endpointsDown = new Set<string>();
   partitioned = false;
+  /** Faults armed for the next calls of an operation, consumed first in first out. */
+  private readonly faults = new Map<FaultableOperation, ApiFault[]>();
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
   /** TotalReplicationLag datapoints as CloudWatch stores them: per Region, per `Broker` dimension. */
@@ -183,9 +197,56 @@ export class CrdrWorld {
     this.partitioned = partitioned;
   }
 
+  /** The next `count` calls of `operation` (in any Region) meet `fault`. */
+  injectFault(operation: FaultableOperation, fault: ApiFault, count = 1): void {
+    this.faults.set(operation, [...(this.faults.get(operation) ?? []), ...Array<ApiFault>(count).fill(fault)]);
+  }
+
+  /** How many injected faults are still armed. */
+  get armedFaults(): number {
+    let n = 0;
+    for (const queue of this.faults.values()) n += queue.length;
+    return n;
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  /**
+   * Runs one API call through its armed fault, if any. `bad-request`, `throttle` and `server-error` answer
+   * without acting; `lost-response` acts, then answers 500.
+   */
+  withFault<T>(operation: FaultableOperation, call: () => T): T {
+    const fault = this.faults.get(operation)?.shift();
+    if (fault === 'throttle') throw new SimError('TooManyRequestsException', 429, `${operation}: rate exceeded (injected)`);
+    if (fault === 'server-error') {
+      throw new SimError('InternalServerErrorException', 500, `${operation}: internal error (injected)`);
+    }
+    if (fault === 'bad-request') throw new SimError('BadRequestException', 400, `${operation}: bad request (injected)`);
+    const result = call();
+    if (fault === 'lost-response') {
+      throw new SimError('InternalServerErrorException', 500, `${operation}: done, but the response was lost (injected)`);
+    }
+    return result;
+  }
+
   setProduceRate(pairName: string, messagesPerSecond: number): void {
     this.sync();
     this.pair(pairName).produceRate = messagesPerSecond;
+  }
+
+  /** Forgets a pair and its brokers (closing their endpoints), so that one world can serve many runs. */
+  async removePair(name: string): Promise<void> {
+    const pair = this.pair(name);
+    for (const id of pair.brokerIds) {
+      const listener = this.brokers.get(id)?.listener;
+      if (listener) await new Promise((resolve) => listener.close(resolve));
+      this.brokers.delete(id);
+      this.endpointsDown.delete(id);
+    }
+    this.pairs.delete(name);
+    this.lastSample.delete(name);
   }
 
   // ---- reads ----

@@ -25,6 +25,13 @@ export class LocalDeadlineScheduler implements DeadlineScheduler {
     return this.schedules.size;
   }
 
+  /** When the earliest schedule is due, if there is one. */
+  get nextAt(): number | undefined {
+    let next: number | undefined;
+    for (const { at } of this.schedules.values()) next = next === undefined ? at : Math.min(next, at);
+    return next;
+  }
+
   /** Fires (and, like ActionAfterCompletion DELETE, removes) every schedule that is due. */
   async runDue(): Promise<number> {
     const now = this.clock.now();

@@ -264,8 +264,21 @@ function onSweep(step: Step): void {
     return;
   }
   if (!isRequested(op) || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
-  if (observation.promotionPending) {
+  // DescribeBroker shows that a promotion is under way, not which: after an escalation it may be the
+  // switchover the failover interrupts, so only a FAILOVER that was not escalated is known to be ours.
+  const ours = observation.promotionPending && op.escalatedAt === undefined;
+  if (ours) {
     markInProgress(step, op, 'Promote acceptance was not recorded, but the broker shows the promotion under way');
+  } else if (observation.role === Role.UNKNOWN) {
+    // Blind, the sweep can tell neither whether a promotion is under way nor whether to fail: it waits.
+    step.record(Action.WAIT, `local broker could not be observed (${observation.error ?? 'no detail'}); Promote not re-sent`);
+  } else if (op.promoteAttempts >= config.maxPromoteAttempts && observation.promotionPending) {
+    // Failing now would lose track of the switchover still under way; keep waiting for it, every retry period.
+    op.promoteRequestedAt = now;
+    step.record(
+      Action.WAIT,
+      `Promote ${op.mode} not accepted after ${op.promoteAttempts} attempts; the switchover is still under way, so the operation waits for it`,
+    );
   } else if (op.promoteAttempts >= config.maxPromoteAttempts) {
     fail(step, op, `Promote ${op.mode} not accepted after ${op.promoteAttempts} attempts`);
   } else if (observation.role !== Role.REPLICA) {
@@ -334,6 +347,15 @@ function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_
   const error = event.error ?? 'unknown error';
   if (event.retryable && op.promoteAttempts < step.ctx.config.maxPromoteAttempts) {
     step.record(Action.WAIT, `Promote ${op.mode} failed (${error}); the sweep sends it again`);
+  } else if (step.ctx.observation.promotionPending) {
+    // An earlier Promote of this operation whose answer was lost, or the switchover a failover interrupts:
+    // either way a promotion is under way, and failing would let another operation start beside it.
+    step.record(
+      Action.WAIT,
+      `Promote ${op.mode} rejected (${error}), but the broker shows a promotion under way; waiting for it`,
+    );
+  } else if (step.ctx.observation.role === Role.UNKNOWN) {
+    step.record(Action.WAIT, `Promote ${op.mode} rejected (${error}) and the broker could not be observed; the sweep decides`);
   } else {
     fail(step, op, `Promote ${op.mode} rejected: ${error}`);
   }
@@ -393,6 +415,9 @@ function startRefusal(step: Step, mode: Mode, ignoreCooldown: boolean): string |
   }
   if (op && isInFlight(op)) {
     return `${op.mode} ${op.id} is already in flight (${op.status})${mode === Mode.SWITCHOVER && op.mode === Mode.FAILOVER ? '; a switchover never interrupts a failover' : ''}`;
+  }
+  if (observation.promotionPending) {
+    return 'the local broker shows a promotion under way that no operation of this pair records; promote by hand only after it ends';
   }
   if (!ignoreCooldown && op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined) {
     const until = op.completedAt + config.cooldownMs;

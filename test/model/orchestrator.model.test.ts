@@ -1,0 +1,47 @@
+/**
+ * Model-based fault test of the orchestrator on the embedded default (see model.ts for the faults and the
+ * invariants). `npm test` plays a sample; `npm run test:model` plays MODEL_RUNS (10 000) scenarios. A failing
+ * scenario is shrunk by fast-check and printed with its seed; keep it in regressions.ts.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { logger } from '#functions/shared.ts';
+import { Servers } from './harness.ts';
+import { play, scenario } from './model.ts';
+import { REGRESSIONS } from './regressions.ts';
+
+// Faults reach the orchestrator's code instead of being absorbed by the SDK's own retries (and their sleeps).
+process.env.AWS_MAX_ATTEMPTS = '1';
+// The handlers' warnings and errors under injected faults are expected; they would drown the figures.
+logger.setLogLevel('SILENT');
+
+const RUNS = Number(process.env.MODEL_RUNS ?? 150);
+const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
+
+let servers: Servers;
+beforeAll(async () => {
+  servers = await Servers.start();
+});
+afterAll(async () => {
+  await servers?.close();
+});
+
+describe('orchestrator under random faults', () => {
+  it.each(REGRESSIONS.map((r) => [r.name, r.scenario] as const))('regression: %s', async (_name, s) => {
+    await play(servers, s);
+  });
+
+  it(`keeps its invariants over ${RUNS} random fault schedules`, { timeout: Math.max(60_000, RUNS * 1_000) }, async () => {
+    const started = Date.now();
+    let steps = 0;
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        steps += s.steps.length;
+        await play(servers, s);
+      }),
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: false },
+    );
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`model: ${RUNS} scenarios, ${steps} steps in ${seconds.toFixed(1)} s`);
+  });
+});

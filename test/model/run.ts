@@ -1,0 +1,84 @@
+/**
+ * `npm run test:model`: plays RUNS random fault schedules (model.ts) split over WORKERS processes, each with
+ * its own simulator and dynalite, and prints the figures. A failure prints the scenario fast-check shrank it
+ * to, ready to keep in regressions.ts, and exits 1.
+ *
+ *   tsx test/model/run.ts [--runs 10000] [--workers 2] [--seed N]
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import fc from 'fast-check';
+import { logger } from '#functions/shared.ts';
+import { Servers } from './harness.ts';
+import { play, scenario } from './model.ts';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10000' },
+    workers: { type: 'string', default: '2' },
+    seed: { type: 'string', default: String(Date.now() % 1_000_000_000) },
+  },
+});
+const runs = Number(values.runs);
+const workers = Number(values.workers);
+const seed = Number(values.seed);
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(workers) || workers < 1 || !Number.isInteger(seed)) {
+  console.error('usage: tsx test/model/run.ts [--runs N] [--workers N] [--seed N] (positive integers)');
+  process.exit(2);
+}
+
+if (workers > 1) {
+  const started = Date.now();
+  const share = (i: number) => Math.floor(runs / workers) + (i < runs % workers ? 1 : 0);
+  const codes = await Promise.all(
+    Array.from(
+      { length: workers },
+      (_, i) =>
+        new Promise<number>((resolve) => {
+          const child = spawn(
+            process.execPath,
+            [
+              ...process.execArgv,
+              process.argv[1] as string,
+              '--runs',
+              String(share(i)),
+              '--workers',
+              '1',
+              '--seed',
+              String(seed + i),
+            ],
+            { stdio: ['ignore', 'inherit', 'inherit'] },
+          );
+          child.once('exit', (code) => resolve(code ?? 1));
+        }),
+    ),
+  );
+  const failed = codes.filter((c) => c !== 0).length;
+  console.log(
+    `model: ${runs} scenarios over ${workers} workers in ${((Date.now() - started) / 1000).toFixed(1)} s; ${failed} worker(s) failed`,
+  );
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+// Faults reach the orchestrator's code instead of being absorbed by the SDK's own retries (and their sleeps).
+process.env.AWS_MAX_ATTEMPTS = '1';
+// The handlers' warnings and errors under injected faults are expected; they would drown the figures.
+logger.setLogLevel('SILENT');
+const servers = await Servers.start();
+const started = Date.now();
+let steps = 0;
+const details = await fc.check(
+  fc.asyncProperty(scenario, (s) => {
+    steps += s.steps.length;
+    return play(servers, s);
+  }),
+  { numRuns: runs, seed, timeout: 60_000 },
+);
+const seconds = (Date.now() - started) / 1000;
+console.log(`seed ${seed}: ${details.numRuns} scenarios, ${steps} steps played in ${seconds.toFixed(1)} s`);
+if (details.failed) {
+  console.log(`FAILED (${details.numShrinks} shrinks): ${String((details.errorInstance as Error | undefined)?.message)}`);
+  console.log(JSON.stringify(details.counterexample?.[0]));
+}
+await servers.close();
+process.exit(details.failed ? 1 : 0);
