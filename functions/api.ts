@@ -54,7 +54,9 @@ function bodyOf(event: Event): unknown {
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
   } catch (error) {
-    throw createError(400, `body is not valid JSON: ${(error as Error).message}`);
+    // JSON.parse quotes the body in its message; say where it broke without echoing it (it lands in the logs).
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw createError(400, `body is not valid JSON${at ? ` (at character ${at})` : ''}`);
   }
   throw createError(400, 'body must be a JSON object');
 }

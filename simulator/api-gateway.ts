@@ -102,7 +102,8 @@ export async function startLocalGateway(options: {
       chunks.push(chunk as Buffer);
     }
     const body = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? host}`);
+    // Joined, not resolved: a path such as `//x` is a path here, not a protocol-relative URL.
+    const url = new URL(`http://${req.headers.host ?? host}${req.url ?? '/'}`);
     let caller: Awaited<ReturnType<typeof verify>>;
     try {
       caller = await verify(req, url, body, options.users);

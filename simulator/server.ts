@@ -127,7 +127,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://simulator');
+  const url = new URL(`http://simulator${req.url ?? '/'}`);
   const path = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? 'GET';
 

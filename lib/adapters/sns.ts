@@ -49,6 +49,6 @@ export class LogNotifier implements Notifier {
   constructor(private readonly log: LogSink) {}
 
   async notify(n: Notification): Promise<void> {
-    this.log.info('notification (no topic configured)', { subject: n.subject, message: n.message, action: n.action });
+    this.log.info('notification (no topic configured)', { subject: n.subject, text: n.message, action: n.action });
   }
 }

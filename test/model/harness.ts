@@ -69,6 +69,8 @@ export interface PromoteCall {
   /** The world as the call found it: the local broker's role and the promotion under way, if any. */
   localRole: string;
   promotionUnderWay?: Mode;
+  /** Other invocations were running at the same time. */
+  racing: boolean;
   error?: string;
 }
 
@@ -148,6 +150,8 @@ export class Run {
   /** Operator idempotency keys used so far, for retries. */
   readonly keys: string[] = [];
   private crashPoint: CrashPoint | undefined;
+  /** Invocations under way, to tell racing ones. */
+  private active = 0;
   /** The invocation a crash point is reached in; concurrent invocations crash one at a time. */
   private readonly invocation = new AsyncLocalStorage<{ crash(): void }>();
   private loseSchedules = false;
@@ -289,18 +293,23 @@ export class Run {
     await this.servers.world.removePair(this.pairId);
   }
 
-  private guard(call: () => Promise<HandlerResult>): Promise<Outcome> {
-    return this.lambda(
-      () =>
-        call().then(
-          (result): Outcome => ({ ok: true, result }),
-          (error: unknown): Outcome => ({
-            ok: false,
-            crashed: false,
-            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          }),
-        ),
-      { ok: false, crashed: true, error: 'crashed' },
+  private async guard(call: () => Promise<HandlerResult>): Promise<Outcome> {
+    this.active++;
+    try {
+      return await this.lambda(() => this.settle(call), { ok: false, crashed: true, error: 'crashed' });
+    } finally {
+      this.active--;
+    }
+  }
+
+  private settle(call: () => Promise<HandlerResult>): Promise<Outcome> {
+    return call().then(
+      (result): Outcome => ({ ok: true, result }),
+      (error: unknown): Outcome => ({
+        ok: false,
+        crashed: false,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
     );
   }
 
@@ -358,6 +367,7 @@ export class Run {
           mode,
           localRole: world.brokers.get(brokerId)?.role ?? 'MISSING',
           ...(promotion ? { promotionUnderWay: promotion.mode } : {}),
+          racing: this.active > 1,
         };
         this.promotes.push(call);
         try {

@@ -324,6 +324,59 @@ describe('decide: a switchover in flight', () => {
   });
 });
 
+// Found by the model-based fault test (test/model): each of these once let the record lose track of a
+// promotion under way, so that the pair was FAILED while Amazon MQ was still promoting.
+describe('decide: never losing track of a promotion under way', () => {
+  const rejected = (operationId: string, mode: 'SWITCHOVER' | 'FAILOVER', retryable: boolean) =>
+    ({ type: 'PROMOTE_RESULT', operationId, mode, accepted: false, retryable, error: 'BadRequest' }) as const;
+
+  it('waits instead of failing when a rejected Promote finds the broker promoting (an earlier answer was lost)', () => {
+    const s = step(initialState('orders'), lagAlarm()).state;
+    const out = step(s, rejected(s.operation?.id as string, 'SWITCHOVER', false), { observation: promoting });
+    expect(out.state.operation?.status).toBe('SWITCHOVER_REQUESTED');
+    expect(out.decisions).toMatchObject([{ action: 'WAIT', reason: expect.stringContaining('promotion under way') }]);
+  });
+
+  it('waits instead of failing when the sweep has used the last attempt but cannot see the broker', () => {
+    let s = step(initialState('orders'), lagAlarm()).state;
+    s = { ...s, operation: { ...(s.operation as NonNullable<PairState['operation']>), promoteAttempts: 3 } };
+    const blind = step(s, { type: 'SWEEP' }, { now: T0 + 120_000, observation: unknown });
+    expect(blind.decisions).toMatchObject([{ action: 'WAIT', reason: expect.stringContaining('could not be observed') }]);
+    expect(step(s, { type: 'SWEEP' }, { now: T0 + 120_000 }).state.operation?.status).toBe('FAILED');
+  });
+
+  it('re-sends an escalated FAILOVER although the broker shows a promotion: it may be the stuck switchover', () => {
+    const s = switchoverInProgress();
+    const id = s.operation?.id as string;
+    const escalated = step(s, { type: 'DEADLINE', operationId: id }, { now: T0 + 600_000, observation: promoting }).state;
+    const failed = step(
+      escalated,
+      { ...rejected(id, 'FAILOVER', true), error: '500' },
+      { now: T0 + 600_000, observation: promoting },
+    ).state;
+    const sweep = step(failed, { type: 'SWEEP' }, { now: T0 + 720_000, observation: promoting });
+    expect(sweep.decisions).toMatchObject([{ action: 'RETRY_PROMOTE' }]);
+    expect(promotes(sweep)).toEqual([{ type: 'PROMOTE', operationId: id, mode: 'FAILOVER' }]);
+  });
+
+  it('keeps waiting, never failing, when an escalated FAILOVER is refused to the last attempt during the switchover', () => {
+    const s = switchoverInProgress();
+    const id = s.operation?.id as string;
+    let state = step(s, { type: 'DEADLINE', operationId: id }, { now: T0 + 600_000, observation: promoting }).state;
+    state = { ...state, operation: { ...(state.operation as NonNullable<PairState['operation']>), promoteAttempts: 3 } };
+    const out = step(state, { type: 'SWEEP' }, { now: T0 + 720_000, observation: promoting });
+    expect(out.state.operation?.status).toBe('FAILOVER_REQUESTED');
+    expect(out.decisions).toMatchObject([{ action: 'WAIT', reason: expect.stringContaining('still under way') }]);
+    expect(promotes(out)).toEqual([]);
+  });
+
+  it('does not start an operation while the broker shows a promotion no operation records', () => {
+    const out = step(initialState('orders'), lagAlarm(), { observation: promoting });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('promotion under way') }]);
+  });
+});
+
 describe('decide: invariants over random event sequences', () => {
   const observationArb = fc.constantFrom(replica, promoting, promoted, unknown);
   const eventArb = (ids: string[]): fc.Arbitrary<CoreEvent> =>
