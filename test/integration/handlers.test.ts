@@ -216,4 +216,26 @@ describe('Amazon MQ simulator through the real SDK client', () => {
     // The link stayed up through the 5 s failover, draining 500 of the 10 000 messages at 100 msg/s.
     expect(e.world.pair(e.pairName).unreplicatedOnOldPrimary).toBe(9_500);
   });
+
+  it('injects faults through its admin route: 429 and 500 read as retryable, and a lost answer still promotes', async () => {
+    const { e } = await start({ pair: { backlog: 10_000, drainRate: 100, produceRate: 0 } });
+    const inject = (body: unknown) =>
+      fetch(`${e.simulator.endpoint}/_simulator/faults`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.status);
+    const broker = new MqBrokerApi(
+      new MqClient({ region: REPLICA_REGION, endpoint: e.simulator.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 }),
+    );
+    expect(await inject({ operation: 'Promote', fault: 'throttle' })).toBe(200);
+    expect(await inject({ operation: 'Promote', fault: 'lost-response' })).toBe(200);
+    expect(await inject({ operation: 'Promote', fault: 'sometimes' })).toBe(400);
+
+    const throttled = await broker.promote(e.replica.id, 'SWITCHOVER').catch((error: unknown) => error);
+    expect(throttled).toBeInstanceOf(BrokerApiError);
+    expect(throttled).toMatchObject({ retryable: true, message: expect.stringContaining('TooManyRequestsException') });
+    expect(e.world.promoteLog).toEqual([]);
+
+    const lost = await broker.promote(e.replica.id, 'SWITCHOVER').catch((error: unknown) => error);
+    expect(lost).toMatchObject({ retryable: true, message: expect.stringContaining('InternalServerErrorException') });
+    expect(e.world.promoteLog).toHaveLength(1); // it was applied: only the answer was lost
+    expect(await broker.observe(e.replica.id)).toMatchObject({ role: 'REPLICA', promotionPending: true });
+  });
 });

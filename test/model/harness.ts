@@ -136,6 +136,12 @@ export class Servers {
   }
 }
 
+/**
+ * The invocation a crash point is reached in, so that concurrent invocations crash one at a time. One for all
+ * runs: every AsyncLocalStorage alive costs every promise of the process a little.
+ */
+const invocation = new AsyncLocalStorage<{ crash(): void }>();
+
 export class Run {
   readonly primary: SimBroker;
   readonly replica: SimBroker;
@@ -152,8 +158,6 @@ export class Run {
   private crashPoint: CrashPoint | undefined;
   /** Invocations under way, to tell racing ones. */
   private active = 0;
-  /** The invocation a crash point is reached in; concurrent invocations crash one at a time. */
-  private readonly invocation = new AsyncLocalStorage<{ crash(): void }>();
   private loseSchedules = false;
   private readonly handlers: Record<'onAlarm' | 'healthCheck' | 'escalate', ReturnType<typeof makeHandler>>;
   /** Aborts HTTP calls of crashed API invocations, so that nothing is left hanging between runs. */
@@ -319,15 +323,15 @@ export class Run {
     const ended = new Promise<T>((resolve) => {
       crash = () => resolve(crashed);
     });
-    return Promise.race([this.invocation.run({ crash }, call), ended]);
+    return Promise.race([invocation.run({ crash }, call), ended]);
   }
 
   /** Stops the invocation that reached `point`: its promise never settles, like a process that is gone. */
   private crashIf(point: CrashPoint): Promise<never> | undefined {
-    const invocation = this.invocation.getStore();
-    if (this.crashPoint !== point || !invocation) return undefined;
+    const current = invocation.getStore();
+    if (this.crashPoint !== point || !current) return undefined;
     this.crashPoint = undefined;
-    invocation.crash();
+    current.crash();
     return new Promise<never>(() => {});
   }
 

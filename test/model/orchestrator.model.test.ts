@@ -15,7 +15,7 @@ process.env.AWS_MAX_ATTEMPTS = '1';
 // The handlers' warnings and errors under injected faults are expected; they would drown the figures.
 logger.setLogLevel('SILENT');
 
-const RUNS = Number(process.env.MODEL_RUNS ?? 150);
+const RUNS = Number(process.env.MODEL_RUNS ?? 100);
 const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 
 let servers: Servers;

@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { logger } from '#functions/shared.ts';
 import { Servers } from './harness.ts';
 import { play, scenario } from './model.ts';
 
@@ -17,6 +16,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10000' },
     workers: { type: 'string', default: '2' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000_000) },
+    /** A scenario still playing after this long has hung: a failure like any other. */
+    timeout: { type: 'string', default: '20000' },
   },
 });
 const runs = Number(values.runs);
@@ -62,17 +63,18 @@ if (workers > 1) {
 
 // Faults reach the orchestrator's code instead of being absorbed by the SDK's own retries (and their sleeps).
 process.env.AWS_MAX_ATTEMPTS = '1';
-// The handlers' warnings and errors under injected faults are expected; they would drown the figures.
-logger.setLogLevel('SILENT');
 const servers = await Servers.start();
 const started = Date.now();
 let steps = 0;
+let played = 0;
 const details = await fc.check(
   fc.asyncProperty(scenario, (s) => {
     steps += s.steps.length;
+    if (++played % Number(process.env.MODEL_PROGRESS ?? 500) === 0)
+      console.log(`seed ${seed}: ${played} played (shrinking included), ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return play(servers, s);
   }),
-  { numRuns: runs, seed, timeout: 60_000 },
+  { numRuns: runs, seed, timeout: Number(values.timeout) },
 );
 const seconds = (Date.now() - started) / 1000;
 console.log(`seed ${seed}: ${details.numRuns} scenarios, ${steps} steps played in ${seconds.toFixed(1)} s`);
