@@ -69,7 +69,7 @@ export interface PromoteCall {
   /** The world as the call found it: the local broker's role and the promotion under way, if any. */
   localRole: string;
   promotionUnderWay?: Mode;
-  /** Other invocations were running at the same time. */
+  /** Sent by one of several invocations run at once (one of which may have crashed meanwhile). */
   racing: boolean;
   error?: string;
 }
@@ -156,8 +156,8 @@ export class Run {
   /** Operator idempotency keys used so far, for retries. */
   readonly keys: string[] = [];
   private crashPoint: CrashPoint | undefined;
-  /** Invocations under way, to tell racing ones. */
-  private active = 0;
+  /** Set while the model runs invocations at once: their Promotes race each other's decisions. */
+  racing = false;
   private loseSchedules = false;
   private readonly handlers: Record<'onAlarm' | 'healthCheck' | 'escalate', ReturnType<typeof makeHandler>>;
   /** Aborts HTTP calls of crashed API invocations, so that nothing is left hanging between runs. */
@@ -297,13 +297,8 @@ export class Run {
     await this.servers.world.removePair(this.pairId);
   }
 
-  private async guard(call: () => Promise<HandlerResult>): Promise<Outcome> {
-    this.active++;
-    try {
-      return await this.lambda(() => this.settle(call), { ok: false, crashed: true, error: 'crashed' });
-    } finally {
-      this.active--;
-    }
+  private guard(call: () => Promise<HandlerResult>): Promise<Outcome> {
+    return this.lambda(() => this.settle(call), { ok: false, crashed: true, error: 'crashed' });
   }
 
   private settle(call: () => Promise<HandlerResult>): Promise<Outcome> {
@@ -371,7 +366,7 @@ export class Run {
           mode,
           localRole: world.brokers.get(brokerId)?.role ?? 'MISSING',
           ...(promotion ? { promotionUnderWay: promotion.mode } : {}),
-          racing: this.active > 1,
+          racing: this.racing,
         };
         this.promotes.push(call);
         try {

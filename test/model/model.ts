@@ -158,7 +158,12 @@ async function perform(run: Run, checker: Checker, st: Step): Promise<void> {
   const { world } = run.servers;
   switch (st.t) {
     case 'concurrent':
-      checker.outcomes(await Promise.all(st.steps.map((b) => invokeBasic(run, b))));
+      run.racing = true;
+      try {
+        checker.outcomes(await Promise.all(st.steps.map((b) => invokeBasic(run, b))));
+      } finally {
+        run.racing = false;
+      }
       return;
     case 'tick':
       return tick(run, checker, st.seconds * 1000);

@@ -5,20 +5,20 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { logger } from '#functions/shared.ts';
-import { Servers } from './harness.ts';
-import { play, scenario } from './model.ts';
-import { REGRESSIONS } from './regressions.ts';
 
 // Faults reach the orchestrator's code instead of being absorbed by the SDK's own retries (and their sleeps).
 process.env.AWS_MAX_ATTEMPTS = '1';
-// The handlers' warnings and errors under injected faults are expected; they would drown the figures.
-logger.setLogLevel('SILENT');
+// The handlers' warnings and errors under injected faults are expected; they would drown the figures. The
+// logger reads its level when it is made, so the modules are loaded after this.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+const { Servers } = await import('./harness.ts');
+const { play, scenario } = await import('./model.ts');
+const { REGRESSIONS } = await import('./regressions.ts');
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 100);
 const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
 
-let servers: Servers;
+let servers: Awaited<ReturnType<typeof Servers.start>>;
 beforeAll(async () => {
   servers = await Servers.start();
 });

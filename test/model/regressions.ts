@@ -21,4 +21,75 @@ export const REGRESSIONS: Array<{ name: string; scenario: Scenario }> = [
       ],
     },
   },
+  {
+    // seed 20261123: the same race, with the alarm's invocation crashing right after its Promote.
+    name: 'the same race when the invocation that promoted crashes right after Promote',
+    scenario: {
+      load: { produceRate: 0, drainRate: 50, backlog: 0 },
+      steps: [
+        { t: 'crash', at: 'after-promote' },
+        {
+          t: 'concurrent',
+          steps: [
+            { t: 'operator', kind: 'FAILOVER', retry: false, dryRun: false },
+            { t: 'redeliver', back: 0 },
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+          ],
+        },
+        {
+          t: 'concurrent',
+          steps: [
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // seed 1, before the fix: the failover escalating a switchover stuck behind a partition was refused (400),
+    // and the operation was FAILED while the switchover was still under way. Now it waits for it.
+    name: 'a refused escalation does not fail the operation while the switchover is still under way',
+    scenario: {
+      load: { produceRate: 0, drainRate: 50, backlog: 1 },
+      steps: [
+        {
+          t: 'concurrent',
+          steps: [
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+          ],
+        },
+        { t: 'partition', on: true },
+        { t: 'mqFault', operation: 'Promote', fault: 'bad-request', count: 1 },
+        { t: 'tick', seconds: 120 },
+        { t: 'probe' },
+      ],
+    },
+  },
+  {
+    // seed 11, before the fix: the escalated FAILOVER was throttled (429); the sweep then took the switchover's
+    // pending role for the failover's, marked it in progress and never sent it again, so the pair stayed behind
+    // the partition until the switchover drained. Now the sweep re-sends the FAILOVER.
+    name: 'an escalated failover whose Promote was throttled is sent again, not mistaken for the pending switchover',
+    scenario: {
+      load: { produceRate: 133, drainRate: 50, backlog: 19_414 },
+      steps: [
+        { t: 'tick', seconds: 140 },
+        { t: 'tick', seconds: 136 },
+        {
+          t: 'concurrent',
+          steps: [{ t: 'alarm', kind: 'lag', state: 'ALARM' }, { t: 'probe' }],
+        },
+        { t: 'concurrent', steps: [{ t: 'probe' }, { t: 'sweep' }] },
+        { t: 'mqFault', operation: 'Promote', fault: 'throttle', count: 1 },
+        { t: 'partition', on: true },
+        { t: 'sweep' },
+        { t: 'endpoints', up: false },
+        { t: 'tick', seconds: 25 },
+        { t: 'alarm', kind: 'lag', state: 'ALARM' },
+        { t: 'tick', seconds: 117 },
+      ],
+    },
+  },
 ];

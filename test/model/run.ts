@@ -8,8 +8,6 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { Servers } from './harness.ts';
-import { play, scenario } from './model.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,6 +61,10 @@ if (workers > 1) {
 
 // Faults reach the orchestrator's code instead of being absorbed by the SDK's own retries (and their sleeps).
 process.env.AWS_MAX_ATTEMPTS = '1';
+// Warnings and errors under injected faults are expected; the logger reads its level when it is made.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+const { Servers } = await import('./harness.ts');
+const { play, scenario } = await import('./model.ts');
 const servers = await Servers.start();
 const started = Date.now();
 let steps = 0;
