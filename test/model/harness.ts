@@ -22,7 +22,6 @@ import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
 import { type HandlerBody, type HandlerResult, makeHandler } from '#functions/shared.ts';
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
-import type { DeadlinePayload } from '#lib/adapters/scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
 import type { Decision, Mode, PairState } from '#lib/core/model.ts';
 import type { DeadlineScheduler } from '#lib/ports.ts';
@@ -44,7 +43,7 @@ import { type RunningSimulator, startSimulator } from '#simulator/server.ts';
 import { CrdrWorld, type SimBroker } from '#simulator/world.ts';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../support/dynamo-faults.ts';
 
-export const TABLE = 'crdr-model';
+const TABLE = 'crdr-model';
 export const T0 = Date.parse('2026-11-23T09:00:00Z');
 /** The orchestrator's settings in every run (seconds). */
 export const SETTINGS = {
@@ -56,7 +55,7 @@ export const SETTINGS = {
   /** The rate(1 minute) sweep: the backstop interval of the deadline. */
   backstop: 60,
 };
-export const FAILOVER_MS = 5_000;
+const FAILOVER_MS = 5_000;
 
 export type CrashPoint = 'before-save' | 'after-save' | 'after-promote';
 
@@ -383,5 +382,3 @@ export class Run {
     };
   }
 }
-
-export type { DeadlinePayload };
