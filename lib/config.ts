@@ -34,6 +34,18 @@ export const EnvSchema = z
     PROMOTE_RETRY_AFTER_SECONDS: seconds(10, 3_600, 120),
     MAX_PROMOTE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
     DRY_RUN: flag,
+    /**
+     * The brokers' names, for their TotalReplicationLag metric (dimension `Broker`): with them the escalate and
+     * api functions read the lag series, to escalate early and to estimate each failover's RPO.
+     */
+    LOCAL_BROKER_NAME: z.string().min(1).optional(),
+    REMOTE_BROKER_NAME: z.string().min(1).optional(),
+    PREDICTIVE_ESCALATION: z
+      .enum(['true', 'false', '1', '0'])
+      .default('true')
+      .transform((s) => s === 'true' || s === '1'),
+    PREDICTION_MIN_POINTS: z.coerce.number().int().min(2).max(60).default(3),
+    PREDICTION_MARGIN_SECONDS: seconds(0, 86_400, 60),
     LAG_ALARM_NAMES: csv,
     HEALTH_ALARM_NAMES: csv,
     TOPIC_ARN: z.string().startsWith('arn:').optional(),
@@ -67,6 +79,8 @@ export interface AppConfig extends OrchestratorConfig {
   dynamodbEndpoint?: string;
   snsEndpoint?: string;
   cloudwatchEndpoint?: string;
+  /** The pair's brokers whose lag metric the orchestrator reads (none: no prediction, RPO unknown). */
+  lagBrokers: Array<{ region: string; brokerName: string }>;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -90,6 +104,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     promoteRetryAfterMs: e.PROMOTE_RETRY_AFTER_SECONDS * 1000,
     maxPromoteAttempts: e.MAX_PROMOTE_ATTEMPTS,
     dryRun: e.DRY_RUN,
+    ...(e.PREDICTIVE_ESCALATION
+      ? { prediction: { minPoints: e.PREDICTION_MIN_POINTS, marginMs: e.PREDICTION_MARGIN_SECONDS * 1000 } }
+      : {}),
+    lagBrokers: [
+      ...(e.LOCAL_BROKER_NAME ? [{ region: e.AWS_REGION, brokerName: e.LOCAL_BROKER_NAME }] : []),
+      ...(e.REMOTE_BROKER_NAME ? [{ region: e.REMOTE_REGION, brokerName: e.REMOTE_BROKER_NAME }] : []),
+    ],
     lagAlarmNames: e.LAG_ALARM_NAMES,
     healthAlarmNames: e.HEALTH_ALARM_NAMES,
     ...(e.TOPIC_ARN ? { topicArn: e.TOPIC_ARN } : {}),

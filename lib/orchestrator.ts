@@ -8,10 +8,10 @@
  * now in flight) and records a refusal: Promote is sent once.
  */
 import { randomUUID } from 'node:crypto';
-import { decide } from './core/decide.ts';
-import type { Command, CoreConfig, CoreEvent, Decision } from './core/model.ts';
+import { decide, isInFlight } from './core/decide.ts';
+import type { Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
-import type { BrokerApi, Clock, DeadlineScheduler, Notifier, PairStore } from './ports.ts';
+import type { BrokerApi, Clock, DeadlineScheduler, LagMetrics, Notifier, PairStore } from './ports.ts';
 
 export interface OrchestratorConfig extends CoreConfig {
   localBrokerId: string;
@@ -33,7 +33,13 @@ export interface Orchestrator {
   clock: Clock;
   log: LogSink;
   newOperationId?: () => string;
+  /** Where the replication lag is read from, for predictive escalation and RPO estimates. */
+  lag?: { metrics: LagMetrics; brokers: Array<{ region: string; brokerName: string }> };
 }
+
+/** A lag series long enough for a switchover's drain rate: one datapoint a minute. */
+const LAG_PERIOD_SECONDS = 60;
+const LAG_LOOKBACK_MS = 5 * 60_000;
 
 const MAX_WRITE_ATTEMPTS = 5;
 
@@ -60,11 +66,13 @@ async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const [stored, observation] = await Promise.all([o.store.load(config.pairId), o.broker.observe(config.localBrokerId)]);
     const now = o.clock.now();
+    const lag = await readLag(o, stored.state, event, now);
     const outcome = decide(stored.state, event, {
       now,
       observation,
       config,
       newOperationId: o.newOperationId ?? (() => newOperationId(now)),
+      ...(lag ? { lag } : {}),
     });
     if (outcome.decisions.length === 0) return outcome;
     try {
@@ -76,6 +84,24 @@ async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
     }
   }
   throw new ContentionError(config.pairId, MAX_WRITE_ATTEMPTS);
+}
+
+/**
+ * The lag series, read only for an event that may escalate a switchover or start a failover (the sweep runs
+ * every minute; alarms and probes never fail over). A series that cannot be read is logged and left out: no
+ * prediction, RPO unknown, the deadline still applies.
+ */
+async function readLag(o: Orchestrator, state: PairState, event: CoreEvent, now: number): Promise<LagPoint[] | undefined> {
+  const op = state.operation;
+  const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
+  const mayFailOver =
+    (switchover && ['SWEEP', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
+    (event.type === 'OPERATOR' && event.mode === 'FAILOVER');
+  if (!o.lag || o.lag.brokers.length === 0 || !mayFailOver) return undefined;
+  const from = Math.min(now - LAG_LOOKBACK_MS, op?.startedAt ?? now);
+  const series = await o.lag.metrics.series(o.lag.brokers, from, now + 1_000, LAG_PERIOD_SECONDS);
+  if (series.errors.length > 0) o.log.warn('replication lag not read', { pairId: o.config.pairId, errors: series.errors });
+  return series.points.length > 0 ? series.points : undefined;
 }
 
 /** Runs a command; a Promote yields the event that records its result. */

@@ -2,7 +2,7 @@
  * The interfaces the orchestrator needs from the outside world. Each has one AWS adapter in lib/adapters/
  * (and the local scheduler in lib/adapters/local-scheduler.ts for the embedded default).
  */
-import type { BrokerObservation, Decision, Mode, Notification, PairState } from './core/model.ts';
+import type { BrokerObservation, Decision, LagPoint, Mode, Notification, PairState } from './core/model.ts';
 
 export interface Clock {
   now(): number;
@@ -48,10 +48,7 @@ export interface PrimaryProbe {
   probe(): Promise<{ healthy: boolean; detail: string }>;
 }
 
-export interface LagPoint {
-  at: number;
-  value: number;
-}
+export type { LagPoint };
 
 export interface LagSeries {
   /** Oldest first; one point per period, the Maximum over the pair's brokers. */

@@ -75,9 +75,11 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
   const notifier = config.topicArn
     ? new SnsNotifier(made(new SNSClient(options(config.region, config.snsEndpoint))), config.topicArn)
     : new LogNotifier(log);
+  const lagMetrics = new CloudWatchLagMetrics(cloudwatchIn);
   return {
     config,
     orchestrator: {
+      lag: { metrics: lagMetrics, brokers: config.lagBrokers },
       config,
       store: new DynamoPairStore(dynamo, config.tableName),
       broker: new MqBrokerApi(mq(config.region)),
@@ -89,7 +91,7 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
     },
     probe: new RemotePrimaryProbe(remoteBroker, config.remoteBrokerId, config.probeTimeoutMs),
     remoteBroker,
-    lagMetrics: new CloudWatchLagMetrics(cloudwatchIn),
+    lagMetrics,
     close: () => {
       for (const client of clients) client.destroy();
     },

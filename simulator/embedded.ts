@@ -125,6 +125,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     AWS_REGION: REPLICA_REGION,
     LOCAL_BROKER_ID: replica.id,
     REMOTE_BROKER_ID: primary.id,
+    LOCAL_BROKER_NAME: replica.name,
+    REMOTE_BROKER_NAME: primary.name,
     REMOTE_REGION: PRIMARY_REGION,
     TABLE_NAME: tableName,
     LAG_ALARM_NAMES: `${pairName}-replication-lag`,

@@ -40,7 +40,9 @@ import {
   type PairState,
   type RequestKind,
   Role,
+  type RpoEstimate,
 } from './model.ts';
+import { estimateDrain } from './predict.ts';
 
 export const isInFlight = (op: Operation | undefined): boolean => op !== undefined && IN_FLIGHT.has(op.status);
 
@@ -263,6 +265,11 @@ function onSweep(step: Step): void {
     escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(late)} (backstop sweep)`);
     return;
   }
+  const doomed = late === undefined && !step.state.escalationHold ? cannotDrainInTime(step, op) : undefined;
+  if (doomed) {
+    escalate(step, op, 'prediction', `switchover cannot drain before its deadline: ${doomed}`);
+    return;
+  }
   if (!isRequested(op) || now - op.promoteRequestedAt < config.promoteRetryAfterMs) return;
   // DescribeBroker shows that a promotion is under way, not which: after an escalation it may be the
   // switchover the failover interrupts, so only a FAILOVER that was not escalated is known to be ours.
@@ -290,6 +297,36 @@ function onSweep(step: Step): void {
     step.record(Action.RETRY_PROMOTE, `no Promote ${op.mode} accepted yet; sending attempt ${op.promoteAttempts}`);
   }
 }
+
+/**
+ * Why an accepted switchover will not reach zero lag by its deadline (plus the margin), from the lag series;
+ * undefined when it will, or when there are not enough datapoints to tell.
+ */
+function cannotDrainInTime(step: Step, op: Operation): string | undefined {
+  const { config, lag } = step.ctx;
+  if (!config.prediction || !lag || op.status !== OperationStatus.SWITCHOVER_IN_PROGRESS || op.deadlineAt === undefined) {
+    return undefined;
+  }
+  const estimate = estimateDrain(lag, op.startedAt, config.prediction.minPoints);
+  if (!estimate || (estimate.zeroAt !== undefined && estimate.zeroAt <= op.deadlineAt + config.prediction.marginMs)) {
+    return undefined;
+  }
+  const zero = estimate.zeroAt === undefined ? 'it is not draining' : `zero lag expected at ${iso(estimate.zeroAt)}`;
+  return `lag ${estimate.lag} messages at ${iso(estimate.at)}, draining ${estimate.drainRate.toFixed(1)} msg/s over ${estimate.points} datapoints, ${zero}; deadline ${iso(op.deadlineAt)}`;
+}
+
+const iso = (t: number): string => new Date(t).toISOString();
+
+/** The lag now, as the RPO of a failover: the last datapoint read, or unknown. */
+function rpoNow(step: Step): RpoEstimate {
+  const last = step.ctx.lag?.at(-1);
+  return last ? { messages: last.value, measuredAt: last.at } : { messages: null };
+}
+
+const describeRpo = (rpo: RpoEstimate): string =>
+  rpo.messages === null
+    ? 'RPO unknown (no replication-lag datapoint could be read)'
+    : `RPO estimate ${rpo.messages} messages not replicated${rpo.measuredAt === undefined ? '' : ` (lag at ${iso(rpo.measuredAt)})`}`;
 
 function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>): void {
   const op = step.op;
@@ -391,7 +428,7 @@ function tryStart(
     startedAt: now,
     promoteRequestedAt: now,
     promoteAttempts: 1,
-    ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : {}),
+    ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : { rpo: rpoNow(step) }),
   };
   step.state.operation = next;
   step.state.consecutiveProbeFailures = 0;
@@ -400,7 +437,8 @@ function tryStart(
     step.commands.push({ type: 'SCHEDULE_DEADLINE', operationId: id, at: next.deadlineAt });
   }
   const deadline = next.deadlineAt === undefined ? '' : `; escalates to FAILOVER in ${seconds(config.deadlineMs)}`;
-  step.record(action, `${reason}${deadline}`);
+  const rpo = next.rpo ? `; ${describeRpo(next.rpo)}` : '';
+  step.record(action, `${reason}${deadline}${rpo}`, next.rpo ? { rpo: next.rpo } : {});
   step.notify(`${mode} started`, `${reason} (local broker ${observation.brokerState})${deadline}`);
 }
 
@@ -456,8 +494,13 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
   op.escalatedAt = now;
   op.promoteRequestedAt = now;
   op.promoteAttempts = 1;
+  op.rpo = rpoNow(step);
   step.commands.push({ type: 'PROMOTE', operationId: op.id, mode: Mode.FAILOVER });
-  step.record(Action.ESCALATE_TO_FAILOVER, `${reason}; failover may leave unreplicated messages on the old primary`);
+  step.record(
+    Action.ESCALATE_TO_FAILOVER,
+    `${reason}; failover may leave unreplicated messages on the old primary; ${describeRpo(op.rpo)}`,
+    { rpo: op.rpo },
+  );
   step.notify('escalated to FAILOVER', `${reason} (trigger ${trigger})`);
 }
 
@@ -472,8 +515,10 @@ function complete(step: Step, op: Operation): void {
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.COMPLETED;
   op.completedAt = now;
-  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}`;
-  step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt });
+  // A switchover completes only once the lag is zero: nothing is left behind.
+  op.rpo ??= { messages: 0 };
+  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}`;
+  step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
 }
 

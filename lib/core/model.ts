@@ -57,6 +57,20 @@ export interface BrokerObservation {
   brokerName?: string;
 }
 
+/** One replication-lag datapoint: the Maximum of TotalReplicationLag over one period starting at `at`. */
+export interface LagPoint {
+  at: number;
+  value: number;
+}
+
+/** The RPO estimate of an operation: messages not yet replicated when the broker was promoted. */
+export interface RpoEstimate {
+  /** 0 for a switchover (it completes only at zero lag); unknown when no datapoint could be read. */
+  messages: number | null;
+  /** When the lag it is based on was measured. */
+  measuredAt?: number;
+}
+
 export interface Operation {
   id: string;
   mode: Mode;
@@ -72,6 +86,8 @@ export interface Operation {
   escalatedAt?: number;
   completedAt?: number;
   failedAt?: number;
+  /** Set when the operation becomes a failover (lag at that moment) or completes as a switchover (0). */
+  rpo?: RpoEstimate;
 }
 
 /** An operator's hold on automatic escalation: deadlines and the sweep do not fail over while it is set. */
@@ -196,6 +212,8 @@ export interface Decision {
   requestKey?: string;
   /** On COMPLETE: from the operation's start to the promotion observed complete. */
   recoveryMs?: number;
+  /** On a failover's start or escalation, and on COMPLETE: the operation's RPO estimate. */
+  rpo?: RpoEstimate;
 }
 
 export interface CoreConfig {
@@ -207,6 +225,11 @@ export interface CoreConfig {
   promoteRetryAfterMs: number;
   maxPromoteAttempts: number;
   dryRun: boolean;
+  /**
+   * Escalate a switchover before its deadline when its lag series shows it cannot drain by then (at least
+   * `minPoints` datapoints since it started, zero expected later than the deadline plus `marginMs`, or never).
+   */
+  prediction?: { minPoints: number; marginMs: number };
 }
 
 export interface DecisionContext {
@@ -215,6 +238,11 @@ export interface DecisionContext {
   config: CoreConfig;
   /** Fresh operation id, supplied by the caller so that the core stays deterministic. */
   newOperationId: () => string;
+  /**
+   * Replication-lag datapoints, oldest first, read when the event may escalate or start a failover; absent
+   * when not read or unreadable (then no prediction, and the RPO is unknown).
+   */
+  lag?: LagPoint[];
 }
 
 export interface Outcome {

@@ -148,6 +148,68 @@ describe('escalate', () => {
   });
 });
 
+describe('predictive escalation and RPO', () => {
+  /** Minutes pass with the sweep every minute; the simulator samples the lag every 10 s as CloudWatch would. */
+  async function sweepFor(e: Embedded, clock: ManualClock, minutes: number) {
+    for (let m = 0; m < minutes; m++) {
+      for (let i = 0; i < 6; i++) {
+        clock.advance(10_000);
+        e.world.sync();
+      }
+      await e.invoke.escalate({ kind: 'sweep' });
+    }
+  }
+
+  it('escalates a switchover stuck behind a partition minutes before its deadline, with the estimate and the RPO', async () => {
+    const { e, clock } = await start({
+      env: { DEADLINE_SECONDS: '600' },
+      pair: { backlog: 30_000, drainRate: 100, produceRate: 0 },
+    });
+    await e.invoke.onAlarm(alarm(T0));
+    e.world.setPartitioned(true);
+    await sweepFor(e, clock, 5);
+    const op = (await e.runtime.orchestrator.store.load(e.pairName)).state.operation;
+    expect(op).toMatchObject({ mode: 'FAILOVER', rpo: { messages: 30_000 } });
+    expect(op?.escalatedAt).toBeLessThan(T0 + 600_000 - 4 * 60_000); // at least 4 minutes before the deadline
+    const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
+    const escalation = timeline.find((d) => d.action === 'ESCALATE_TO_FAILOVER');
+    expect(escalation?.reason).toMatch(/cannot drain before its deadline: lag 30000 messages .* it is not draining/);
+    expect(escalation?.reason).toContain('RPO estimate 30000 messages not replicated');
+    clock.advance(5_000);
+    await e.invoke.escalate({ kind: 'sweep' });
+    expect((await e.runtime.orchestrator.store.timeline(e.pairName)).at(-1)).toMatchObject({
+      action: 'COMPLETE',
+      rpo: { messages: 30_000 },
+    });
+  });
+
+  it('never escalates early a switchover that drains in time: it completes with RPO 0', async () => {
+    // 30 000 messages at 100 msg/s: 5 minutes, well inside a 10-minute deadline.
+    const { e, clock } = await start({
+      env: { DEADLINE_SECONDS: '600' },
+      pair: { backlog: 30_000, drainRate: 100, produceRate: 0 },
+    });
+    await e.invoke.onAlarm(alarm(T0));
+    await sweepFor(e, clock, 6);
+    const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
+    expect(timeline.map((d) => d.action)).not.toContain('ESCALATE_TO_FAILOVER');
+    expect(timeline.at(-1)).toMatchObject({ action: 'COMPLETE', rpo: { messages: 0 } });
+    expect(e.world.pair(e.pairName).unreplicatedOnOldPrimary).toBe(0);
+  });
+
+  it('waits for the deadline when a slow drain would finish just after it (within the margin)', async () => {
+    // 61 000 messages at 100 msg/s finish 10 s after a 600 s deadline: inside the 60 s margin, no early call.
+    const { e, clock } = await start({
+      env: { DEADLINE_SECONDS: '600' },
+      pair: { backlog: 61_000, drainRate: 100, produceRate: 0 },
+    });
+    await e.invoke.onAlarm(alarm(T0));
+    await sweepFor(e, clock, 9);
+    const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
+    expect(timeline.map((d) => d.action)).not.toContain('ESCALATE_TO_FAILOVER');
+  });
+});
+
 describe('healthCheck', () => {
   it('probes the primary over DescribeBroker and TCP; three failures start a switchover', async () => {
     const { e } = await start({ pair: { backlog: 5_000, drainRate: 100 } });

@@ -159,7 +159,7 @@ describe('generated CloudFormation template', () => {
     const scheduling = ['iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule'];
     expect(actions('OnAlarmRole')).toEqual([...common, ...scheduling].sort());
     expect(actions('HealthCheckRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling].sort());
-    expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule'].sort());
+    expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule', 'cloudwatch:GetMetricData'].sort());
     expect(actions('ApiRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling, 'cloudwatch:GetMetricData'].sort());
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     expect(actions('ReconcileRole')).toEqual([...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'].sort());

@@ -181,6 +181,8 @@ export class Run {
       AWS_REGION: REPLICA_REGION,
       LOCAL_BROKER_ID: replica.id,
       REMOTE_BROKER_ID: primary.id,
+      LOCAL_BROKER_NAME: replica.name,
+      REMOTE_BROKER_NAME: primary.name,
       REMOTE_REGION: PRIMARY_REGION,
       TABLE_NAME: TABLE,
       LAG_ALARM_NAMES: `${pairId}-replication-lag`,

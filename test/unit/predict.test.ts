@@ -1,0 +1,112 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide } from '#lib/core/decide.ts';
+import { type CoreConfig, type CoreEvent, initialState, type LagPoint, type PairState } from '#lib/core/model.ts';
+import { estimateDrain } from '#lib/core/predict.ts';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const minute = 60_000;
+const series = (values: number[], start = T0): LagPoint[] => values.map((value, i) => ({ at: start + i * minute, value }));
+
+describe('estimateDrain', () => {
+  it('projects a steady drain to zero from the last datapoint', () => {
+    const e = estimateDrain(series([6000, 4800, 3600]), T0, 3);
+    expect(e).toMatchObject({ lag: 3600, drainRate: 20, points: 3 });
+    expect(e?.zeroAt).toBe(T0 + 2 * minute + 180_000);
+  });
+
+  it('has no zero time for a lag that stands still or grows, and none at all with too few datapoints', () => {
+    expect(estimateDrain(series([500, 500, 500]), T0, 3)?.zeroAt).toBeUndefined();
+    expect(estimateDrain(series([500, 700, 900]), T0, 3)?.zeroAt).toBeUndefined();
+    expect(estimateDrain(series([500, 400]), T0, 3)).toBeUndefined();
+    expect(estimateDrain(series([900, 800, 700, 600]), T0 + 2 * minute, 3)).toBeUndefined(); // only 2 since then
+  });
+
+  it('is done at the last datapoint when the lag reached zero', () => {
+    expect(estimateDrain(series([200, 100, 0]), T0, 3)?.zeroAt).toBe(T0 + 2 * minute);
+  });
+
+  it('never projects a zero time before the last datapoint, nor a negative drain as draining', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(100_000), { minLength: 3, maxLength: 20 }), (values) => {
+        const e = estimateDrain(series(values), T0, 3);
+        if (e?.zeroAt !== undefined) expect(e.zeroAt).toBeGreaterThanOrEqual(e.at);
+        if (e && e.drainRate <= 0 && e.lag > 0) expect(e.zeroAt).toBeUndefined();
+      }),
+    );
+  });
+});
+
+describe('decide: predictive escalation and RPO', () => {
+  const config: CoreConfig = {
+    pairId: 'orders',
+    deadlineMs: 10 * minute,
+    cooldownMs: 0,
+    probeFailureThreshold: 3,
+    promoteRetryAfterMs: 120_000,
+    maxPromoteAttempts: 3,
+    dryRun: false,
+    prediction: { minPoints: 3, marginMs: minute },
+  };
+  const replica = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false } as const;
+  const step = (state: PairState, event: CoreEvent, now: number, lag?: LagPoint[], cfg = config) =>
+    decide(state, event, { now, observation: replica, config: cfg, newOperationId: () => 'op-1', ...(lag ? { lag } : {}) });
+
+  /** A switchover started at T0 and accepted. */
+  const inProgress = (): PairState => {
+    const started = step(
+      initialState('orders'),
+      { type: 'ALARM', alarmName: 'lag', kind: 'REPLICATION_LAG', state: 'ALARM' },
+      T0,
+    ).state;
+    return step(
+      started,
+      { type: 'PROMOTE_RESULT', operationId: 'op-1', mode: 'SWITCHOVER', accepted: true, retryable: false },
+      T0,
+    ).state;
+  };
+  const sweep = { type: 'SWEEP' } as const;
+
+  it('escalates at the sweep once the series shows the switchover cannot drain by its deadline', () => {
+    const out = step(inProgress(), sweep, T0 + 3 * minute, series([9000, 9000, 9000]));
+    expect(out.decisions[0]).toMatchObject({
+      action: 'ESCALATE_TO_FAILOVER',
+      rpo: { messages: 9000, measuredAt: T0 + 2 * minute },
+    });
+    expect(out.decisions[0]?.reason).toMatch(
+      /cannot drain before its deadline: lag 9000 messages .* it is not draining; deadline 2026-11-23T09:10:00/,
+    );
+    expect(out.state.operation).toMatchObject({ mode: 'FAILOVER', rpo: { messages: 9000 } });
+  });
+
+  it('does not escalate a drain that ends before the deadline plus the margin, without the feature, or under a hold', () => {
+    const s = inProgress();
+    expect(step(s, sweep, T0 + 3 * minute, series([9000, 6000, 3000])).decisions).toEqual([]);
+    // 10 msg/s from 5100 at 09:02: zero at 09:10:30, after the 09:10 deadline but inside the one-minute margin
+    expect(estimateDrain(series([6300, 5700, 5100]), T0, 3)?.zeroAt).toBe(T0 + 10.5 * minute);
+    expect(step(s, sweep, T0 + 3 * minute, series([6300, 5700, 5100])).decisions).toEqual([]);
+    expect(step(s, sweep, T0 + 3 * minute, series([6900, 6300, 5700])).decisions[0]?.action).toBe('ESCALATE_TO_FAILOVER');
+    const { prediction: _off, ...without } = config;
+    expect(step(s, sweep, T0 + 3 * minute, series([9000, 9000, 9000]), without).decisions).toEqual([]);
+    const held: PairState = { ...s, escalationHold: { operator: 'eve', reason: 'draining by hand', at: T0 } };
+    expect(step(held, sweep, T0 + 3 * minute, series([9000, 9000, 9000])).decisions).toEqual([]);
+  });
+
+  it('records the RPO of an operator failover, unknown when no lag could be read, and 0 for a completed switchover', () => {
+    const failover = { type: 'OPERATOR', mode: 'FAILOVER', reason: 'region down', operator: 'eve' } as const;
+    expect(step(initialState('orders'), failover, T0, series([42])).state.operation?.rpo).toEqual({
+      messages: 42,
+      measuredAt: T0,
+    });
+    const blind = step(initialState('orders'), failover, T0);
+    expect(blind.state.operation?.rpo).toEqual({ messages: null });
+    expect(blind.decisions[0]?.reason).toContain('RPO unknown');
+    const done = decide(inProgress(), sweep, {
+      now: T0 + minute,
+      observation: { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false },
+      config,
+      newOperationId: () => 'op-2',
+    });
+    expect(done.decisions[0]).toMatchObject({ action: 'COMPLETE', rpo: { messages: 0 } });
+  });
+});
