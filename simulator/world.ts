@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { REPLICATION_ROLE } from '#lib/mq-facts.ts';
 import type { Clock } from '#lib/ports.ts';
+import { FaultQueue } from './faults.ts';
 
 export type Role = (typeof REPLICATION_ROLE)[keyof typeof REPLICATION_ROLE];
 export type PromoteMode = 'SWITCHOVER' | 'FAILOVER';
@@ -114,8 +115,8 @@ export class CrdrWorld {
   /** Brokers whose endpoints refuse connections while their Region's API still answers (a hung broker). */
   readonly endpointsDown = new Set<string>();
   partitioned = false;
-  /** Faults armed for the next calls of an operation, consumed first in first out. */
-  private readonly faults = new Map<FaultableOperation, ApiFault[]>();
+  /** Faults armed for the next calls of an operation. */
+  private readonly faults = new FaultQueue<FaultableOperation, ApiFault>();
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
   /** TotalReplicationLag datapoints as CloudWatch stores them: per Region, per `Broker` dimension. */
@@ -199,14 +200,12 @@ export class CrdrWorld {
 
   /** The next `count` calls of `operation` (in any Region) meet `fault`. */
   injectFault(operation: FaultableOperation, fault: ApiFault, count = 1): void {
-    this.faults.set(operation, [...(this.faults.get(operation) ?? []), ...Array<ApiFault>(count).fill(fault)]);
+    this.faults.inject(operation, fault, count);
   }
 
   /** How many injected faults are still armed. */
   get armedFaults(): number {
-    let n = 0;
-    for (const queue of this.faults.values()) n += queue.length;
-    return n;
+    return this.faults.armed;
   }
 
   clearFaults(): void {
@@ -218,7 +217,7 @@ export class CrdrWorld {
    * without acting; `lost-response` acts, then answers 500.
    */
   withFault<T>(operation: FaultableOperation, call: () => T): T {
-    const fault = this.faults.get(operation)?.shift();
+    const fault = this.faults.take(operation);
     if (fault === 'throttle') throw new SimError('TooManyRequestsException', 429, `${operation}: rate exceeded (injected)`);
     if (fault === 'server-error') {
       throw new SimError('InternalServerErrorException', 500, `${operation}: internal error (injected)`);

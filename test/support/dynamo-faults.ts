@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FaultQueue } from '#simulator/faults.ts';
 
 export const DYNAMO_FAULTS = ['throttle', 'server-error', 'conditional-failure', 'lost-response'] as const;
 export type DynamoFault = (typeof DYNAMO_FAULTS)[number];
@@ -43,7 +44,7 @@ const readAll = async (stream: IncomingMessage): Promise<Buffer> => {
 
 export async function startDynamoFaultProxy(target: string): Promise<DynamoFaultProxy> {
   const upstream = new URL(target);
-  const armed = new Map<string, DynamoFault[]>();
+  const faults = new FaultQueue<string, DynamoFault>();
 
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
@@ -64,7 +65,7 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
     (async () => {
       const body = await readAll(req);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-      const fault = armed.get(operation)?.shift();
+      const fault = faults.take(operation);
       if (fault && fault !== 'lost-response') {
         const answer = ANSWERS[fault];
         return reply(answer.status, answer.type, answer.message);
@@ -79,11 +80,10 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    inject: (operation, fault, count = 1) =>
-      armed.set(operation, [...(armed.get(operation) ?? []), ...Array<DynamoFault>(count).fill(fault)]),
-    clear: () => armed.clear(),
+    inject: (operation, fault, count = 1) => faults.inject(operation, fault, count),
+    clear: () => faults.clear(),
     get armed() {
-      return [...armed.values()].reduce((n, queue) => n + queue.length, 0);
+      return faults.armed;
     },
     close: () =>
       new Promise((resolve) => {
