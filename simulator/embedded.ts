@@ -103,6 +103,39 @@ export interface Embedded {
 export const PRIMARY_REGION = 'us-east-1';
 export const REPLICA_REGION = 'us-west-2';
 
+/**
+ * The environment of the orchestrator of one simulated pair: it runs in the replica's Region, as it is
+ * deployed, with every client pointed at the simulator and the given DynamoDB endpoint.
+ */
+export function pairEnv(p: {
+  pairName: string;
+  primary: SimBroker;
+  replica: SimBroker;
+  tableName: string;
+  simulatorEndpoint: string;
+  dynamodbEndpoint: string;
+  topicArn: string;
+}): Record<string, string> {
+  return {
+    PAIR_ID: p.pairName,
+    AWS_REGION: p.replica.region,
+    LOCAL_BROKER_ID: p.replica.id,
+    REMOTE_BROKER_ID: p.primary.id,
+    LOCAL_BROKER_NAME: p.replica.name,
+    REMOTE_BROKER_NAME: p.primary.name,
+    REMOTE_REGION: p.primary.region,
+    TABLE_NAME: p.tableName,
+    LAG_ALARM_NAMES: `${p.pairName}-replication-lag`,
+    HEALTH_ALARM_NAMES: `${p.pairName}-primary-health`,
+    PROBE_TIMEOUT_MS: '500',
+    MQ_ENDPOINT: p.simulatorEndpoint,
+    DYNAMODB_ENDPOINT: p.dynamodbEndpoint,
+    SNS_ENDPOINT: p.simulatorEndpoint,
+    CLOUDWATCH_ENDPOINT: p.simulatorEndpoint,
+    TOPIC_ARN: p.topicArn,
+  };
+}
+
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   const pairName = 'orders';
   const world = new CrdrWorld(options.clock, options.failoverMs === undefined ? {} : { failoverMs: options.failoverMs });
@@ -119,24 +152,16 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const tableName = 'crdr-orchestrator';
   await createTable(db.endpoint, tableName, REPLICA_REGION);
 
-  // The orchestrator runs in the replica's Region, as it is deployed.
   const config = loadConfig({
-    PAIR_ID: pairName,
-    AWS_REGION: REPLICA_REGION,
-    LOCAL_BROKER_ID: replica.id,
-    REMOTE_BROKER_ID: primary.id,
-    LOCAL_BROKER_NAME: replica.name,
-    REMOTE_BROKER_NAME: primary.name,
-    REMOTE_REGION: PRIMARY_REGION,
-    TABLE_NAME: tableName,
-    LAG_ALARM_NAMES: `${pairName}-replication-lag`,
-    HEALTH_ALARM_NAMES: `${pairName}-primary-health`,
-    PROBE_TIMEOUT_MS: '500',
-    MQ_ENDPOINT: simulator.endpoint,
-    DYNAMODB_ENDPOINT: db.endpoint,
-    SNS_ENDPOINT: simulator.endpoint,
-    CLOUDWATCH_ENDPOINT: simulator.endpoint,
-    TOPIC_ARN: world.addTopic(REPLICA_REGION, 'crdr-notifications'),
+    ...pairEnv({
+      pairName,
+      primary,
+      replica,
+      tableName,
+      simulatorEndpoint: simulator.endpoint,
+      dynamodbEndpoint: db.endpoint,
+      topicArn: world.addTopic(REPLICA_REGION, 'crdr-notifications'),
+    }),
     ...options.env,
   });
 

@@ -34,6 +34,7 @@ import {
   LOCAL_USERS,
   ManualClock,
   PRIMARY_REGION,
+  pairEnv,
   quietLog,
   REPLICA_REGION,
   startDynalite,
@@ -177,27 +178,20 @@ export class Run {
     this.primary = primary;
     this.replica = replica;
     const config = loadConfig({
-      PAIR_ID: pairId,
-      AWS_REGION: REPLICA_REGION,
-      LOCAL_BROKER_ID: replica.id,
-      REMOTE_BROKER_ID: primary.id,
-      LOCAL_BROKER_NAME: replica.name,
-      REMOTE_BROKER_NAME: primary.name,
-      REMOTE_REGION: PRIMARY_REGION,
-      TABLE_NAME: TABLE,
-      LAG_ALARM_NAMES: `${pairId}-replication-lag`,
-      HEALTH_ALARM_NAMES: `${pairId}-primary-health`,
-      PROBE_TIMEOUT_MS: '500',
+      ...pairEnv({
+        pairName: pairId,
+        primary,
+        replica,
+        tableName: TABLE,
+        simulatorEndpoint: servers.simulator.endpoint,
+        dynamodbEndpoint: servers.proxy.endpoint,
+        topicArn: world.addTopic(REPLICA_REGION, 'crdr-model'),
+      }),
       DEADLINE_SECONDS: String(SETTINGS.deadline),
       PROMOTE_RETRY_AFTER_SECONDS: String(SETTINGS.promoteRetryAfter),
       COOLDOWN_SECONDS: String(SETTINGS.cooldown),
       PROBE_FAILURE_THRESHOLD: String(SETTINGS.probeFailureThreshold),
       MAX_PROMOTE_ATTEMPTS: String(SETTINGS.maxPromoteAttempts),
-      MQ_ENDPOINT: servers.simulator.endpoint,
-      DYNAMODB_ENDPOINT: servers.proxy.endpoint,
-      SNS_ENDPOINT: servers.simulator.endpoint,
-      CLOUDWATCH_ENDPOINT: servers.simulator.endpoint,
-      TOPIC_ARN: world.addTopic(REPLICA_REGION, 'crdr-model'),
     });
     this.scheduler = new LocalDeadlineScheduler(clock, (payload) => this.invoke('escalate', payload));
     this.runtime = createRuntime(config, quietLog, {
