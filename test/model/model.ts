@@ -20,6 +20,7 @@
  * Besides, an invocation fails only with the orchestrator's typed errors.
  */
 import fc from 'fast-check';
+import { isInFlight } from '#lib/core/decide.ts';
 import type { Decision, PairState } from '#lib/core/model.ts';
 import { API_FAULTS, type ApiFault, FAULTABLE, type FaultableOperation } from '#simulator/world.ts';
 import { DYNAMO_FAULTS, type DynamoFault, type DynamoOperation } from '../support/dynamo-faults.ts';
@@ -249,16 +250,14 @@ async function quiesce(run: Run, checker: Checker): Promise<void> {
   }
   for (let minute = 0, quiet = 0; minute < 15 && quiet < 2; minute++) {
     await tick(run, checker, 60_000);
-    const status = (await run.readState())?.state.operation?.status;
-    const atRest = !world.pair(run.pairId).promotion && (status === undefined || status === 'COMPLETED' || status === 'FAILED');
+    const op = (await run.readState())?.state.operation;
+    const atRest = !world.pair(run.pairId).promotion && !isInFlight(op);
     quiet = atRest ? quiet + 1 : 0;
   }
 }
 
 const stable = (d: Decision): string =>
   JSON.stringify(Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : 1))));
-
-const IN_FLIGHT = ['SWITCHOVER_REQUESTED', 'SWITCHOVER_IN_PROGRESS', 'FAILOVER_REQUESTED', 'FAILOVER_IN_PROGRESS'];
 
 class Checker {
   /** False once a read showed no operation in flight: sweeps and deadlines alone never start one. */
@@ -288,10 +287,10 @@ class Checker {
     if (!clean || !this.maybeInFlight) return;
     const state = (await this.run.readState())?.state;
     const op = state?.operation;
-    this.maybeInFlight = op !== undefined && IN_FLIGHT.includes(op.status);
+    this.maybeInFlight = isInFlight(op);
     if (
+      isInFlight(op) &&
       op?.mode === 'SWITCHOVER' &&
-      (op.status === 'SWITCHOVER_REQUESTED' || op.status === 'SWITCHOVER_IN_PROGRESS') &&
       op.deadlineAt !== undefined &&
       op.deadlineAt <= at &&
       !state?.escalationHold
@@ -332,7 +331,7 @@ class Checker {
     const { state, timeline } = await run.readStore();
     const promotion = world.pair(run.pairId).promotion;
     const op = state?.operation;
-    const inFlight = op !== undefined && IN_FLIGHT.includes(op.status);
+    const inFlight = isInFlight(op);
     this.maybeInFlight = inFlight;
     if (promotion && !inFlight) {
       this.fail(`I1: a ${promotion.mode} is under way but the record shows ${op ? `${op.id} ${op.status}` : 'no operation'}`);
@@ -371,7 +370,7 @@ class Checker {
     const promotion = world.pair(run.pairId).promotion;
     if (promotion) this.fail(`I5: a ${promotion.mode} is still under way at rest`);
     const op = state?.operation;
-    if (op && !['COMPLETED', 'FAILED'].includes(op.status)) this.fail(`I5: ${op.id} still ${op.status} at rest`);
+    if (op && isInFlight(op)) this.fail(`I5: ${op.id} still ${op.status} at rest`);
     const promoted = run.replica.role === 'PRIMARY';
     if (promoted !== (op?.status === 'COMPLETED')) {
       this.fail(
