@@ -92,6 +92,8 @@ let saved = 0;
 let needless = 0;
 let early = 0;
 let extraLost = 0;
+let baseTotal = 0;
+let predTotal = 0;
 for (const curve of CURVES) {
   const base = await play(curve, false);
   const pred = await play(curve, true);
@@ -101,6 +103,8 @@ for (const curve of CURVES) {
   if (wasted) needless++;
   if (pred.escalatedAt !== undefined && (base.escalatedAt === undefined || pred.escalatedAt < base.escalatedAt)) early++;
   extraLost += pred.unreplicated - base.unreplicated;
+  baseTotal += base.recovery;
+  predTotal += pred.recovery;
   const show = (r: Result) =>
     `${r.mode === 'FAILOVER' ? `FAILOVER (esc ${r.escalatedAt?.toFixed(0)} s)` : r.mode} up ${r.recovery.toFixed(0)} s, RPO ${r.unreplicated}`;
   console.log(`${pad(curve.name, 34)}${pad(show(base), 44)}${pad(show(pred), 44)}${pad(`${gain.toFixed(0)} s`, 8)}${wasted ? 'YES' : 'no'}`);
@@ -109,4 +113,8 @@ console.log(
   `\n${CURVES.length} curves: ${early} escalated early, time to a primary saved ${saved.toFixed(0)} s in total ` +
     `(${(saved / Math.max(1, early)).toFixed(0)} s per early escalation); needless failovers ${needless} (target 0); ` +
     `the early failovers left ${extraLost} more messages unreplicated than failing over at the deadline`,
+);
+console.log(
+  `time to a primary over all curves: baseline ${baseTotal.toFixed(0)} s, predictive ${predTotal.toFixed(0)} s, ` +
+    `ratio ${(baseTotal / predTotal).toFixed(2)}x`,
 );
