@@ -1,6 +1,8 @@
 /** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
 import { z } from 'zod';
+import type { SsmRedirectConfig } from './adapters/ssm-redirect.ts';
 import { ConfigurationError, issuesOf } from './errors.ts';
+import { PROTOCOL_SCHEMES } from './mq-facts.ts';
 import type { OrchestratorConfig } from './orchestrator.ts';
 
 const csv = z
@@ -46,6 +48,20 @@ export const EnvSchema = z
       .transform((s) => s === 'true' || s === '1'),
     PREDICTION_MIN_POINTS: z.coerce.number().int().min(2).max(60).default(3),
     PREDICTION_MARGIN_SECONDS: seconds(0, 86_400, 60),
+    /**
+     * Client redirection: after every completed promotion, this SSM parameter (in REDIRECT_SSM_REGIONS, by
+     * default this Region then the remote one) is set to the failover URL of the new primary's
+     * REDIRECT_PROTOCOL endpoints. Unset: no redirection.
+     */
+    REDIRECT_SSM_PARAMETER: z
+      .string()
+      .max(2048)
+      .regex(/^[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name: letters, digits and . - _ /')
+      .optional(),
+    REDIRECT_SSM_REGIONS: csv.pipe(z.array(region)),
+    REDIRECT_PROTOCOL: z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]).default('openwire'),
+    REDIRECT_RETRY_SECONDS: seconds(10, 3_600, 60),
+    REDIRECT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(10),
     LAG_ALARM_NAMES: csv,
     HEALTH_ALARM_NAMES: csv,
     TOPIC_ARN: z.string().startsWith('arn:').optional(),
@@ -57,6 +73,7 @@ export const EnvSchema = z
     DYNAMODB_ENDPOINT: z.url().optional(),
     SNS_ENDPOINT: z.url().optional(),
     CLOUDWATCH_ENDPOINT: z.url().optional(),
+    SSM_ENDPOINT: z.url().optional(),
   })
   .refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' })
   .refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
@@ -79,6 +96,9 @@ export interface AppConfig extends OrchestratorConfig {
   dynamodbEndpoint?: string;
   snsEndpoint?: string;
   cloudwatchEndpoint?: string;
+  ssmEndpoint?: string;
+  /** Where client redirection writes the new primary's URLs; absent: clients are not redirected. */
+  redirect?: SsmRedirectConfig & NonNullable<OrchestratorConfig['redirect']>;
   /** The pair's brokers whose lag metric the orchestrator reads (none: no prediction, RPO unknown). */
   lagBrokers: Array<{ region: string; brokerName: string }>;
 }
@@ -111,6 +131,17 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ...(e.LOCAL_BROKER_NAME ? [{ region: e.AWS_REGION, brokerName: e.LOCAL_BROKER_NAME }] : []),
       ...(e.REMOTE_BROKER_NAME ? [{ region: e.REMOTE_REGION, brokerName: e.REMOTE_BROKER_NAME }] : []),
     ],
+    ...(e.REDIRECT_SSM_PARAMETER
+      ? {
+          redirect: {
+            parameterName: e.REDIRECT_SSM_PARAMETER,
+            regions: e.REDIRECT_SSM_REGIONS.length > 0 ? e.REDIRECT_SSM_REGIONS : [e.AWS_REGION, e.REMOTE_REGION],
+            protocol: e.REDIRECT_PROTOCOL,
+            retryAfterMs: e.REDIRECT_RETRY_SECONDS * 1000,
+            maxAttempts: e.REDIRECT_MAX_ATTEMPTS,
+          },
+        }
+      : {}),
     lagAlarmNames: e.LAG_ALARM_NAMES,
     healthAlarmNames: e.HEALTH_ALARM_NAMES,
     ...(e.TOPIC_ARN ? { topicArn: e.TOPIC_ARN } : {}),
@@ -121,5 +152,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ...(e.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: e.DYNAMODB_ENDPOINT } : {}),
     ...(e.SNS_ENDPOINT ? { snsEndpoint: e.SNS_ENDPOINT } : {}),
     ...(e.CLOUDWATCH_ENDPOINT ? { cloudwatchEndpoint: e.CLOUDWATCH_ENDPOINT } : {}),
+    ...(e.SSM_ENDPOINT ? { ssmEndpoint: e.SSM_ENDPOINT } : {}),
   };
 }

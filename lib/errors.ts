@@ -59,3 +59,6 @@ export class BrokerApiError extends OrchestratorError {
 
 /** The state table is missing or unreachable. */
 export class StoreError extends OrchestratorError {}
+
+/** Clients could not be pointed at the new primary (not the running primary yet, no endpoint, SSM refused). */
+export class RedirectError extends OrchestratorError {}

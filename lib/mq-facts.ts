@@ -20,3 +20,16 @@ export const normalizeRole = (role: string | undefined): 'PRIMARY' | 'REPLICA' |
 
 /** Replication metrics (namespace AWS/AmazonMQ, dimension Broker); a switchover completes when they reach 0. */
 export const REPLICATION_LAG_METRICS = ['TotalReplicationLag', 'ReplicationLag'] as const;
+
+/**
+ * URL schemes of the endpoints DescribeBroker lists for each ActiveMQ protocol (`ssl://…:61617` for OpenWire,
+ * `stomp+ssl://…:61614`, …); the plain forms are what a local broker standing in for one listens on.
+ */
+export const PROTOCOL_SCHEMES = {
+  openwire: ['ssl', 'tcp'],
+  amqp: ['amqp+ssl', 'amqp'],
+  stomp: ['stomp+ssl', 'stomp'],
+  mqtt: ['mqtt+ssl', 'mqtt'],
+  wss: ['wss', 'ws'],
+} as const;
+export type BrokerProtocol = keyof typeof PROTOCOL_SCHEMES;

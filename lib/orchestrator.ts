@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { decide, isInFlight } from './core/decide.ts';
 import type { Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
-import type { BrokerApi, Clock, DeadlineScheduler, LagMetrics, Notifier, PairStore } from './ports.ts';
+import type { BrokerApi, ClientRedirector, Clock, DeadlineScheduler, LagMetrics, Notifier, PairStore } from './ports.ts';
 
 export interface OrchestratorConfig extends CoreConfig {
   localBrokerId: string;
@@ -35,6 +35,8 @@ export interface Orchestrator {
   newOperationId?: () => string;
   /** Where the replication lag is read from, for predictive escalation and RPO estimates. */
   lag?: { metrics: LagMetrics; brokers: Array<{ region: string; brokerName: string }> };
+  /** Points clients at the new primary after a completion (when config.redirect is set). */
+  redirector?: ClientRedirector;
 }
 
 /** A lag series long enough for a switchover's drain rate: one datapoint a minute. */
@@ -134,6 +136,16 @@ async function run(o: Orchestrator, command: Command): Promise<CoreEvent | undef
     case 'NOTIFY':
       await attempt(o, 'notification failed', () => o.notifier.notify(command.notification));
       return undefined;
+    case 'REDIRECT_CLIENTS': {
+      const base = { type: 'REDIRECT_RESULT', operationId: command.operationId } as const;
+      if (!o.redirector) return { ...base, ok: false, detail: 'no client redirector is configured' };
+      try {
+        return { ...base, ok: true, detail: await o.redirector.redirect(localBrokerId) };
+      } catch (error) {
+        o.log.warn('client redirection failed', { pairId, brokerId: localBrokerId, error: errorMessage(error) });
+        return { ...base, ok: false, detail: errorMessage(error) };
+      }
+    }
   }
 }
 

@@ -43,6 +43,14 @@ export interface Notifier {
   notify(notification: Notification): Promise<void>;
 }
 
+export interface ClientRedirector {
+  /**
+   * Points clients at `brokerId`, checking first that DescribeBroker shows it the running primary; writes
+   * only what differs, so it may be called again. Returns what clients now read; throws RedirectError.
+   */
+  redirect(brokerId: string): Promise<string>;
+}
+
 export interface PrimaryProbe {
   /** DescribeBroker of the primary from this Region plus a TCP connect to its endpoints. */
   probe(): Promise<{ healthy: boolean; detail: string }>;

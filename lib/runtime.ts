@@ -1,13 +1,14 @@
 /**
  * Builds the orchestrator from configuration: one real AWS SDK v3 client per service, created once per
- * container. Endpoint overrides (MQ_ENDPOINT, DYNAMODB_ENDPOINT, SNS_ENDPOINT, CLOUDWATCH_ENDPOINT) point them
- * at the simulator and dynalite.
+ * container. Endpoint overrides (MQ_ENDPOINT, DYNAMODB_ENDPOINT, SNS_ENDPOINT, CLOUDWATCH_ENDPOINT, SSM_ENDPOINT)
+ * point them at the simulator and dynalite.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MqClient } from '@aws-sdk/client-mq';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { DynamoPairStore } from './adapters/dynamo-store.ts';
 import { CloudWatchLagMetrics } from './adapters/lag-metrics.ts';
@@ -15,6 +16,7 @@ import { MqBrokerApi } from './adapters/mq.ts';
 import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
 import { EventBridgeDeadlineScheduler } from './adapters/scheduler.ts';
 import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
+import { SsmClientRedirector } from './adapters/ssm-redirect.ts';
 import { type AppConfig, loadConfig } from './config.ts';
 import type { LogSink, Orchestrator } from './orchestrator.ts';
 import { type BrokerApi, type Clock, type DeadlineScheduler, type LagMetrics, type PrimaryProbe, systemClock } from './ports.ts';
@@ -60,12 +62,16 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
   };
   const mq = (region: string) => made(new MqClient(options(region, config.mqEndpoint)));
   const dynamo = made(new DynamoDBClient(options(config.region, config.dynamodbEndpoint)));
-  const cloudwatch = new Map<string, CloudWatchClient>();
-  const cloudwatchIn = (region: string): CloudWatchClient => {
-    const client = cloudwatch.get(region) ?? made(new CloudWatchClient(options(region, config.cloudwatchEndpoint)));
-    cloudwatch.set(region, client);
-    return client;
+  /** One client per Region, made on first use. */
+  const perRegion = <T extends { destroy(): void }>(make: (region: string) => T) => {
+    const byRegion = new Map<string, T>();
+    return (region: string): T => {
+      const client = byRegion.get(region) ?? made(make(region));
+      byRegion.set(region, client);
+      return client;
+    };
   };
+  const cloudwatchIn = perRegion((region) => new CloudWatchClient(options(region, config.cloudwatchEndpoint)));
   const remoteBroker = new MqBrokerApi(mq(config.remoteRegion));
   const scheduler =
     overrides.scheduler ??
@@ -76,13 +82,22 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
     ? new SnsNotifier(made(new SNSClient(options(config.region, config.snsEndpoint))), config.topicArn)
     : new LogNotifier(log);
   const lagMetrics = new CloudWatchLagMetrics(cloudwatchIn);
+  const localBroker = new MqBrokerApi(mq(config.region));
+  const redirector = config.redirect
+    ? new SsmClientRedirector(
+        localBroker,
+        perRegion((region) => new SSMClient(options(region, config.ssmEndpoint))),
+        config.redirect,
+      )
+    : undefined;
   return {
     config,
     orchestrator: {
       lag: { metrics: lagMetrics, brokers: config.lagBrokers },
       config,
       store: new DynamoPairStore(dynamo, config.tableName),
-      broker: new MqBrokerApi(mq(config.region)),
+      broker: localBroker,
+      ...(redirector ? { redirector } : {}),
       scheduler,
       notifier,
       clock: overrides.clock ?? systemClock,

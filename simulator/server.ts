@@ -4,23 +4,27 @@
  * request is read from its SigV4 credential scope, so one port serves every Region and a client configured
  * for us-west-2 sees only that Region's brokers, as on AWS. Signatures are not verified.
  *
- * On the same port, `POST /` serves what the orchestrator needs of two more services: CloudWatch
- * GetMetricData (./cloudwatch.ts) and SNS Publish (./sns.ts).
+ * On the same port, `POST /` serves what the orchestrator needs of three more services: CloudWatch
+ * GetMetricData (./cloudwatch.ts), SNS Publish (./sns.ts) and SSM Put/GetParameter (./ssm.ts).
  *
  * Besides the API, `/_simulator/*` injects faults and load (JSON bodies):
  *   GET  /_simulator/state
  *   POST /_simulator/regions/{region}   {"up": false}
  *   POST /_simulator/partition          {"partitioned": true}
  *   POST /_simulator/brokers/{id}/endpoints  {"up": false}   (API answers, broker refuses connections)
+ *   POST /_simulator/brokers/{id}/endpoints  {"urls": ["stomp://127.0.0.1:61613"]}   (report a real broker's
+ *                                       endpoints instead of the simulated listener's; [] restores them)
  *   POST /_simulator/pairs/{name}/load  {"messagesPerSecond": 50}
  *   POST /_simulator/faults             {"operation": "Promote", "fault": "throttle", "count": 2}
- *                                       (faults: throttle, server-error, bad-request, lost-response)
+ *                                       (operations: DescribeBroker, Promote, PutParameter;
+ *                                        faults: throttle, server-error, bad-request, lost-response)
  *   POST /_simulator/faults/clear
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CLOUDWATCH_TARGET_PREFIX, CloudWatchError, cloudWatch } from './cloudwatch.ts';
 import { sns, snsError } from './sns.ts';
+import { SSM_TARGET_PREFIX, SsmError, ssm } from './ssm.ts';
 import {
   API_FAULTS,
   type ApiFault,
@@ -187,10 +191,20 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
   throw new SimError('NotFoundException', 404, `the simulator does not implement ${method} ${url.pathname}`);
 }
 
-/** CloudWatch (awsJson1_0, told apart by its x-amz-target) or SNS (awsQuery, form-encoded). */
+/** CloudWatch (awsJson1_0) or SSM (awsJson1_1), told apart by their x-amz-target, or SNS (awsQuery, form-encoded). */
 async function otherService(world: CrdrWorld, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = String(req.headers['x-amz-target'] ?? '');
   const body = await readBody(req);
+  if (target.startsWith(SSM_TARGET_PREFIX)) {
+    const region = regionOf(req, 'ssm');
+    try {
+      if (!region) throw new SsmError('MissingAuthenticationToken', 403, 'sign requests for service ssm');
+      return send(res, 200, ssm(world, region, target.slice(SSM_TARGET_PREFIX.length), body));
+    } catch (error) {
+      if (!(error instanceof SsmError)) throw error;
+      return send(res, error.status, { __type: error.type, message: error.message }, error.type);
+    }
+  }
   if (target.startsWith(CLOUDWATCH_TARGET_PREFIX)) {
     const region = regionOf(req, 'monitoring');
     try {
@@ -218,6 +232,14 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   } else if (path[0] === 'brokers' && path[1] && path[2] === 'endpoints' && typeof body.up === 'boolean') {
     if (!world.brokers.has(path[1])) throw new SimError('NotFoundException', 404, `broker ${path[1]} does not exist`);
     world.setEndpointsUp(path[1], body.up);
+  } else if (
+    path[0] === 'brokers' &&
+    path[1] &&
+    path[2] === 'endpoints' &&
+    Array.isArray(body.urls) &&
+    body.urls.every((u) => typeof u === 'string' && /^[a-z+]+:\/\/\S+$/.test(u))
+  ) {
+    world.setExternalEndpoints(path[1], body.urls as string[]);
   } else if (path[0] === 'faults' && path[1] === 'clear') {
     world.clearFaults();
   } else if (path[0] === 'faults' && isFault(body)) {

@@ -44,7 +44,7 @@ export class SimError extends Error {
 }
 
 /** Operations of the API a fault can be injected into. */
-export const FAULTABLE = ['DescribeBroker', 'Promote'] as const;
+export const FAULTABLE = ['DescribeBroker', 'Promote', 'PutParameter'] as const;
 export type FaultableOperation = (typeof FAULTABLE)[number];
 
 /**
@@ -79,6 +79,15 @@ export interface SimPair {
   unreplicatedOnOldPrimary: number;
   /** Total messages produced to the pair, for the drill's accounting. */
   produced: number;
+}
+
+/** An SSM Parameter Store parameter: where client redirection writes the current primary's broker URLs. */
+export interface SimParameter {
+  name: string;
+  value: string;
+  type: 'String' | 'StringList' | 'SecureString';
+  version: number;
+  lastModified: Date;
 }
 
 export interface MetricSample {
@@ -124,6 +133,10 @@ export class CrdrWorld {
   /** SNS topics by ARN, and every message published to them. */
   readonly topics = new Set<string>();
   readonly published: PublishedMessage[] = [];
+  /** SSM parameters per Region, by name. */
+  readonly parameters = new Map<string, Map<string, SimParameter>>();
+  /** Endpoints a broker reports instead of its simulated listener's: a real local broker stands in for it. */
+  readonly externalEndpoints = new Map<string, string[]>();
   private lastSample = new Map<string, number>();
   private lastSync: number;
   private readonly failoverMs: number;
@@ -193,6 +206,13 @@ export class CrdrWorld {
     else this.endpointsDown.add(brokerId);
   }
 
+  /** The broker reports `urls` as its endpoints (e.g. a local ActiveMQ broker's); an empty list restores its own. */
+  setExternalEndpoints(brokerId: string, urls: string[]): void {
+    if (!this.brokers.has(brokerId)) throw new SimError('NotFoundException', 404, `broker ${brokerId} does not exist`);
+    if (urls.length === 0) this.externalEndpoints.delete(brokerId);
+    else this.externalEndpoints.set(brokerId, [...urls]);
+  }
+
   setPartitioned(partitioned: boolean): void {
     this.sync();
     this.partitioned = partitioned;
@@ -243,6 +263,7 @@ export class CrdrWorld {
       if (listener) await new Promise((resolve) => listener.close(resolve));
       this.brokers.delete(id);
       this.endpointsDown.delete(id);
+      this.externalEndpoints.delete(id);
     }
     this.pairs.delete(name);
     this.lastSample.delete(name);
@@ -428,9 +449,38 @@ export class CrdrWorld {
     }
   }
 
+  // ---- SSM Parameter Store (region is the Region of the API endpoint) ----
+
+  putParameter(region: string, input: { name: string; value: string; type: SimParameter['type'] }): SimParameter {
+    this.requireRegion(region);
+    const inRegion = this.parameters.get(region) ?? new Map<string, SimParameter>();
+    this.parameters.set(region, inRegion);
+    const existing = inRegion.get(input.name);
+    const parameter: SimParameter = {
+      name: input.name,
+      value: input.value,
+      type: input.type,
+      version: (existing?.version ?? 0) + 1,
+      lastModified: new Date(this.clock.now()),
+    };
+    inRegion.set(input.name, parameter);
+    return parameter;
+  }
+
+  getParameter(region: string, name: string): SimParameter | undefined {
+    this.requireRegion(region);
+    return this.parameters.get(region)?.get(name);
+  }
+
+  parameterArn(region: string, name: string): string {
+    return `arn:aws:ssm:${region}:${this.accountId}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+  }
+
   // ---- endpoints ----
 
   endpoints(broker: SimBroker): string[] {
+    const external = this.externalEndpoints.get(broker.id);
+    if (external) return external;
     return broker.port ? [`ssl://127.0.0.1:${broker.port}`, `stomp+ssl://127.0.0.1:${broker.port}`] : [];
   }
 

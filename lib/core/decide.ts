@@ -12,7 +12,9 @@
  *  - N consecutive failed probes before a health trigger counts;
  *  - dry run (the deployment's, or one operator request's) decides and records, but emits no Promote;
  *  - an operator hold stops deadlines and the sweep from escalating (an operator's own failover still does);
- *  - an operator request carrying an idempotency key already seen decides nothing again.
+ *  - an operator request carrying an idempotency key already seen decides nothing again;
+ *  - clients are redirected only after the promotion is observed complete, and never to a broker that has
+ *    stopped being the primary.
  *
  * Deadline timing of a switchover (S = start, D = S + deadline, B = sweep backstop interval):
  *
@@ -38,6 +40,7 @@ import {
   type OperatorRequest,
   type Outcome,
   type PairState,
+  type Redirect,
   type RequestKind,
   Role,
   type RpoEstimate,
@@ -76,6 +79,8 @@ export const describeEvent = (event: CoreEvent): string => {
       return `operator ${event.operator} ${event.hold ? 'holds' : 'releases'} automatic escalation`;
     case 'PROMOTE_RESULT':
       return `Promote ${event.mode} ${event.accepted ? 'accepted' : `rejected (${event.error ?? 'no reason'})`}`;
+    case 'REDIRECT_RESULT':
+      return `client redirection ${event.ok ? 'done' : 'failed'}`;
   }
 };
 
@@ -190,6 +195,9 @@ function onEvent(step: Step, event: CoreEvent): void {
     case 'PROMOTE_RESULT':
       onPromoteResult(step, event);
       break;
+    case 'REDIRECT_RESULT':
+      onRedirectResult(step, event);
+      break;
   }
 }
 
@@ -256,6 +264,7 @@ function onDeadline(step: Step, operationId: string): void {
 
 function onSweep(step: Step): void {
   const op = step.op;
+  if (op?.status === OperationStatus.COMPLETED) retryRedirect(step, op);
   if (!op || !isInFlight(op)) return;
   const { now, config, observation } = step.ctx;
   // Under an operator hold the deadline's own event has recorded the refusal; the sweep does not repeat it
@@ -520,6 +529,61 @@ function complete(step: Step, op: Operation): void {
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}`;
   step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
+  if (step.ctx.config.redirect) {
+    op.redirect = { status: 'PENDING', attempts: 1, requestedAt: now };
+    step.commands.push({ type: 'REDIRECT_CLIENTS', operationId: op.id });
+    step.record(Action.REDIRECT_CLIENTS, 'pointing clients at the new primary (attempt 1)');
+  }
+}
+
+/** When the sweep sends a failed redirection again: doubling from the configured delay, at most an hour. */
+const redirectRetryAt = (redirect: Redirect, retryAfterMs: number): number =>
+  redirect.requestedAt + Math.min(retryAfterMs * 2 ** (redirect.attempts - 1), 3_600_000);
+
+function retryRedirect(step: Step, op: Operation): void {
+  const { now, config, observation } = step.ctx;
+  const redirect = op.redirect;
+  if (!config.redirect || redirect?.status !== 'PENDING' || now < redirectRetryAt(redirect, config.redirect.retryAfterMs)) {
+    return;
+  }
+  if (observation.role === Role.REPLICA) {
+    // Roles swapped back (the other Region's orchestrator, or by hand): its redirection is not ours to undo.
+    redirect.status = 'SUPERSEDED';
+    step.record(Action.REDIRECT_FAILED, 'the local broker is a REPLICA again; clients are not pointed at it');
+    return;
+  }
+  if (!isPromoted(observation)) return; // not observable, or rebooting: the next sweep looks again
+  redirect.attempts += 1;
+  redirect.requestedAt = now;
+  step.commands.push({ type: 'REDIRECT_CLIENTS', operationId: op.id });
+  step.record(Action.REDIRECT_CLIENTS, `pointing clients at the new primary (attempt ${redirect.attempts})`);
+}
+
+function onRedirectResult(step: Step, event: Extract<CoreEvent, { type: 'REDIRECT_RESULT' }>): void {
+  const op = step.op;
+  const redirect = op?.redirect;
+  if (!op || op.id !== event.operationId || redirect?.status !== 'PENDING') {
+    step.record(Action.IGNORE, 'result of a client redirection that the current operation no longer waits for');
+    return;
+  }
+  const { now, config } = step.ctx;
+  if (event.ok) {
+    redirect.status = 'DONE';
+    redirect.target = event.detail;
+    redirect.doneAt = now;
+    step.record(Action.CLIENTS_REDIRECTED, `clients pointed at the new primary: ${event.detail}`);
+    step.notify('clients redirected', event.detail);
+    return;
+  }
+  const maxAttempts = config.redirect?.maxAttempts ?? 1;
+  if (redirect.attempts >= maxAttempts) {
+    redirect.status = 'FAILED';
+    step.record(Action.REDIRECT_FAILED, `${event.detail}; gave up after ${redirect.attempts} attempts`);
+    step.notify('client redirection failed', `${event.detail}; point clients at the new primary by hand`);
+    return;
+  }
+  const retryIn = redirectRetryAt(redirect, config.redirect?.retryAfterMs ?? 0) - now;
+  step.record(Action.REDIRECT_FAILED, `${event.detail}; the sweep tries again in ${seconds(retryIn)}`);
 }
 
 function fail(step: Step, op: Operation, reason: string): void {

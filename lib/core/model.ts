@@ -71,6 +71,20 @@ export interface RpoEstimate {
   measuredAt?: number;
 }
 
+/**
+ * Pointing clients at the new primary once its promotion is observed complete. PENDING until the redirector
+ * reports it done (retried by the sweep, with backoff); FAILED after the last attempt; SUPERSEDED when the
+ * local broker stopped being the primary before it was done.
+ */
+export interface Redirect {
+  status: 'PENDING' | 'DONE' | 'FAILED' | 'SUPERSEDED';
+  attempts: number;
+  requestedAt: number;
+  /** What the redirector wrote, once DONE. */
+  target?: string;
+  doneAt?: number;
+}
+
 export interface Operation {
   id: string;
   mode: Mode;
@@ -88,6 +102,8 @@ export interface Operation {
   failedAt?: number;
   /** Set when the operation becomes a failover (lag at that moment) or completes as a switchover (0). */
   rpo?: RpoEstimate;
+  /** Client redirection after completion, when the deployment configures it. */
+  redirect?: Redirect;
 }
 
 /** An operator's hold on automatic escalation: deadlines and the sweep do not fail over while it is set. */
@@ -161,12 +177,21 @@ export type CoreEvent =
       /** Rejections that may succeed when sent again (throttling, 5xx, network). */
       retryable: boolean;
       error?: string;
+    }
+  | {
+      type: 'REDIRECT_RESULT';
+      operationId: string;
+      ok: boolean;
+      /** What was written (ok), or why not (failed). */
+      detail: string;
     };
 
 export type Command =
   | { type: 'PROMOTE'; operationId: string; mode: Mode }
   | { type: 'SCHEDULE_DEADLINE'; operationId: string; at: number }
   | { type: 'CANCEL_DEADLINE'; operationId: string }
+  /** Point clients at the local broker, which was just observed the running primary. */
+  | { type: 'REDIRECT_CLIENTS'; operationId: string }
   | { type: 'NOTIFY'; notification: Notification };
 
 /** A human-readable message about one transition or refusal, for the pair's SNS topic. */
@@ -194,6 +219,9 @@ export const Action = {
   COUNT_PROBE: 'COUNT_PROBE',
   HOLD_ESCALATION: 'HOLD_ESCALATION',
   RELEASE_ESCALATION: 'RELEASE_ESCALATION',
+  REDIRECT_CLIENTS: 'REDIRECT_CLIENTS',
+  CLIENTS_REDIRECTED: 'CLIENTS_REDIRECTED',
+  REDIRECT_FAILED: 'REDIRECT_FAILED',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -230,6 +258,11 @@ export interface CoreConfig {
    * `minPoints` datapoints since it started, zero expected later than the deadline plus `marginMs`, or never).
    */
   prediction?: { minPoints: number; marginMs: number };
+  /**
+   * Redirect clients after every completion. A failed attempt is retried by the sweep after `retryAfterMs`,
+   * doubling each time up to an hour, `maxAttempts` times in all.
+   */
+  redirect?: { retryAfterMs: number; maxAttempts: number };
 }
 
 export interface DecisionContext {

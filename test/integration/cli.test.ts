@@ -132,7 +132,7 @@ describe('mqdr', () => {
     await c.run('switchover', 'orders', '-r', 'planned drill', '--watch');
     const out = join(await mkdtemp(join(tmpdir(), 'mqdr-')), 'report.html');
     expect(await c.run('report', 'orders', '--out', out)).toBe(0);
-    expect(c.out[0]).toMatch(/^wrote .*report\.html \(\d+ lag datapoints, 3 decisions\)$/);
+    expect(c.out[0]).toMatch(/^wrote .*report\.html \(\d+ lag datapoints, 5 decisions\)$/);
     const html = await readFile(out, 'utf8');
     expect(html).toContain('<td>START_SWITCHOVER</td>');
     expect(html).toContain('"kind":"recovered"');

@@ -3,9 +3,10 @@
  * and dynalite on loopback. The clock is manual so that deadlines pass in milliseconds.
  */
 import { DescribeBrokerCommand, MqClient, PromoteCommand, paginateListBrokers } from '@aws-sdk/client-mq';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqBrokerApi } from '#lib/adapters/mq.ts';
-import { BrokerApiError, InvalidEventError } from '#lib/errors.ts';
+import { BrokerApiError, InvalidEventError, RedirectError } from '#lib/errors.ts';
 import {
   alarmStateChangeEvent,
   type Embedded,
@@ -15,6 +16,7 @@ import {
   REPLICA_REGION,
   startEmbedded,
 } from '#simulator/embedded.ts';
+import type { SimBroker } from '#simulator/world.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 let env: Embedded | undefined;
@@ -109,7 +111,11 @@ describe('escalate', () => {
     expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['SWITCHOVER', 'FAILOVER']);
     clock.advance(10_000);
     const sweep = await e.invoke.escalate({ kind: 'sweep' });
-    expect(sweep.decisions).toMatchObject([{ action: 'COMPLETE' }]);
+    expect(sweep.decisions).toMatchObject([
+      { action: 'COMPLETE' },
+      { action: 'REDIRECT_CLIENTS' },
+      { action: 'CLIENTS_REDIRECTED' },
+    ]);
     expect(e.world.roles(e.pairName).primary.id).toBe(e.replica.id);
     expect(e.world.pair(e.pairName).unreplicatedOnOldPrimary).toBe(3_000);
   });
@@ -135,7 +141,7 @@ describe('escalate', () => {
     expect((await e.invoke.escalate({ kind: 'sweep' })).decisions).toEqual([]);
     clock.advance(2_000);
     const done = await e.invoke.escalate({ kind: 'sweep' });
-    expect(done.decisions).toMatchObject([{ action: 'COMPLETE' }]);
+    expect(done.decisions.map((d) => d.action)).toEqual(['COMPLETE', 'REDIRECT_CLIENTS', 'CLIENTS_REDIRECTED']);
     expect(e.scheduler.pending).toBe(0);
     expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['SWITCHOVER']);
   });
@@ -177,10 +183,8 @@ describe('predictive escalation and RPO', () => {
     expect(escalation?.reason).toContain('RPO estimate 30000 messages not replicated');
     clock.advance(5_000);
     await e.invoke.escalate({ kind: 'sweep' });
-    expect((await e.runtime.orchestrator.store.timeline(e.pairName)).at(-1)).toMatchObject({
-      action: 'COMPLETE',
-      rpo: { messages: 30_000 },
-    });
+    const completion = (await e.runtime.orchestrator.store.timeline(e.pairName)).find((d) => d.action === 'COMPLETE');
+    expect(completion).toMatchObject({ rpo: { messages: 30_000 } });
   });
 
   it('never escalates early a switchover that drains in time: it completes with RPO 0', async () => {
@@ -193,7 +197,7 @@ describe('predictive escalation and RPO', () => {
     await sweepFor(e, clock, 6);
     const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
     expect(timeline.map((d) => d.action)).not.toContain('ESCALATE_TO_FAILOVER');
-    expect(timeline.at(-1)).toMatchObject({ action: 'COMPLETE', rpo: { messages: 0 } });
+    expect(timeline.find((d) => d.action === 'COMPLETE')).toMatchObject({ rpo: { messages: 0 } });
     expect(e.world.pair(e.pairName).unreplicatedOnOldPrimary).toBe(0);
   });
 
@@ -299,5 +303,98 @@ describe('Amazon MQ simulator through the real SDK client', () => {
     expect(lost).toMatchObject({ retryable: true, message: expect.stringContaining('InternalServerErrorException') });
     expect(e.world.promoteLog).toHaveLength(1); // it was applied: only the answer was lost
     expect(await broker.observe(e.replica.id)).toMatchObject({ role: 'REPLICA', promotionPending: true });
+  });
+});
+
+describe('client redirection', () => {
+  const PARAMETER = '/mq-crdr/orders/broker-url';
+  const ssmIn = (e: Embedded, region: string) =>
+    new SSMClient({ region, endpoint: e.simulator.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const read = (e: Embedded, region: string) =>
+    ssmIn(e, region)
+      .send(new GetParameterCommand({ Name: PARAMETER }))
+      .then((out) => out.Parameter)
+      .catch((error: { name?: string }) => error.name);
+  /** The OpenWire failover URL of a broker, as DescribeBroker lists its endpoints. */
+  const failoverOf = (e: Embedded, brokerId: string) =>
+    `failover:(${e.world.endpoints(e.world.brokers.get(brokerId) as SimBroker).filter((u) => u.startsWith('ssl://'))})`;
+
+  it('points clients at the new primary in both Regions once the switchover is observed complete, and not before', async () => {
+    const { e, clock } = await start({ pair: { backlog: 6_000, drainRate: 200, produceRate: 0 } });
+    await e.invoke.onAlarm(alarm(T0));
+    clock.advance(10_000);
+    await e.invoke.escalate({ kind: 'sweep' }); // promotion under way: nothing written yet
+    expect(await read(e, REPLICA_REGION)).toBe('ParameterNotFound');
+    clock.advance(21_000);
+    const done = await e.invoke.escalate({ kind: 'sweep' });
+    const redirected = done.decisions.at(-1);
+    expect(redirected).toMatchObject({ action: 'CLIENTS_REDIRECTED' });
+    const expected = failoverOf(e, e.replica.id);
+    expect(expected).toMatch(/^failover:\(ssl:\/\/127\.0\.0\.1:\d+\)$/);
+    expect(redirected?.reason).toContain(`SSM ${PARAMETER} = ${expected} (openwire) in us-west-2 written, us-east-1 written`);
+    for (const region of [REPLICA_REGION, PRIMARY_REGION]) {
+      expect(await read(e, region)).toMatchObject({ Value: expected, Version: 1, Type: 'String' });
+    }
+    // Idempotent: sweeps and a second redirection change nothing, not even the parameter's version.
+    clock.advance(3_600_000);
+    expect((await e.invoke.escalate({ kind: 'sweep' })).decisions).toEqual([]);
+    expect(await e.runtime.orchestrator.redirector?.redirect(e.replica.id)).toContain('us-west-2 unchanged, us-east-1 unchanged');
+    expect(await read(e, REPLICA_REGION)).toMatchObject({ Version: 1 });
+    expect(e.world.published.map((m) => m.subject)).toContain('[orders] clients redirected');
+  });
+
+  it('refuses to point clients at a broker that is not the running primary', async () => {
+    const { e } = await start();
+    const refused = await e.runtime.orchestrator.redirector?.redirect(e.replica.id).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RedirectError);
+    expect(String(refused)).toContain(`broker ${e.replica.id} is not the running primary yet (role REPLICA, REPLICA)`);
+    expect(await read(e, REPLICA_REGION)).toBe('ParameterNotFound');
+  });
+
+  it('retries a partly failed redirection from the sweep and rewrites only the Region that failed', async () => {
+    const { e, clock } = await start({ pair: { backlog: 0, produceRate: 0 } });
+    // The new primary's Region's write fails all 3 attempts the SDK makes; the other Region's succeeds.
+    e.world.injectFault('PutParameter', 'server-error', 3);
+    const first = await e.invoke.onAlarm(alarm(T0)); // no backlog: the switchover completes at once
+    expect(first.decisions.at(-1)).toMatchObject({
+      action: 'REDIRECT_FAILED',
+      reason: expect.stringMatching(
+        /not written in us-west-2: .*InternalServerError.*; us-east-1 written; the sweep tries again in 60 s/,
+      ),
+    });
+    expect(await read(e, REPLICA_REGION)).toBe('ParameterNotFound');
+    clock.advance(59_000);
+    expect((await e.invoke.escalate({ kind: 'sweep' })).decisions).toEqual([]);
+    clock.advance(1_000);
+    const retried = await e.invoke.escalate({ kind: 'sweep' });
+    expect(retried.decisions.map((d) => d.action)).toEqual(['REDIRECT_CLIENTS', 'CLIENTS_REDIRECTED']);
+    expect(retried.decisions.at(-1)?.reason).toContain('us-west-2 written, us-east-1 unchanged');
+    expect(await read(e, REPLICA_REGION)).toMatchObject({ Value: failoverOf(e, e.replica.id), Version: 1 });
+    expect(await read(e, PRIMARY_REGION)).toMatchObject({ Version: 1 });
+  });
+
+  it('after a failover during a Region outage, writes the parameter where it can, retries, then asks for a hand', async () => {
+    const { e, clock } = await start({
+      env: { REDIRECT_MAX_ATTEMPTS: '2' },
+      pair: { backlog: 3_000, drainRate: 200, produceRate: 0 },
+    });
+    await e.invoke.onAlarm(alarm(T0));
+    e.world.setRegionUp(PRIMARY_REGION, false); // the switchover cannot finish; the old primary's SSM is down too
+    clock.advance(300_000);
+    expect(await e.scheduler.runDue()).toBe(1); // the deadline escalates to a failover
+    clock.advance(5_000);
+    const completed = await e.invoke.escalate({ kind: 'sweep' });
+    expect(completed.decisions.map((d) => d.action)).toEqual(['COMPLETE', 'REDIRECT_CLIENTS', 'REDIRECT_FAILED']);
+    expect(await read(e, REPLICA_REGION)).toMatchObject({ Value: failoverOf(e, e.replica.id) });
+    clock.advance(60_000);
+    const last = await e.invoke.escalate({ kind: 'sweep' });
+    expect(last.decisions.at(-1)).toMatchObject({
+      action: 'REDIRECT_FAILED',
+      reason: expect.stringMatching(/not written in us-east-1: .*unavailable.*; us-west-2 unchanged; gave up after 2 attempts/),
+    });
+    expect((await e.runtime.orchestrator.store.load(e.pairName)).state.operation?.redirect?.status).toBe('FAILED');
+    expect(e.world.published.at(-1)?.message).toContain('point clients at the new primary by hand');
+    clock.advance(7_200_000);
+    expect((await e.invoke.escalate({ kind: 'sweep' })).decisions).toEqual([]);
   });
 });

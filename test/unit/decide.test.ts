@@ -377,6 +377,72 @@ describe('decide: never losing track of a promotion under way', () => {
   });
 });
 
+describe('decide: client redirection', () => {
+  const cfg: CoreConfig = { ...config, redirect: { retryAfterMs: 60_000, maxAttempts: 3 } };
+  const redirects = (o: Outcome) => o.commands.filter((c) => c.type === 'REDIRECT_CLIENTS');
+  /** A switchover observed complete at T0 + 30 s, with redirection configured. */
+  const completed = () => step(switchoverInProgress(), { type: 'SWEEP' }, { now: T0 + 30_000, observation: promoted, cfg });
+  const result = (ok: boolean, detail = ok ? 'SSM /p = failover:(ssl://b:61617)' : 'ThrottlingException') =>
+    ({ type: 'REDIRECT_RESULT', operationId: 'op-x', ok, detail }) as const;
+
+  it('redirects clients only once the promotion is observed complete, never while it is under way', () => {
+    const accepted = switchoverInProgress();
+    expect(redirects(step(accepted, { type: 'SWEEP' }, { now: T0 + 10_000, observation: promoting, cfg }))).toEqual([]);
+    const done = completed();
+    expect(done.decisions.map((d) => d.action)).toEqual(['COMPLETE', 'REDIRECT_CLIENTS']);
+    expect(redirects(done)).toEqual([{ type: 'REDIRECT_CLIENTS', operationId: done.state.operation?.id }]);
+    expect(done.state.operation?.redirect).toEqual({ status: 'PENDING', attempts: 1, requestedAt: T0 + 30_000 });
+    // Without the setting, a completion redirects nothing.
+    expect(redirects(step(accepted, { type: 'SWEEP' }, { now: T0 + 30_000, observation: promoted }))).toEqual([]);
+  });
+
+  it('records what was written, notifies, and redirects no more', () => {
+    const done = completed().state;
+    const id = done.operation?.id as string;
+    const ok = step(done, { ...result(true), operationId: id }, { now: T0 + 31_000, observation: promoted, cfg });
+    expect(ok.decisions).toMatchObject([
+      { action: 'CLIENTS_REDIRECTED', reason: expect.stringContaining('failover:(ssl://b:61617)') },
+    ]);
+    expect(ok.state.operation?.redirect).toMatchObject({ status: 'DONE', target: 'SSM /p = failover:(ssl://b:61617)' });
+    expect(ok.commands.map((c) => c.type)).toEqual(['NOTIFY']);
+    const later = step(ok.state, { type: 'SWEEP' }, { now: T0 + 3_600_000, observation: promoted, cfg });
+    expect(later.decisions).toEqual([]);
+  });
+
+  it('retries a failed redirection from the sweep with doubling delays, then gives up and asks for a hand', () => {
+    let s = completed().state;
+    const id = s.operation?.id as string;
+    const fail = (now: number) => step(s, { ...result(false), operationId: id }, { now, observation: promoted, cfg });
+    const sweep = (now: number) => step(s, { type: 'SWEEP' }, { now, observation: promoted, cfg });
+    let out = fail(T0 + 31_000);
+    expect(out.decisions[0]?.reason).toBe('ThrottlingException; the sweep tries again in 59 s');
+    s = out.state;
+    expect(sweep(T0 + 89_000).decisions).toEqual([]); // 60 s after the first attempt, not yet
+    out = sweep(T0 + 90_000);
+    expect(out.decisions).toMatchObject([{ action: 'REDIRECT_CLIENTS', reason: expect.stringContaining('attempt 2') }]);
+    s = out.state;
+    s = fail(T0 + 91_000).state;
+    expect(sweep(T0 + 90_000 + 119_000).decisions).toEqual([]); // the second retry waits 120 s
+    s = sweep(T0 + 90_000 + 120_000).state;
+    out = fail(T0 + 211_000);
+    expect(out.state.operation?.redirect?.status).toBe('FAILED');
+    expect(out.decisions[0]?.reason).toContain('gave up after 3 attempts');
+    expect(out.commands).toMatchObject([{ type: 'NOTIFY', notification: { message: expect.stringContaining('by hand') } }]);
+    expect(step(out.state, { type: 'SWEEP' }, { now: T0 + 9_000_000, observation: promoted, cfg }).decisions).toEqual([]);
+  });
+
+  it('never points clients at a broker that is a replica again, and waits while it cannot see it', () => {
+    const s = step(completed().state, { ...result(false), operationId: 'op-x' }, { cfg }).state; // stale id: ignored
+    const id = s.operation?.id as string;
+    const failed = step(s, { ...result(false), operationId: id }, { now: T0 + 31_000, observation: promoted, cfg }).state;
+    expect(step(failed, { type: 'SWEEP' }, { now: T0 + 200_000, observation: unknown, cfg }).decisions).toEqual([]);
+    const swapped = step(failed, { type: 'SWEEP' }, { now: T0 + 200_000, observation: replica, cfg });
+    expect(redirects(swapped)).toEqual([]);
+    expect(swapped.state.operation?.redirect?.status).toBe('SUPERSEDED');
+    expect(swapped.decisions[0]?.reason).toContain('REPLICA again');
+  });
+});
+
 describe('decide: invariants over random event sequences', () => {
   const observationArb = fc.constantFrom(replica, promoting, promoted, unknown);
   const eventArb = (ids: string[]): fc.Arbitrary<CoreEvent> =>
@@ -410,7 +476,14 @@ describe('decide: invariants over random event sequences', () => {
         retryable: fc.boolean(),
       }),
       fc.record({ type: fc.constant('DEADLINE' as const), operationId: fc.constantFrom('op-1', 'op-2', ...ids) }),
+      fc.record({
+        type: fc.constant('REDIRECT_RESULT' as const),
+        operationId: fc.constantFrom('op-1', 'op-2', ...ids),
+        ok: fc.boolean(),
+        detail: fc.constant('d'),
+      }),
     );
+  const withRedirect: CoreConfig = { ...config, redirect: { retryAfterMs: 60_000, maxAttempts: 3 } };
 
   it('never promotes a broker not observed as REPLICA, never switches over during a failover, and records every change', () => {
     fc.assert(
@@ -423,7 +496,9 @@ describe('decide: invariants over random event sequences', () => {
           for (const [event, observation, dt] of steps) {
             now += dt;
             const before = s;
-            const out = decide(s, event, { now, observation, config, newOperationId: () => `op-${++seq}` });
+            const out = decide(s, event, { now, observation, config: withRedirect, newOperationId: () => `op-${++seq}` });
+            // Clients are pointed only at a broker just observed the running primary.
+            if (out.commands.some((c) => c.type === 'REDIRECT_CLIENTS')) expect(observation).toEqual(promoted);
             for (const p of promotes(out)) {
               expect(observation.role).toBe('REPLICA');
               if (p.mode === 'SWITCHOVER')
@@ -436,7 +511,7 @@ describe('decide: invariants over random event sequences', () => {
             expect(promotes(out).length).toBeLessThanOrEqual(1);
             // A keyed request already handled decides nothing again (a completion observed meanwhile is recorded).
             if ((event.type === 'OPERATOR' || event.type === 'HOLD') && findRequest(before, event.requestKey)) {
-              expect(out.decisions.filter((d) => d.action !== 'COMPLETE')).toEqual([]);
+              expect(out.decisions.filter((d) => d.action !== 'COMPLETE' && d.action !== 'REDIRECT_CLIENTS')).toEqual([]);
               expect(out.state.requests).toEqual(before.requests);
             }
             // Under a hold, only an operator's own request escalates.

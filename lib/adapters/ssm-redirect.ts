@@ -1,0 +1,88 @@
+/**
+ * Client redirection through SSM Parameter Store: the parameter holds the failover transport string of the
+ * current primary (see lib/broker-urls.ts), written in each configured Region (the new primary's first) so
+ * that clients in either Region read it locally. Written only after DescribeBroker shows the broker the
+ * running primary, and only where the value differs: calling it again changes nothing, and a parameter's
+ * version moves once per redirection.
+ */
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { endpointsFor, failoverUrl } from '../broker-urls.ts';
+import { RedirectError } from '../errors.ts';
+import { type BrokerProtocol, normalizeRole } from '../mq-facts.ts';
+import { errorMessage } from '../orchestrator.ts';
+import type { ClientRedirector } from '../ports.ts';
+import type { MqBrokerApi } from './mq.ts';
+
+export interface SsmRedirectConfig {
+  parameterName: string;
+  /** Regions to write the parameter in, the new primary's first. */
+  regions: string[];
+  protocol: BrokerProtocol;
+}
+
+export class SsmClientRedirector implements ClientRedirector {
+  constructor(
+    private readonly broker: MqBrokerApi,
+    private readonly ssmIn: (region: string) => SSMClient,
+    private readonly config: SsmRedirectConfig,
+  ) {}
+
+  async redirect(brokerId: string): Promise<string> {
+    const { parameterName, regions, protocol } = this.config;
+    const value = await this.targetOf(brokerId);
+    const written: string[] = [];
+    const failed: string[] = [];
+    for (const region of regions) {
+      try {
+        written.push(`${region} ${(await this.write(region, value)) ? 'written' : 'unchanged'}`);
+      } catch (error) {
+        const name = (error as { name?: string }).name;
+        failed.push(`${region}: ${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(error)}`);
+      }
+    }
+    const done = written.length > 0 ? `; ${written.join(', ')}` : '';
+    if (failed.length > 0) {
+      throw new RedirectError(`SSM ${parameterName} not written in ${failed.join('; ')}${done}`);
+    }
+    return `SSM ${parameterName} = ${value} (${protocol}) in ${written.join(', ')}`;
+  }
+
+  /** The failover URL of the broker's `protocol` endpoints, once it is the running primary. */
+  private async targetOf(brokerId: string): Promise<string> {
+    let out: Awaited<ReturnType<MqBrokerApi['describe']>>;
+    try {
+      out = await this.broker.describe(brokerId);
+    } catch (error) {
+      throw new RedirectError(`cannot redirect clients: ${errorMessage(error)}`, { cause: error });
+    }
+    const role = normalizeRole(out.DataReplicationMetadata?.DataReplicationRole);
+    const pending = out.PendingDataReplicationMetadata?.DataReplicationRole;
+    if (role !== 'PRIMARY' || out.BrokerState !== 'RUNNING' || (pending && normalizeRole(pending) !== role)) {
+      throw new RedirectError(
+        `broker ${brokerId} is not the running primary yet (role ${role ?? 'unknown'}, ${out.BrokerState ?? 'no state'}${pending ? `, pending ${pending}` : ''}); clients are not pointed at it`,
+      );
+    }
+    const urls = endpointsFor(
+      this.config.protocol,
+      (out.BrokerInstances ?? []).flatMap((i) => i.Endpoints ?? []),
+    );
+    if (urls.length === 0) {
+      throw new RedirectError(`DescribeBroker of ${brokerId} lists no ${this.config.protocol} endpoint; check REDIRECT_PROTOCOL`);
+    }
+    return failoverUrl(urls);
+  }
+
+  /** Writes `value` unless the parameter already holds it; true when written. */
+  private async write(region: string, value: string): Promise<boolean> {
+    const client = this.ssmIn(region);
+    const Name = this.config.parameterName;
+    try {
+      const current = await client.send(new GetParameterCommand({ Name }));
+      if (current.Parameter?.Value === value) return false;
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'ParameterNotFound') throw error;
+    }
+    await client.send(new PutParameterCommand({ Name, Value: value, Type: 'String', Overwrite: true }));
+    return true;
+  }
+}

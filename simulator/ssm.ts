@@ -1,0 +1,96 @@
+/**
+ * SSM Parameter Store as `@aws-sdk/client-ssm` speaks it (awsJson1_1: POST /, header
+ * `x-amz-target: AmazonSSM.<Operation>`, errors as `{"__type", "message"}`), per Region: PutParameter and
+ * GetParameter, what client redirection writes and what clients read. PutParameter takes injected faults.
+ */
+import { z } from 'zod';
+import { issuesOf } from '#lib/errors.ts';
+import { type CrdrWorld, SimError } from './world.ts';
+
+export const SSM_TARGET_PREFIX = 'AmazonSSM.';
+
+export class SsmError extends Error {
+  constructor(
+    readonly type: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Parameter Store's own limits (standard tier): names of letters, digits and . - _ / up to 2048, values to 4 KB.
+const Name = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^[A-Za-z0-9_.\-/]+$/, 'letters, digits and . - _ / only');
+const PutParameter = z.object({
+  Name,
+  Value: z.string().min(1).max(4096),
+  Type: z.enum(['String', 'StringList', 'SecureString']).default('String'),
+  Overwrite: z.boolean().default(false),
+  Description: z.string().max(1024).optional(),
+  DataType: z.literal('text').optional(),
+});
+const GetParameter = z.object({ Name, WithDecryption: z.boolean().optional() });
+
+const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new SsmError('ValidationException', 400, issuesOf(parsed.error, 'request').join('; '));
+  return parsed.data;
+};
+
+/** Amazon MQ-style simulator errors (Region down, injected faults) in SSM's own types. */
+const asSsmError = (error: SimError): SsmError => {
+  if (error.status === 429) return new SsmError('ThrottlingException', 400, error.message);
+  if (error.status >= 500) return new SsmError('InternalServerError', 500, error.message);
+  return new SsmError('ValidationException', 400, error.message);
+};
+
+export function ssm(world: CrdrWorld, region: string, operation: string, text: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text || '{}');
+  } catch {
+    throw new SsmError('SerializationException', 400, 'request body is not JSON');
+  }
+  try {
+    switch (operation) {
+      case 'PutParameter': {
+        const input = parse(PutParameter, body);
+        return world.withFault('PutParameter', () => {
+          if (!input.Overwrite && world.getParameter(region, input.Name)) {
+            throw new SsmError(
+              'ParameterAlreadyExists',
+              400,
+              'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+            );
+          }
+          const written = world.putParameter(region, { name: input.Name, value: input.Value, type: input.Type });
+          return { Version: written.version, Tier: 'Standard' };
+        });
+      }
+      case 'GetParameter': {
+        const input = parse(GetParameter, body);
+        const parameter = world.getParameter(region, input.Name);
+        if (!parameter) throw new SsmError('ParameterNotFound', 400, `Parameter ${input.Name} not found.`);
+        return {
+          Parameter: {
+            Name: parameter.name,
+            Type: parameter.type,
+            Value: parameter.value,
+            Version: parameter.version,
+            LastModifiedDate: parameter.lastModified.getTime() / 1000,
+            ARN: world.parameterArn(region, parameter.name),
+            DataType: 'text',
+          },
+        };
+      }
+      default:
+        throw new SsmError('InvalidAction', 400, `the simulator does not implement SSM ${operation}`);
+    }
+  } catch (error) {
+    throw error instanceof SimError ? asSsmError(error) : error;
+  }
+}
