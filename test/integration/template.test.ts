@@ -155,6 +155,8 @@ describe('generated CloudFormation template', () => {
       'mq:DescribeBroker',
       'mq:Promote',
       'sns:Publish',
+      'ssm:GetParameter',
+      'ssm:PutParameter',
     ];
     const scheduling = ['iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule'];
     expect(actions('OnAlarmRole')).toEqual([...common, ...scheduling].sort());
@@ -164,6 +166,21 @@ describe('generated CloudFormation template', () => {
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     expect(actions('ReconcileRole')).toEqual([...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'].sort());
     expect(actions('PurgeDedupRole')).toEqual([...logs, 'dynamodb:DeleteItem', 'dynamodb:Scan'].sort());
+  });
+
+  it("lets every orchestrating function write only the pair's redirect parameter, in both Regions", () => {
+    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole', 'ApiRole']) {
+      const redirect = statements(role).filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+      expect(redirect).toHaveLength(1);
+      expect(JSON.stringify(redirect[0]?.Resource)).toBe(
+        JSON.stringify([
+          { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/mq-crdr/orders/broker-url' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:us-east-1:${AWS::AccountId}:parameter/mq-crdr/orders/broker-url' },
+        ]),
+      );
+    }
+    const env = resources.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, string> };
+    expect(env.Variables).toMatchObject({ REDIRECT_SSM_PARAMETER: '/mq-crdr/orders/broker-url', REDIRECT_PROTOCOL: 'openwire' });
   });
 
   it('uses no wildcard action or resource that a comment in iam/statements.yml does not justify', async () => {
