@@ -174,7 +174,9 @@ describe('generated CloudFormation template', () => {
       expect(redirect).toHaveLength(1);
       expect(JSON.stringify(redirect[0]?.Resource)).toBe(
         JSON.stringify([
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
           { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/mq-crdr/orders/broker-url' },
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
           { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:us-east-1:${AWS::AccountId}:parameter/mq-crdr/orders/broker-url' },
         ]),
       );
