@@ -18,7 +18,7 @@ export interface HandlerResult {
   ignored?: string;
 }
 
-export type HandlerBody = (event: unknown, runtime: Runtime) => Promise<HandlerResult>;
+export type HandlerBody<R extends HandlerResult = HandlerResult> = (event: unknown, runtime: Runtime) => Promise<R>;
 
 /**
  * Wraps a handler body: the runtime is resolved per invocation (built once per container), decisions become
@@ -26,8 +26,8 @@ export type HandlerBody = (event: unknown, runtime: Runtime) => Promise<HandlerR
  * and an invalid event is logged with what is wrong before it fails the invocation, so Lambda's retry and
  * failure destination keep it instead of it vanishing.
  */
-export const makeHandler = (body: HandlerBody, getRuntime: () => Runtime, emf?: Metrics) =>
-  middy(async (event: unknown, _context: Context): Promise<HandlerResult> => {
+export const makeHandler = <R extends HandlerResult>(body: HandlerBody<R>, getRuntime: () => Runtime, emf?: Metrics) =>
+  middy(async (event: unknown, _context: Context): Promise<R> => {
     try {
       const result = await body(event, getRuntime());
       if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions);

@@ -62,6 +62,8 @@ export const EnvSchema = z
     REDIRECT_PROTOCOL: z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]).default('openwire'),
     REDIRECT_RETRY_SECONDS: seconds(10, 3_600, 60),
     REDIRECT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(10),
+    /** What the ARC Region switch step (arcStep) starts when its Region's broker is a replica. */
+    ARC_STEP_MODE: z.enum(['SWITCHOVER', 'FAILOVER']).default('SWITCHOVER'),
     LAG_ALARM_NAMES: csv,
     HEALTH_ALARM_NAMES: csv,
     TOPIC_ARN: z.string().startsWith('arn:').optional(),
@@ -90,6 +92,7 @@ export interface AppConfig extends OrchestratorConfig {
   probeTimeoutMs: number;
   lagAlarmNames: string[];
   healthAlarmNames: string[];
+  arcStepMode: 'SWITCHOVER' | 'FAILOVER';
   topicArn?: string;
   scheduler?: { functionArn: string; roleArn: string; groupName: string };
   mqEndpoint?: string;
@@ -142,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
           },
         }
       : {}),
+    arcStepMode: e.ARC_STEP_MODE,
     lagAlarmNames: e.LAG_ALARM_NAMES,
     healthAlarmNames: e.HEALTH_ALARM_NAMES,
     ...(e.TOPIC_ARN ? { topicArn: e.TOPIC_ARN } : {}),

@@ -62,3 +62,9 @@ export class StoreError extends OrchestratorError {}
 
 /** Clients could not be pointed at the new primary (not the running primary yet, no endpoint, SSM refused). */
 export class RedirectError extends OrchestratorError {}
+
+/** An ARC Region switch step not finished yet: ARC runs it again after the step's retry interval. */
+export class StepInProgressError extends OrchestratorError {}
+
+/** The orchestrator refused an ARC Region switch step; the message says why and what a person must do. */
+export class StepRefusedError extends OrchestratorError {}

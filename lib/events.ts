@@ -114,3 +114,15 @@ export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEv
   }
   return { type: 'DEADLINE', operationId: deadline.data.operationId };
 }
+
+/**
+ * ARC Region switch invokes a custom action Lambda step with a JSON object about the plan execution. The step
+ * needs none of its fields (it activates the Region it runs in, as regionToRun: activatingRegion places it), so
+ * any object is accepted; anything else is not an invocation by ARC.
+ */
+export function parseRegionSwitchEvent(raw: unknown): void {
+  const parsed = z.record(z.string(), z.unknown()).safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidEventError('an ARC Region switch step expects a JSON object', issuesOf(parsed.error, 'event'));
+  }
+}

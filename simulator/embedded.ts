@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createApi } from '#functions/api.ts';
+import { arcStep, type RegionSwitchStepResult } from '#functions/arcStep.ts';
 import { escalate } from '#functions/escalate.ts';
 import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
@@ -96,6 +97,8 @@ export interface Embedded {
     onAlarm(event: unknown): Promise<HandlerResult>;
     healthCheck(event?: unknown): Promise<HandlerResult>;
     escalate(event: unknown): Promise<HandlerResult>;
+    /** The ARC Region switch step, as a plan execution invokes it in this (the replica's) Region. */
+    arcStep(event: unknown): Promise<RegionSwitchStepResult>;
   };
   close(): Promise<void>;
 }
@@ -184,6 +187,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     onAlarm: makeHandler(onAlarm, () => runtime),
     healthCheck: makeHandler(healthCheck, () => runtime),
     escalate: makeHandler(escalate, () => runtime),
+    arcStep: makeHandler(arcStep, () => runtime),
   };
   escalateHandler = handlers.escalate;
   const gateway = await startLocalGateway({
@@ -206,6 +210,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       onAlarm: (event) => handlers.onAlarm(event, lambdaContext('onAlarm')),
       healthCheck: (event = {}) => handlers.healthCheck(event, lambdaContext('healthCheck')),
       escalate: (event) => handlers.escalate(event, lambdaContext('escalate')),
+      arcStep: (event) => handlers.arcStep(event, lambdaContext('arcStep')),
     },
     close: async () => {
       await gateway.close();

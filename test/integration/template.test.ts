@@ -204,6 +204,33 @@ describe('generated CloudFormation template', () => {
     const source = '# why\nread: {Action: [a:B], Resource: "*"}\nwild:\n  Action: [c:D]\n  Resource: "*"\n';
     expect(await justifiedWildcards(source)).toEqual(['a:B']);
   });
+  it('the example ARC Region switch plan runs this arcStep in the activating Region, for longer than a deadline', async () => {
+    const plan = JSON.parse(await readFile('examples/arc-region-switch-plan.json', 'utf8'));
+    const prefix = plan.Parameters.OrchestratorPrefix.Default as string;
+    expect(resources.ArcStepLambdaFunction?.Properties.FunctionName).toBe(`${prefix}-arcStep`);
+    const { Workflows, RecoveryApproach } = plan.Resources.Plan.Properties;
+    expect(RecoveryApproach).toBe('activePassive');
+    expect(Workflows.map((w: { WorkflowTargetAction: string }) => w.WorkflowTargetAction)).toEqual(['activate', 'activate']);
+    const deadlineSeconds = Number(
+      (resources.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, string> }).Variables
+        .DEADLINE_SECONDS,
+    );
+    const [grant] = plan.Resources.PlanExecutionRole.Properties.Policies[0].PolicyDocument.Statement;
+    for (const workflow of Workflows) {
+      const [step] = workflow.Steps;
+      expect(step.ExecutionBlockType).toBe('CustomActionLambda');
+      const lambda = step.ExecutionBlockConfiguration.CustomActionLambdaConfig;
+      expect(lambda).toMatchObject({ RegionToRun: 'activatingRegion', Ungraceful: { Behavior: 'skip' } });
+      // A switchover may run to its deadline, then fail over; ARC must not time the step out before.
+      expect(lambda.TimeoutMinutes * 60).toBeGreaterThanOrEqual(deadlineSeconds + 5 * 60);
+      const arns = lambda.Lambdas.map((l: { Arn: { 'Fn::Sub': string } }) => l.Arn['Fn::Sub']);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholders
+      const arn = 'arn:${AWS::Partition}:lambda:${REGION}:${AWS::AccountId}:function:${OrchestratorPrefix}-arcStep';
+      expect(arns).toEqual(['PrimaryRegion', 'StandbyRegion'].map((r) => arn.replace('REGION', r)));
+      expect(grant.Action).toEqual(['lambda:GetFunction', 'lambda:InvokeFunction']);
+      expect(grant.Resource).toEqual(lambda.Lambdas.map((l: { Arn: unknown }) => l.Arn));
+    }
+  });
 });
 
 /**
