@@ -216,6 +216,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
 
     const timeline = await runtime.orchestrator.store.timeline(pairName);
     const pair = world.pair(pairName);
+    const { primary } = world.roles(pairName);
     const count = (action: string) => timeline.filter((d) => d.action === action && !d.dryRun).length;
     console.log('\nOutcome');
     console.log(`  final roles        primary ${world.roles(pairName).primary.id} (${world.roles(pairName).primary.region})`);
@@ -239,6 +240,13 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       `  audit timeline     ${timeline.length} decisions read back from DynamoDB (${seen.length} returned by the handlers)`,
     );
     if (timeline.length !== seen.length) throw new Error('the audit timeline does not match the decisions the handlers returned');
+    const redirect = runtime.config.redirect;
+    if (redirect) {
+      const names = (url: string | undefined) =>
+        url === undefined ? 'unset' : world.endpoints(primary).some((e) => url.includes(e)) ? `${url} (the primary)` : url;
+      const where = redirect.regions.map((r) => `${r} ${names(world.parameters.get(r)?.get(redirect.parameterName)?.value)}`);
+      console.log(`  clients            SSM ${redirect.parameterName}: ${where.join('; ')}`);
+    }
     console.log(`  elapsed            ${Math.round(elapsed() / 1000)} s simulated`);
     const notifications = world.published.length;
     console.log(`  notifications      ${notifications} published to SNS (${runtime.config.topicArn})`);

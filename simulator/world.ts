@@ -443,9 +443,9 @@ export class CrdrWorld {
     pair.promotion = undefined;
   }
 
-  private requireRegion(region: string): void {
+  private requireRegion(region: string, service = 'Amazon MQ'): void {
     if (!this.isRegionUp(region)) {
-      throw new SimError('InternalServerErrorException', 500, `Amazon MQ in ${region} is unavailable (simulated Region outage)`);
+      throw new SimError('InternalServerErrorException', 500, `${service} in ${region} is unavailable (simulated Region outage)`);
     }
   }
 
@@ -468,7 +468,7 @@ export class CrdrWorld {
   }
 
   getParameter(region: string, name: string): SimParameter | undefined {
-    this.requireRegion(region);
+    this.requireRegion(region, 'SSM');
     return this.parameters.get(region)?.get(name);
   }
 

@@ -2,6 +2,8 @@
  * End to end with real parts: two ActiveMQ brokers standing for the two Regions, dynalite standing for the dedup
  * global table (one table both Regions write, i.e. replication with no delay), consumer processes that are
  * SIGKILLed at the SDK's crash points and restarted, a failover, and the reconcile tool (itself crashed once).
+ * The same brokers then serve client redirection end to end. (One file, so that its tests never run beside
+ * each other: a JVM starting next to the crash schedules can stall a consumer past its 2 s lease.)
  *
  * Replication model: every message produced on the primary before the failover, except the last UNREPLICATED,
  * is also on the replica; acknowledgements are not replicated, so the replica also holds messages the primary's
@@ -12,18 +14,30 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectStomp,
   createDedupTable,
   DedupStore,
+  describeEndpoint,
   publishConfirmed,
   type QueueReport,
   reconcile,
+  SsmBrokerUrl,
   sleep,
+  startFollowingConsumer,
 } from '#lib/dedup/index.ts';
-import { LOCAL_CREDENTIALS, startDynalite } from '#simulator/embedded.ts';
+import {
+  alarmStateChangeEvent,
+  LOCAL_CREDENTIALS,
+  ManualClock,
+  PRIMARY_REGION,
+  REPLICA_REGION,
+  startDynalite,
+  startEmbedded,
+} from '#simulator/embedded.ts';
 import { type LocalBroker, startActiveMq } from '../support/activemq.ts';
 
 const PRODUCED_BEFORE = 300;
@@ -291,4 +305,73 @@ describe('dedup SDK end to end on two ActiveMQ brokers', () => {
         `${totals.crashes} consumer crashes, ${totals.processed} processed: 0 lost, 0 twice`,
     );
   }, 300_000);
+});
+
+describe('client redirection end to end', () => {
+  // The simulator reports the real brokers' STOMP ports as the pair's endpoints; the real handlers fail the pair
+  // over; a consumer of the dedup SDK follows the SSM parameter the orchestrator writes.
+  it('a consumer following the SSM parameter moves to the new primary after a promotion, losing and repeating nothing', async () => {
+    const e = await startEmbedded({
+      clock: new ManualClock(Date.parse('2026-11-23T09:00:00Z')),
+      env: { REDIRECT_PROTOCOL: 'stomp' },
+      pair: { backlog: 0, produceRate: 0 },
+    });
+    e.world.setExternalEndpoints(e.primary.id, [`stomp://127.0.0.1:${east.stomp.port}`]);
+    e.world.setExternalEndpoints(e.replica.id, [`stomp://127.0.0.1:${west.stomp.port}`]);
+    const parameter = '/mq-crdr/orders/broker-url';
+    const ssm = new SSMClient({ region: REPLICA_REGION, endpoint: e.simulator.endpoint, credentials: LOCAL_CREDENTIALS });
+    // Set up once by the operator: the parameter names the current primary.
+    await ssm.send(
+      new PutParameterCommand({ Name: parameter, Value: `failover:(stomp://127.0.0.1:${east.stomp.port})`, Type: 'String' }),
+    );
+    const processed: string[] = [];
+    const moves: string[] = [];
+    const consumer = await startFollowingConsumer({
+      source: new SsmBrokerUrl(ssm, parameter),
+      pollMs: 100,
+      destination: '/queue/redirected',
+      store: new DedupStore({ client, tableName: TABLE, group: 'redirected', region: REPLICA_REGION }),
+      handler: async (message) => {
+        processed.push(JSON.parse(message.body).order);
+      },
+      onMove: (from, to) => moves.push(`${from} -> ${to}`),
+    });
+    const until = async (n: number) => {
+      for (const deadline = Date.now() + 30_000; processed.length < n; await sleep(50)) {
+        if (Date.now() > deadline) throw new Error(`${processed.length} of ${n} messages processed`);
+      }
+    };
+    try {
+      expect(consumer.endpoint).toBe(describeEndpoint(east.stomp));
+      const before = Array.from({ length: 20 }, (_, i) => `before-${i}`);
+      await produce(east, before, 'redirected');
+      await until(20);
+
+      // The lag alarm starts a switchover; with no backlog it completes at once, then clients are redirected.
+      const alarm = alarmStateChangeEvent('orders-replication-lag', 'ALARM', 'OK', e.runtime.orchestrator.clock.now());
+      const handled = await e.invoke.onAlarm(alarm);
+      expect(handled.decisions.map((d) => d.action)).toEqual([
+        'START_SWITCHOVER',
+        'COMPLETE',
+        'REDIRECT_CLIENTS',
+        'IGNORE', // Promote's acceptance, recorded after the completion it led to
+        'CLIENTS_REDIRECTED',
+      ]);
+      expect(handled.decisions.at(-1)?.reason).toContain(`failover:(stomp://127.0.0.1:${west.stomp.port}) (stomp)`);
+      expect(e.world.roles(e.pairName).primary.id).toBe(e.replica.id);
+
+      const after = Array.from({ length: 20 }, (_, i) => `after-${i}`);
+      await produce(west, after, 'redirected');
+      await until(40);
+      expect(moves).toEqual([`${describeEndpoint(east.stomp)} -> ${describeEndpoint(west.stomp)}`]);
+      expect(consumer.endpoint).toBe(describeEndpoint(west.stomp));
+      expect(processed.sort()).toEqual([...before, ...after].sort());
+      expect(consumer.counts).toMatchObject({ processed: 40, duplicate: 0, failed: 0 });
+      expect(e.world.getParameter(PRIMARY_REGION, parameter)?.value).toBe(`failover:(stomp://127.0.0.1:${west.stomp.port})`);
+    } finally {
+      await consumer.stop();
+      ssm.destroy();
+      await e.close();
+    }
+  }, 90_000);
 });
