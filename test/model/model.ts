@@ -16,10 +16,13 @@
  *  I5 one primary: once every fault has healed and time has passed, the pair has exactly one primary, no
  *     promotion under way, no operation in flight, and the record's outcome matches the brokers;
  *  I6 nothing repeated: an operation is started, escalated and completed at most once, and a completion in
- *     the timeline is a broker that is the primary.
+ *     the timeline is a broker that is the primary;
+ *  I7 clients follow the primary: the redirect parameter exists only once the local broker is the primary, and
+ *     at rest, after a completion, it names the primary's endpoints in both Regions.
  * Besides, an invocation fails only with the orchestrator's typed errors.
  */
 import fc from 'fast-check';
+import { endpointsFor, failoverUrl } from '#lib/broker-urls.ts';
 import { isInFlight } from '#lib/core/decide.ts';
 import type { Decision, PairState } from '#lib/core/model.ts';
 import { API_FAULTS, type ApiFault, FAULTABLE, type FaultableOperation } from '#simulator/world.ts';
@@ -248,10 +251,11 @@ async function quiesce(run: Run, checker: Checker): Promise<void> {
   if ((await run.readState())?.state.escalationHold) {
     checker.outcomes([await run.operator('RELEASE', `release-${run.pairId}`, false)]);
   }
-  for (let minute = 0, quiet = 0; minute < 15 && quiet < 2; minute++) {
+  // Up to 30 minutes: a redirection that failed a few times waits 1, 2, 4, 8 minutes between attempts.
+  for (let minute = 0, quiet = 0; minute < 30 && quiet < 2; minute++) {
     await tick(run, checker, 60_000);
     const op = (await run.readState())?.state.operation;
-    const atRest = !world.pair(run.pairId).promotion && !isInFlight(op);
+    const atRest = !world.pair(run.pairId).promotion && !isInFlight(op) && op?.redirect?.status !== 'PENDING';
     quiet = atRest ? quiet + 1 : 0;
   }
 }
@@ -357,7 +361,20 @@ class Checker {
         this.fail(`I6: ${d.operationId} recorded COMPLETE but the local broker is ${run.replica.role}`);
       }
     }
+    // I7: the parameter clients read appears only once the local broker is the primary.
+    for (const value of this.redirectValues()) {
+      if (value !== undefined && run.replica.role !== 'PRIMARY') {
+        this.fail(`I7: clients pointed at ${value} while the local broker is ${run.replica.role}`);
+      }
+    }
     return { state };
+  }
+
+  /** The redirect parameter's value in the primary's and the replica's Region (undefined: not written). */
+  private redirectValues(): Array<string | undefined> {
+    const { run } = this;
+    const name = run.runtime.config.redirect?.parameterName ?? '';
+    return [run.primary.region, run.replica.region].map((r) => run.servers.world.parameters.get(r)?.get(name)?.value);
   }
 
   /** I5, after the faults healed. */
@@ -376,6 +393,13 @@ class Checker {
       this.fail(
         `I5: the local broker is ${run.replica.role} but the record says ${op ? `${op.id} ${op.status}` : 'no operation'}`,
       );
+    }
+    // I7: after the completion, clients in both Regions are pointed at the primary.
+    if (promoted) {
+      const expected = failoverUrl(endpointsFor('openwire', world.endpoints(run.replica)));
+      if (op?.redirect?.status !== 'DONE') this.fail(`I7: redirection ${op?.redirect?.status ?? 'never requested'} at rest`);
+      const values = this.redirectValues();
+      if (values.some((v) => v !== expected)) this.fail(`I7: clients read ${values.join(' / ')} at rest, not ${expected}`);
     }
   }
 }
