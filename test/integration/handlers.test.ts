@@ -3,7 +3,7 @@
  * and dynalite on loopback. The clock is manual so that deadlines pass in milliseconds.
  */
 import { DescribeBrokerCommand, MqClient, PromoteCommand, paginateListBrokers } from '@aws-sdk/client-mq';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqBrokerApi } from '#lib/adapters/mq.ts';
 import { BrokerApiError, InvalidEventError, RedirectError } from '#lib/errors.ts';
@@ -341,6 +341,24 @@ describe('client redirection', () => {
     expect(await e.runtime.orchestrator.redirector?.redirect(e.replica.id)).toContain('us-west-2 unchanged, us-east-1 unchanged');
     expect(await read(e, REPLICA_REGION)).toMatchObject({ Version: 1 });
     expect(e.world.published.map((m) => m.subject)).toContain('[orders] clients redirected');
+  });
+
+  it("the simulator answers SSM as Parameter Store does: validation, no silent overwrite, the Region's own parameters", async () => {
+    const { e } = await start();
+    const west = ssmIn(e, REPLICA_REGION);
+    const put = (input: { Name: string; Value: string; Overwrite?: boolean }) =>
+      west
+        .send(new PutParameterCommand({ Type: 'String', ...input }))
+        .catch((error: { name?: string; message?: string }) => error);
+    expect(await put({ Name: 'bad name!', Value: 'x' })).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('letters, digits and . - _ / only'),
+    });
+    expect(await put({ Name: PARAMETER, Value: 'failover:(ssl://a:61617)' })).toMatchObject({ Version: 1 });
+    expect(await put({ Name: PARAMETER, Value: 'failover:(ssl://b:61617)' })).toMatchObject({ name: 'ParameterAlreadyExists' });
+    expect(await put({ Name: PARAMETER, Value: 'failover:(ssl://b:61617)', Overwrite: true })).toMatchObject({ Version: 2 });
+    expect(await read(e, REPLICA_REGION)).toMatchObject({ Value: 'failover:(ssl://b:61617)', Version: 2 });
+    expect(await read(e, PRIMARY_REGION)).toBe('ParameterNotFound');
   });
 
   it('refuses to point clients at a broker that is not the running primary', async () => {
