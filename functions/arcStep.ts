@@ -9,7 +9,9 @@
  *  - an operation under way: run the sweep (records completion, escalates a switchover past its deadline),
  *    then return if it completed, else throw StepInProgressError;
  *  - local broker the running primary: return what happened (idempotent: later runs return the same).
- * A refusal that needs a person (e.g. a promotion no operation records) throws StepRefusedError.
+ * A broker that cannot be observed, or shows a promotion no operation records, throws StepInProgressError (it
+ * waits); an operation the orchestrator refused or that failed (dry run, Promote rejected for good) throws
+ * StepRefusedError with the reason.
  */
 import { regionSwitchStatus } from '#lib/core/region-switch.ts';
 import { StepInProgressError, StepRefusedError } from '#lib/errors.ts';

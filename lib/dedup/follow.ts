@@ -7,7 +7,14 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { parseFailoverUrl } from '../broker-urls.ts';
 import { DedupInputError } from './errors.ts';
-import { describeEndpoint, parseStompUrl, type StompConsumer, type StompConsumerOptions, startStompConsumer } from './stomp.ts';
+import {
+  describeEndpoint,
+  parseStompUrl,
+  StompConnectionError,
+  type StompConsumer,
+  type StompConsumerOptions,
+  startStompConsumer,
+} from './stomp.ts';
 
 export interface BrokerUrls {
   urls: string[];
@@ -84,7 +91,7 @@ export async function startFollowingConsumer<T>(options: FollowingConsumerOption
         refusals.push(String(error));
       }
     }
-    throw new DedupInputError(`no listed broker accepted the consumer: ${refusals.join('; ')}`);
+    throw new StompConnectionError(`no listed broker accepted the consumer: ${refusals.join('; ')}`);
   };
 
   let version = -1;
