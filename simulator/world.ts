@@ -492,6 +492,11 @@ export class CrdrWorld {
       [...this.brokers.values()].map(async (broker) => {
         const open = this.accepting(broker) && !this.endpointsDown.has(broker.id);
         if (open && !broker.listener) broker.listener = await this.openListener(broker);
+        // DescribeBroker lists a primary's endpoints even while they refuse connections, as on AWS.
+        if (!open && broker.port === undefined && broker.role === REPLICATION_ROLE.PRIMARY) {
+          const probe = await this.openListener(broker);
+          await new Promise((resolve) => probe.close(resolve));
+        }
         if (!open && broker.listener) {
           const listener = broker.listener;
           broker.listener = undefined;

@@ -251,8 +251,8 @@ async function quiesce(run: Run, checker: Checker): Promise<void> {
   if ((await run.readState())?.state.escalationHold) {
     checker.outcomes([await run.operator('RELEASE', `release-${run.pairId}`, false)]);
   }
-  // Up to 30 minutes: a redirection that failed a few times waits 1, 2, 4, 8 minutes between attempts.
-  for (let minute = 0, quiet = 0; minute < 30 && quiet < 2; minute++) {
+  // Up to 70 minutes: a redirection that failed a few times waits 1, 2, 4 … 60 minutes before the next attempt.
+  for (let minute = 0, quiet = 0; minute < 70 && quiet < 2; minute++) {
     await tick(run, checker, 60_000);
     const op = (await run.readState())?.state.operation;
     const atRest = !world.pair(run.pairId).promotion && !isInFlight(op) && op?.redirect?.status !== 'PENDING';
@@ -397,7 +397,13 @@ class Checker {
     // I7: after the completion, clients in both Regions are pointed at the primary.
     if (promoted) {
       const expected = failoverUrl(endpointsFor('openwire', world.endpoints(run.replica)));
-      if (op?.redirect?.status !== 'DONE') this.fail(`I7: redirection ${op?.redirect?.status ?? 'never requested'} at rest`);
+      if (op?.redirect?.status !== 'DONE') {
+        const { timeline } = await run.readStore();
+        const last = timeline.filter((t) => t.decision.action.includes('REDIRECT')).slice(-3);
+        this.fail(
+          `I7: redirection ${op?.redirect?.status ?? 'never requested'} at rest; last: ${last.map((t) => `${t.decision.action} ${t.decision.reason}`).join(' | ')}`,
+        );
+      }
       const values = this.redirectValues();
       if (values.some((v) => v !== expected)) this.fail(`I7: clients read ${values.join(' / ')} at rest, not ${expected}`);
     }

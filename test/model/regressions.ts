@@ -92,4 +92,54 @@ export const REGRESSIONS: Array<{ name: string; scenario: Scenario }> = [
       ],
     },
   },
+  {
+    // seed 20261124: the switchover completed while the new primary's endpoints refused connections; the
+    // simulator then listed no endpoint for it, every redirection failed, and the backoff outlasted the rest
+    // period (I7). DescribeBroker now lists a primary's endpoints whatever their state, as on AWS.
+    name: 'clients are redirected after a promotion that completed while the endpoints were down',
+    scenario: {
+      load: { produceRate: 0, drainRate: 50, backlog: 0 },
+      steps: [
+        { t: 'endpoints', up: false },
+        {
+          t: 'concurrent',
+          steps: [
+            { t: 'operator', kind: 'SWITCHOVER', retry: false, dryRun: false },
+            { t: 'sweep' },
+            { t: 'redeliver', back: 0 },
+          ],
+        },
+        { t: 'tick', seconds: 270 },
+        { t: 'tick', seconds: 69 },
+        { t: 'partition', on: false },
+        { t: 'tick', seconds: 175 },
+        { t: 'alarm', kind: 'lag', state: 'ALARM' },
+        { t: 'tick', seconds: 177 },
+        { t: 'probe' },
+        { t: 'tick', seconds: 236 },
+        { t: 'region', which: 'replica', up: true },
+        { t: 'ddbFault', operation: 'PutItem', fault: 'conditional-failure', count: 2 },
+        { t: 'probe' },
+        { t: 'ddbFault', operation: 'Query', fault: 'lost-response', count: 3 },
+        { t: 'tick', seconds: 210 },
+        { t: 'tick', seconds: 154 },
+        { t: 'probe' },
+        {
+          t: 'concurrent',
+          steps: [{ t: 'alarm', kind: 'lag', state: 'ALARM' }, { t: 'probe' }, { t: 'alarm', kind: 'health', state: 'OK' }],
+        },
+        {
+          t: 'concurrent',
+          steps: [
+            { t: 'alarm', kind: 'health', state: 'ALARM' },
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+            { t: 'alarm', kind: 'lag', state: 'ALARM' },
+          ],
+        },
+        { t: 'tick', seconds: 270 },
+        { t: 'partition', on: false },
+        { t: 'tick', seconds: 299 },
+      ],
+    },
+  },
 ];
