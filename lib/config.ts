@@ -56,7 +56,8 @@ export const EnvSchema = z
     REDIRECT_SSM_PARAMETER: z
       .string()
       .max(2048)
-      .regex(/^[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name: letters, digits and . - _ /')
+      // A leading / keeps the parameter's ARN `…:parameter/<name>`, as serverless.yml's IAM statement writes it.
+      .regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /')
       .optional(),
     REDIRECT_SSM_REGIONS: csv.pipe(z.array(region)),
     REDIRECT_PROTOCOL: z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]).default('openwire'),

@@ -29,6 +29,15 @@ describe('loadConfig', () => {
       cooldownMs: 900_000,
       probeFailureThreshold: 3,
       dryRun: false,
+      arcStepMode: 'SWITCHOVER',
+    });
+    expect(loadConfig(validEnv).redirect).toBeUndefined();
+    expect(loadConfig({ ...validEnv, REDIRECT_SSM_PARAMETER: '/mq/orders' }).redirect).toEqual({
+      parameterName: '/mq/orders',
+      regions: ['us-west-2', 'us-east-1'],
+      protocol: 'openwire',
+      retryAfterMs: 60_000,
+      maxAttempts: 10,
     });
   });
 
@@ -39,6 +48,10 @@ describe('loadConfig', () => {
     [{ AWS_REGION: 'mars' }, /Region code/],
     [{ DRY_RUN: 'yes' }, /DRY_RUN/],
     [{ ESCALATE_FUNCTION_ARN: 'arn:aws:lambda:us-west-2:1:function:x' }, /set both/],
+    [{ REDIRECT_SSM_PARAMETER: 'broker-url' }, /REDIRECT_SSM_PARAMETER: an SSM parameter path: \/ then/],
+    [{ REDIRECT_SSM_PARAMETER: '/p', REDIRECT_SSM_REGIONS: 'us-west-2,moon' }, /REDIRECT_SSM_REGIONS\.1: expected a Region code/],
+    [{ REDIRECT_PROTOCOL: 'http' }, /REDIRECT_PROTOCOL/],
+    [{ ARC_STEP_MODE: 'failover' }, /ARC_STEP_MODE/],
   ])('refuses %o with a message naming the problem', (patch, message) => {
     const call = () => loadConfig({ ...validEnv, ...patch });
     expect(call).toThrow(ConfigurationError);
