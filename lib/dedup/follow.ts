@@ -72,7 +72,8 @@ export interface FollowingConsumer {
  */
 export async function startFollowingConsumer<T>(options: FollowingConsumerOptions<T>): Promise<FollowingConsumer> {
   const { source, pollMs = 30_000, login, passcode, onMove, onError, ...consumerOptions } = options;
-  const settled = { processed: 0, duplicate: 0, 'in-progress': 0, failed: 0 };
+  /** Consumers moved away from; their counts stay live while they settle. */
+  const retired: StompConsumer[] = [];
 
   /** The first of the listed STOMP endpoints that accepts (only an active/standby broker's active one does). */
   const connect = async ({ urls }: BrokerUrls): Promise<{ consumer: StompConsumer; endpoint: string }> => {
@@ -110,8 +111,8 @@ export async function startFollowingConsumer<T>(options: FollowingConsumerOption
     const from = current;
     current = moved;
     version = next.version;
+    retired.push(from.consumer);
     await from.consumer.stop(); // settles (acks) what it holds
-    for (const [status, n] of Object.entries(from.consumer.counts)) settled[status as keyof typeof settled] += n;
     onMove?.(from.endpoint, moved.endpoint);
     return true;
   };
@@ -131,13 +132,11 @@ export async function startFollowingConsumer<T>(options: FollowingConsumerOption
       return current.endpoint;
     },
     get counts() {
-      const now = current.consumer.counts;
-      return {
-        processed: settled.processed + now.processed,
-        duplicate: settled.duplicate + now.duplicate,
-        'in-progress': settled['in-progress'] + now['in-progress'],
-        failed: settled.failed + now.failed,
-      };
+      const total = { processed: 0, duplicate: 0, 'in-progress': 0, failed: 0 };
+      for (const consumer of [...retired, current.consumer]) {
+        for (const status of Object.keys(total) as Array<keyof typeof total>) total[status] += consumer.counts[status];
+      }
+      return total;
     },
     check,
     async stop() {

@@ -336,9 +336,10 @@ describe('client redirection end to end', () => {
       },
       onMove: (from, to) => moves.push(`${from} -> ${to}`),
     });
+    // Until n messages are processed, recorded and acknowledged (the handler runs before the record and the ack).
     const until = async (n: number) => {
-      for (const deadline = Date.now() + 30_000; processed.length < n; await sleep(50)) {
-        if (Date.now() > deadline) throw new Error(`${processed.length} of ${n} messages processed`);
+      for (const deadline = Date.now() + 30_000; consumer.counts.processed < n; await sleep(50)) {
+        if (Date.now() > deadline) throw new Error(`${consumer.counts.processed} of ${n} messages acknowledged`);
       }
     };
     try {
