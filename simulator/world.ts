@@ -452,7 +452,7 @@ export class CrdrWorld {
   // ---- SSM Parameter Store (region is the Region of the API endpoint) ----
 
   putParameter(region: string, input: { name: string; value: string; type: SimParameter['type'] }): SimParameter {
-    this.requireRegion(region);
+    this.requireRegion(region, 'SSM');
     const inRegion = this.parameters.get(region) ?? new Map<string, SimParameter>();
     this.parameters.set(region, inRegion);
     const existing = inRegion.get(input.name);
