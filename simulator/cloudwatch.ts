@@ -7,19 +7,10 @@
 import { z } from 'zod';
 import { issuesOf } from '#lib/errors.ts';
 import { REPLICATION_LAG_METRICS } from '#lib/mq-facts.ts';
+import { AwsJsonError } from './aws-json.ts';
 import type { CrdrWorld } from './world.ts';
 
 export const CLOUDWATCH_TARGET_PREFIX = 'GraniteServiceVersion20100801.';
-
-export class CloudWatchError extends Error {
-  constructor(
-    readonly type: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const Stat = z.enum(['Maximum', 'Minimum', 'Average', 'Sum', 'SampleCount']);
 const Query = z.object({
@@ -60,15 +51,15 @@ const aggregate = (values: number[], stat: z.infer<typeof Stat>): number => {
 
 export function cloudWatch(world: CrdrWorld, region: string, operation: string, body: unknown): unknown {
   if (operation !== 'GetMetricData') {
-    throw new CloudWatchError('InvalidAction', 400, `the simulator implements GetMetricData only, not ${operation}`);
+    throw new AwsJsonError('InvalidAction', 400, `the simulator implements GetMetricData only, not ${operation}`);
   }
   if (!world.isRegionUp(region)) {
-    throw new CloudWatchError('InternalServiceFault', 500, `CloudWatch in ${region} is unavailable (simulated Region outage)`);
+    throw new AwsJsonError('InternalServiceFault', 500, `CloudWatch in ${region} is unavailable (simulated Region outage)`);
   }
   const parsed = Request.safeParse(body);
   if (!parsed.success) {
     const issues = issuesOf(parsed.error, 'request').join('; ');
-    throw new CloudWatchError('InvalidParameterValueException', 400, `invalid GetMetricData request: ${issues}`);
+    throw new AwsJsonError('InvalidParameterValueException', 400, `invalid GetMetricData request: ${issues}`);
   }
   const { MetricDataQueries, StartTime, EndTime, ScanBy } = parsed.data;
   world.sync();

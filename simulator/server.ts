@@ -22,9 +22,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CLOUDWATCH_TARGET_PREFIX, CloudWatchError, cloudWatch } from './cloudwatch.ts';
+import { AwsJsonError } from './aws-json.ts';
+import { CLOUDWATCH_TARGET_PREFIX, cloudWatch } from './cloudwatch.ts';
 import { sns, snsError } from './sns.ts';
-import { SSM_TARGET_PREFIX, SsmError, ssm } from './ssm.ts';
+import { SSM_TARGET_PREFIX, ssm } from './ssm.ts';
 import {
   API_FAULTS,
   type ApiFault,
@@ -191,27 +192,24 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
   throw new SimError('NotFoundException', 404, `the simulator does not implement ${method} ${url.pathname}`);
 }
 
-/** CloudWatch (awsJson1_0) or SSM (awsJson1_1), told apart by their x-amz-target, or SNS (awsQuery, form-encoded). */
+/** The awsJson services, told apart by their x-amz-target: CloudWatch (awsJson1_0) and SSM (awsJson1_1). */
+const AWS_JSON_SERVICES = [
+  { prefix: CLOUDWATCH_TARGET_PREFIX, signingName: 'monitoring', handle: cloudWatch },
+  { prefix: SSM_TARGET_PREFIX, signingName: 'ssm', handle: ssm },
+];
+
+/** An awsJson service, or SNS (awsQuery, form-encoded). */
 async function otherService(world: CrdrWorld, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = String(req.headers['x-amz-target'] ?? '');
   const body = await readBody(req);
-  if (target.startsWith(SSM_TARGET_PREFIX)) {
-    const region = regionOf(req, 'ssm');
+  const service = AWS_JSON_SERVICES.find((s) => target.startsWith(s.prefix));
+  if (service) {
     try {
-      if (!region) throw new SsmError('MissingAuthenticationToken', 403, 'sign requests for service ssm');
-      return send(res, 200, ssm(world, region, target.slice(SSM_TARGET_PREFIX.length), body));
+      const region = regionOf(req, service.signingName);
+      if (!region) throw new AwsJsonError('MissingAuthenticationToken', 403, `sign requests for service ${service.signingName}`);
+      return send(res, 200, service.handle(world, region, target.slice(service.prefix.length), parseAwsJson(body)));
     } catch (error) {
-      if (!(error instanceof SsmError)) throw error;
-      return send(res, error.status, { __type: error.type, message: error.message }, error.type);
-    }
-  }
-  if (target.startsWith(CLOUDWATCH_TARGET_PREFIX)) {
-    const region = regionOf(req, 'monitoring');
-    try {
-      if (!region) throw new CloudWatchError('MissingAuthenticationToken', 403, 'sign requests for service monitoring');
-      return send(res, 200, cloudWatch(world, region, target.slice(CLOUDWATCH_TARGET_PREFIX.length), JSON.parse(body || '{}')));
-    } catch (error) {
-      if (!(error instanceof CloudWatchError)) throw error;
+      if (!(error instanceof AwsJsonError)) throw error;
       return send(res, error.status, { __type: error.type, message: error.message }, error.type);
     }
   }
@@ -221,6 +219,14 @@ async function otherService(world: CrdrWorld, req: IncomingMessage, res: ServerR
     : snsError(403, 'InvalidClientTokenId', 'sign requests for service sns');
   res.writeHead(answer.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(answer.xml) });
   res.end(answer.xml);
+}
+
+function parseAwsJson(text: string): unknown {
+  try {
+    return JSON.parse(text || '{}');
+  } catch {
+    throw new AwsJsonError('SerializationException', 400, 'request body is not JSON');
+  }
 }
 
 async function admin(world: CrdrWorld, method: string, path: string[], req: IncomingMessage, res: ServerResponse): Promise<void> {

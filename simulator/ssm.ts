@@ -5,19 +5,10 @@
  */
 import { z } from 'zod';
 import { issuesOf } from '#lib/errors.ts';
+import { AwsJsonError } from './aws-json.ts';
 import { type CrdrWorld, SimError } from './world.ts';
 
 export const SSM_TARGET_PREFIX = 'AmazonSSM.';
-
-export class SsmError extends Error {
-  constructor(
-    readonly type: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 // Parameter Store's own limits (standard tier): names of letters, digits and . - _ / up to 2048, values to 4 KB.
 const Name = z
@@ -37,31 +28,25 @@ const GetParameter = z.object({ Name, WithDecryption: z.boolean().optional() });
 
 const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new SsmError('ValidationException', 400, issuesOf(parsed.error, 'request').join('; '));
+  if (!parsed.success) throw new AwsJsonError('ValidationException', 400, issuesOf(parsed.error, 'request').join('; '));
   return parsed.data;
 };
 
 /** Amazon MQ-style simulator errors (Region down, injected faults) in SSM's own types. */
-const asSsmError = (error: SimError): SsmError => {
-  if (error.status === 429) return new SsmError('ThrottlingException', 400, error.message);
-  if (error.status >= 500) return new SsmError('InternalServerError', 500, error.message);
-  return new SsmError('ValidationException', 400, error.message);
+const asAwsJsonError = (error: SimError): AwsJsonError => {
+  if (error.status === 429) return new AwsJsonError('ThrottlingException', 400, error.message);
+  if (error.status >= 500) return new AwsJsonError('InternalServerError', 500, error.message);
+  return new AwsJsonError('ValidationException', 400, error.message);
 };
 
-export function ssm(world: CrdrWorld, region: string, operation: string, text: string): unknown {
-  let body: unknown;
-  try {
-    body = JSON.parse(text || '{}');
-  } catch {
-    throw new SsmError('SerializationException', 400, 'request body is not JSON');
-  }
+export function ssm(world: CrdrWorld, region: string, operation: string, body: unknown): unknown {
   try {
     switch (operation) {
       case 'PutParameter': {
         const input = parse(PutParameter, body);
         return world.withFault('PutParameter', () => {
           if (!input.Overwrite && world.getParameter(region, input.Name)) {
-            throw new SsmError(
+            throw new AwsJsonError(
               'ParameterAlreadyExists',
               400,
               'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
@@ -74,7 +59,7 @@ export function ssm(world: CrdrWorld, region: string, operation: string, text: s
       case 'GetParameter': {
         const input = parse(GetParameter, body);
         const parameter = world.getParameter(region, input.Name);
-        if (!parameter) throw new SsmError('ParameterNotFound', 400, `Parameter ${input.Name} not found.`);
+        if (!parameter) throw new AwsJsonError('ParameterNotFound', 400, `Parameter ${input.Name} not found.`);
         return {
           Parameter: {
             Name: parameter.name,
@@ -88,9 +73,9 @@ export function ssm(world: CrdrWorld, region: string, operation: string, text: s
         };
       }
       default:
-        throw new SsmError('InvalidAction', 400, `the simulator does not implement SSM ${operation}`);
+        throw new AwsJsonError('InvalidAction', 400, `the simulator does not implement SSM ${operation}`);
     }
   } catch (error) {
-    throw error instanceof SimError ? asSsmError(error) : error;
+    throw error instanceof SimError ? asAwsJsonError(error) : error;
   }
 }
