@@ -7,11 +7,12 @@
  */
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { endpointsFor, failoverUrl } from '../broker-urls.ts';
+import { isPromoted } from '../core/decide.ts';
 import { RedirectError } from '../errors.ts';
-import { type BrokerProtocol, normalizeRole } from '../mq-facts.ts';
+import type { BrokerProtocol } from '../mq-facts.ts';
 import { errorMessage } from '../orchestrator.ts';
 import type { ClientRedirector } from '../ports.ts';
-import type { MqBrokerApi } from './mq.ts';
+import { type MqBrokerApi, toObservation } from './mq.ts';
 
 export interface SsmRedirectConfig {
   parameterName: string;
@@ -55,11 +56,10 @@ export class SsmClientRedirector implements ClientRedirector {
     } catch (error) {
       throw new RedirectError(`cannot redirect clients: ${errorMessage(error)}`, { cause: error });
     }
-    const role = normalizeRole(out.DataReplicationMetadata?.DataReplicationRole);
-    const pending = out.PendingDataReplicationMetadata?.DataReplicationRole;
-    if (role !== 'PRIMARY' || out.BrokerState !== 'RUNNING' || (pending && normalizeRole(pending) !== role)) {
+    const observation = toObservation(out);
+    if (!isPromoted(observation)) {
       throw new RedirectError(
-        `broker ${brokerId} is not the running primary yet (role ${role ?? 'unknown'}, ${out.BrokerState ?? 'no state'}${pending ? `, pending ${pending}` : ''}); clients are not pointed at it`,
+        `broker ${brokerId} is not the running primary yet (role ${observation.role}, ${observation.brokerState}${observation.promotionPending ? ', promotion pending' : ''}); clients are not pointed at it`,
       );
     }
     const urls = endpointsFor(
