@@ -18,6 +18,7 @@ import middy from '@middy/core';
 import httpRouterHandler, { type Method } from '@middy/http-router';
 import { createError, HttpError } from '@middy/util';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { invocationBudgetMs, withBudget } from '#lib/budget.ts';
 import { Action, type RequestKind } from '#lib/core/model.ts';
 import { InvalidEventError, issuesOf } from '#lib/errors.ts';
 import { publishDecisionMetrics } from '#lib/metrics.ts';
@@ -151,7 +152,11 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
     },
   });
 
-  return middy<Event, Result, Error, Context>(router as unknown as (e: Event, c: Context) => Promise<Result>)
+  const route = router as unknown as (e: Event, c: Context) => Promise<Result>;
+  // The budget stays under API Gateway's 29 s integration limit through the function's timeout.
+  const bounded = (e: Event, c: Context) =>
+    withBudget(invocationBudgetMs(rt().config.budgetMs, c.getRemainingTimeInMillis?.()), () => route(e, c));
+  return middy<Event, Result, Error, Context>(bounded)
     .use(injectLambdaContext(logger))
     .use({
       onError: async (request) => {

@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { invocationBudgetMs, withBudget } from '#lib/budget.ts';
 import type { Decision } from '#lib/core/model.ts';
 import { InvalidEventError } from '#lib/errors.ts';
 import { METRICS_NAMESPACE, publishDecisionMetrics } from '#lib/metrics.ts';
@@ -21,15 +22,18 @@ export interface HandlerResult {
 export type HandlerBody<R extends HandlerResult = HandlerResult> = (event: unknown, runtime: Runtime) => Promise<R>;
 
 /**
- * Wraps a handler body: the runtime is resolved per invocation (built once per container), decisions become
+ * Wraps a handler body: the runtime is resolved per invocation (built once per container), the body runs inside
+ * the invocation's time budget (lib/budget.ts), decisions become
  * EMF metrics when `emf` is given (the deployed handlers; the embedded default keeps stdout for the drill),
  * and an invalid event is logged with what is wrong before it fails the invocation, so Lambda's retry and
  * failure destination keep it instead of it vanishing.
  */
 export const makeHandler = <R extends HandlerResult>(body: HandlerBody<R>, getRuntime: () => Runtime, emf?: Metrics) =>
-  middy(async (event: unknown, _context: Context): Promise<R> => {
+  middy(async (event: unknown, context: Context): Promise<R> => {
     try {
-      const result = await body(event, getRuntime());
+      const runtime = getRuntime();
+      const budgetMs = invocationBudgetMs(runtime.config.budgetMs, context.getRemainingTimeInMillis?.());
+      const result = await withBudget(budgetMs, () => body(event, runtime));
       if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions);
       return result;
     } catch (error) {

@@ -1,5 +1,6 @@
 /** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
 import { z } from 'zod';
+import type { CallTimeouts } from './adapters/http.ts';
 import type { SsmRedirectConfig } from './adapters/ssm-redirect.ts';
 import { ConfigurationError, issuesOf } from './errors.ts';
 import { PROTOCOL_SCHEMES } from './mq-facts.ts';
@@ -33,6 +34,23 @@ export const EnvSchema = z
     COOLDOWN_SECONDS: seconds(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
     PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
+    /**
+     * Every AWS SDK client: how long a connection and a whole request may take (each attempt). A call that hangs
+     * fails as a timeout instead of outliving the invocation.
+     */
+    SDK_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(3_000),
+    SDK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    /** The invocation's overall budget, well under the Lambda timeout (and cut to what Lambda says remains). */
+    INVOCATION_BUDGET_MS: z.coerce.number().int().min(1_000).max(900_000).default(45_000),
+    /**
+     * A switchover waiting while the primary's Region is unreachable (its API and its endpoints failing for
+     * PROBE_FAILURE_THRESHOLD consecutive probes) cannot complete: it escalates this long after the outage is
+     * confirmed (or after it started, if later) instead of at its deadline. 0 turns it off.
+     */
+    OUTAGE_ESCALATION_SECONDS: seconds(0, 86_400, 60),
+    /** After a Promote is accepted, watch DescribeBroker every WATCH_INTERVAL_SECONDS for up to WATCH_SECONDS. */
+    WATCH_SECONDS: seconds(0, 900, 30),
+    WATCH_INTERVAL_SECONDS: seconds(1, 60, 5),
     PROMOTE_RETRY_AFTER_SECONDS: seconds(10, 3_600, 120),
     MAX_PROMOTE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
     DRY_RUN: flag,
@@ -91,6 +109,8 @@ export interface AppConfig extends OrchestratorConfig {
   remoteBrokerId: string;
   tableName: string;
   probeTimeoutMs: number;
+  timeouts: CallTimeouts;
+  budgetMs: number;
   lagAlarmNames: string[];
   healthAlarmNames: string[];
   arcStepMode: 'SWITCHOVER' | 'FAILOVER';
@@ -125,6 +145,16 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     cooldownMs: e.COOLDOWN_SECONDS * 1000,
     probeFailureThreshold: e.PROBE_FAILURE_THRESHOLD,
     probeTimeoutMs: e.PROBE_TIMEOUT_MS,
+    timeouts: { connectMs: e.SDK_CONNECT_TIMEOUT_MS, requestMs: e.SDK_REQUEST_TIMEOUT_MS },
+    budgetMs: e.INVOCATION_BUDGET_MS,
+    remote: { brokerId: e.REMOTE_BROKER_ID, region: e.REMOTE_REGION },
+    ...(e.OUTAGE_ESCALATION_SECONDS > 0 ? { outageEscalationMs: e.OUTAGE_ESCALATION_SECONDS * 1000 } : {}),
+    watch: {
+      windowMs: e.WATCH_SECONDS * 1000,
+      intervalMs: e.WATCH_INTERVAL_SECONDS * 1000,
+      // Left at the end of the budget for the last decision's write and its commands (three calls' worth).
+      reserveMs: 3 * e.SDK_REQUEST_TIMEOUT_MS,
+    },
     promoteRetryAfterMs: e.PROMOTE_RETRY_AFTER_SECONDS * 1000,
     maxPromoteAttempts: e.MAX_PROMOTE_ATTEMPTS,
     dryRun: e.DRY_RUN,

@@ -8,6 +8,7 @@
  * now in flight) and records a refusal: Promote is sent once.
  */
 import { randomUUID } from 'node:crypto';
+import { currentBudget } from './budget.ts';
 import { decide, isInFlight } from './core/decide.ts';
 import type { Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
@@ -15,6 +16,12 @@ import type { BrokerApi, ClientRedirector, Clock, DeadlineScheduler, LagMetrics,
 
 export interface OrchestratorConfig extends CoreConfig {
   localBrokerId: string;
+  /**
+   * After a Promote is accepted, an invocation watches DescribeBroker every `intervalMs` for up to `windowMs`
+   * (less when its budget runs short: `reserveMs` stays for the last write), so that completion, the recovery
+   * time and client redirection follow within seconds. Absent or a 0 window: no watching.
+   */
+  watch?: { windowMs: number; intervalMs: number; reserveMs: number };
 }
 
 /** The part of a logger the orchestrator uses (Powertools' Logger fits; so does console). */
@@ -34,7 +41,7 @@ export interface Orchestrator {
   log: LogSink;
   newOperationId?: () => string;
   /** Where the replication lag is read from, for predictive escalation and RPO estimates. */
-  lag?: { metrics: LagMetrics; brokers: Array<{ region: string; brokerName: string }> };
+  lag?: { metrics: LagMetrics; brokers: Array<{ region: string; brokerName: string }>; timeoutMs?: number };
   /** Points clients at the new primary after a completion (when config.redirect is set). */
   redirector?: ClientRedirector;
 }
@@ -47,12 +54,21 @@ const MAX_WRITE_ATTEMPTS = 5;
 
 export const newOperationId = (now: number): string => `op-${now.toString(36)}-${randomUUID().slice(0, 8)}`;
 
-/** Handles `event` and the follow-up events its commands produce; returns every decision recorded. */
-export async function handleEvent(o: Orchestrator, event: CoreEvent): Promise<Decision[]> {
+/**
+ * Handles `event` and the follow-up events its commands produce; returns every decision recorded. With `watch`
+ * (the event-driven functions; not the operator API, which answers at once), an invocation that ends with a
+ * promotion accepted and under way keeps watching it (see OrchestratorConfig.watch).
+ */
+export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { watch?: boolean } = {}): Promise<Decision[]> {
   const recorded: Decision[] = [];
   const queue: CoreEvent[] = [event];
-  for (let next = queue.shift(); next; next = queue.shift()) {
+  const watchUntil = o.clock.now() + (options.watch ? (o.config.watch?.windowMs ?? 0) : 0);
+  let state: PairState | undefined;
+  for (;;) {
+    const next = queue.shift() ?? ((await keepWatching(o, state, watchUntil)) ? ({ type: 'WATCH' } as const) : undefined);
+    if (!next) break;
     const outcome = await decideAndRecord(o, next);
+    state = outcome.state;
     recorded.push(...outcome.decisions);
     for (const decision of outcome.decisions) o.log.info('decision', { pairId: o.config.pairId, ...decision });
     for (const command of outcome.commands) {
@@ -61,6 +77,23 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent): Promise<De
     }
   }
   return recorded;
+}
+
+const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRESS', 'FAILOVER_IN_PROGRESS']);
+
+/**
+ * Whether to look again: Amazon MQ accepted a Promote that has not completed, the watch window is open, and the
+ * budget keeps its reserve after the pause. Waits out the pause when it says yes.
+ */
+async function keepWatching(o: Orchestrator, state: PairState | undefined, until: number): Promise<boolean> {
+  const watch = o.config.watch;
+  const status = state?.operation?.status;
+  if (!watch || status === undefined || !PROMOTION_UNDER_WAY.has(status)) return false;
+  if (o.clock.now() + watch.intervalMs > until) return false;
+  const budget = currentBudget();
+  if (budget && budget.remaining() - watch.intervalMs < watch.reserveMs) return false;
+  await o.clock.sleep(watch.intervalMs);
+  return true;
 }
 
 async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
@@ -97,11 +130,13 @@ async function readLag(o: Orchestrator, state: PairState, event: CoreEvent, now:
   const op = state.operation;
   const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
   const mayFailOver =
-    (switchover && ['SWEEP', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
+    (switchover && ['SWEEP', 'WATCH', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
     (event.type === 'OPERATOR' && event.mode === 'FAILOVER');
   if (!o.lag || o.lag.brokers.length === 0 || !mayFailOver) return undefined;
   const from = Math.min(now - LAG_LOOKBACK_MS, op?.startedAt ?? now);
-  const series = await o.lag.metrics.series(o.lag.brokers, from, now + 1_000, LAG_PERIOD_SECONDS);
+  // The lag is optional to every decision: a Region that hangs costs one short timeout, not the budget.
+  const signal = o.lag.timeoutMs === undefined ? undefined : AbortSignal.timeout(o.lag.timeoutMs);
+  const series = await o.lag.metrics.series(o.lag.brokers, from, now + 1_000, LAG_PERIOD_SECONDS, signal);
   if (series.errors.length > 0) o.log.warn('replication lag not read', { pairId: o.config.pairId, errors: series.errors });
   return series.points.length > 0 ? series.points : undefined;
 }

@@ -6,9 +6,14 @@ import type { BrokerObservation, Decision, LagPoint, Mode, Notification, PairSta
 
 export interface Clock {
   now(): number;
+  /** Lets `ms` pass: a timer on AWS; the embedded default's clocks move their own time instead. */
+  sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export interface BrokerApi {
   /** DescribeBroker of the local broker reduced to what the core decides on; never throws. */
@@ -51,9 +56,18 @@ export interface ClientRedirector {
   redirect(brokerId: string): Promise<string>;
 }
 
+export interface ProbeResult {
+  healthy: boolean;
+  detail: string;
+  /** The primary's Region does not answer: its API failed (no answer, or 5xx) and so did every known endpoint. */
+  outage?: boolean;
+  /** The API answered 4xx: no verdict on the primary's health, a configuration or permission problem. */
+  refused?: { code: string; detail: string };
+}
+
 export interface PrimaryProbe {
-  /** DescribeBroker of the primary from this Region plus a TCP connect to its endpoints. */
-  probe(): Promise<{ healthy: boolean; detail: string }>;
+  /** DescribeBroker of the primary from this Region plus a handshake with its endpoints; never throws. */
+  probe(): Promise<ProbeResult>;
 }
 
 export type { LagPoint };
@@ -72,5 +86,6 @@ export interface LagMetrics {
     from: number,
     to: number,
     periodSeconds: number,
+    abortSignal?: AbortSignal,
   ): Promise<LagSeries>;
 }

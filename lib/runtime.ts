@@ -11,6 +11,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { DynamoPairStore } from './adapters/dynamo-store.ts';
+import { BoundedHttpHandler } from './adapters/http.ts';
 import { CloudWatchLagMetrics } from './adapters/lag-metrics.ts';
 import { MqBrokerApi } from './adapters/mq.ts';
 import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
@@ -52,6 +53,8 @@ class SweepOnlyScheduler implements DeadlineScheduler {
 export function createRuntime(config: AppConfig, log: LogSink, overrides: RuntimeOverrides = {}): Runtime {
   const options = (region: string, endpoint: string | undefined) => ({
     region,
+    // Connection and request timeouts on every call, each call also bound by the invocation's budget.
+    requestHandler: new BoundedHttpHandler(config.timeouts),
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
     ...(endpoint ? { endpoint } : {}),
   });
@@ -93,7 +96,7 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
   return {
     config,
     orchestrator: {
-      lag: { metrics: lagMetrics, brokers: config.lagBrokers },
+      lag: { metrics: lagMetrics, brokers: config.lagBrokers, timeoutMs: config.probeTimeoutMs },
       config,
       store: new DynamoPairStore(dynamo, config.tableName),
       broker: localBroker,

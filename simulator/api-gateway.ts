@@ -155,7 +155,7 @@ export async function startLocalGateway(options: {
       ...(body ? { body } : {}),
       isBase64Encoded: false,
     };
-    const result = await options.handler(event, lambdaContext('api'));
+    const result = await options.handler(event, lambdaContext('api', 29_000));
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(result.headers ?? {})) out[k] = String(v);
     reply(res, result.statusCode ?? 200, result.body ?? '', out);

@@ -24,7 +24,11 @@ import { LOCAL_CREDENTIALS, LOCAL_USERS } from './local-credentials.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
 import { CrdrWorld, type SimBroker } from './world.ts';
 
-/** A clock that moves only when told to: drills and tests run minutes of outage in milliseconds. */
+/**
+ * A clock that moves only when told to: drills and tests run minutes of outage in milliseconds. An invocation
+ * that sleeps (watching a promotion) moves it itself, as if the invocation ran that long while nothing else
+ * happened; the drill and the model test read the time back from the clock rather than counting their ticks.
+ */
 export class ManualClock implements Clock {
   constructor(private t: number) {}
   now(): number {
@@ -32,6 +36,11 @@ export class ManualClock implements Clock {
   }
   advance(ms: number): void {
     this.t += ms;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.t += ms;
+    // Let other I/O run, as a timer would.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

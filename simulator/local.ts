@@ -34,7 +34,10 @@ if (!(speed >= 1 && speed <= 600) || !Number.isInteger(port) || port < 0 || port
 
 /** Simulated time runs `speed` times faster than the wall clock, from now. */
 const origin = Date.now();
-const clock: Clock = { now: () => origin + (Date.now() - origin) * speed };
+const clock: Clock = {
+  now: () => origin + (Date.now() - origin) * speed,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms / speed)),
+};
 
 const e = await startEmbedded({ clock, apiPort: port, env: { DEADLINE_SECONDS: '300', COOLDOWN_SECONDS: '900' } });
 const alarmName = `${e.pairName}-replication-lag`;

@@ -15,13 +15,14 @@ export class CloudWatchLagMetrics implements LagMetrics {
     from: number,
     to: number,
     periodSeconds: number,
+    abortSignal?: AbortSignal,
   ): Promise<LagSeries> {
     const merged = new Map<number, number>();
     const errors: string[] = [];
     await Promise.all(
       brokers.map(async ({ region, brokerName }) => {
         try {
-          for (const p of await this.read(region, `${brokerName}-1`, from, to, periodSeconds)) {
+          for (const p of await this.read(region, `${brokerName}-1`, from, to, periodSeconds, abortSignal)) {
             merged.set(p.at, Math.max(merged.get(p.at) ?? 0, p.value));
           }
         } catch (error) {
@@ -33,7 +34,14 @@ export class CloudWatchLagMetrics implements LagMetrics {
     return { points, errors };
   }
 
-  private async read(region: string, broker: string, from: number, to: number, period: number): Promise<LagPoint[]> {
+  private async read(
+    region: string,
+    broker: string,
+    from: number,
+    to: number,
+    period: number,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<LagPoint[]> {
     const points: LagPoint[] = [];
     let NextToken: string | undefined;
     do {
@@ -58,6 +66,7 @@ export class CloudWatchLagMetrics implements LagMetrics {
             },
           ],
         }),
+        abortSignal ? { abortSignal } : {},
       );
       for (const r of out.MetricDataResults ?? []) {
         const values = r.Values ?? [];

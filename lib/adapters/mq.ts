@@ -53,10 +53,14 @@ export const toObservation = (out: DescribeBrokerResponse): BrokerObservation =>
   }
   const role = normalizeRole(out.DataReplicationMetadata?.DataReplicationRole);
   const pendingRole = normalizeRole(out.PendingDataReplicationMetadata?.DataReplicationRole);
+  const counterpart = out.DataReplicationMetadata?.DataReplicationCounterpart;
   return {
     role: role ?? Role.UNKNOWN,
     brokerState,
     ...(out.BrokerName ? { brokerName: out.BrokerName } : {}),
+    ...(counterpart?.BrokerId && counterpart.Region
+      ? { counterpart: { brokerId: counterpart.BrokerId, region: counterpart.Region } }
+      : {}),
     promotionPending: pendingRole !== undefined && pendingRole !== role,
     ...(role ? {} : { error: `unrecognised dataReplicationRole ${out.DataReplicationMetadata?.DataReplicationRole}` }),
   };
@@ -65,9 +69,13 @@ export const toObservation = (out: DescribeBrokerResponse): BrokerObservation =>
 export class MqBrokerApi implements BrokerApi {
   constructor(private readonly client: MqClient) {}
 
-  async describe(brokerId: string): Promise<DescribeBrokerResponse> {
+  /** `abortSignal` bounds the call tighter than the client's timeouts (the probe's own timeout). */
+  async describe(brokerId: string, abortSignal?: AbortSignal): Promise<DescribeBrokerResponse> {
     try {
-      return await this.client.send(new DescribeBrokerCommand({ BrokerId: brokerId }));
+      return await this.client.send(
+        new DescribeBrokerCommand({ BrokerId: brokerId }),
+        abortSignal ? { abortSignal } : {},
+      );
     } catch (error) {
       throw toBrokerApiError(brokerId, 'DescribeBroker', error);
     }

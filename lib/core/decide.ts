@@ -9,7 +9,11 @@
  *    never the reverse);
  *  - cooldown after a completed operation, against alarm flapping (operators are not held by it);
  *  - only alarm transitions into ALARM trigger;
- *  - N consecutive failed probes before a health trigger counts;
+ *  - N consecutive failed probes before a health trigger counts; a probe the primary's API refused (4xx) is
+ *    no verdict: a configuration or permission problem, notified once;
+ *  - the local broker's replication counterpart must be the remote broker the deployment names;
+ *  - a switchover waiting while the primary's Region answers nothing at all (API and endpoints, N probes in a
+ *    row) escalates after the outage delay instead of its deadline; never while that Region answers;
  *  - dry run (the deployment's, or one operator request's) decides and records, but emits no Promote;
  *  - an operator hold stops deadlines and the sweep from escalating (an operator's own failover still does);
  *  - an operator request carrying an idempotency key already seen decides nothing again;
@@ -68,11 +72,13 @@ export const describeEvent = (event: CoreEvent): string => {
     case 'ALARM':
       return `alarm ${event.alarmName} ${event.previousState ?? '?'}→${event.state}`;
     case 'PROBE':
-      return `probe ${event.healthy ? 'healthy' : 'unhealthy'}: ${event.detail}`;
+      return `probe ${event.refused ? 'refused' : event.outage ? 'unreachable' : event.healthy ? 'healthy' : 'unhealthy'}: ${event.detail}`;
     case 'DEADLINE':
       return `deadline of ${event.operationId}`;
     case 'SWEEP':
       return 'sweep';
+    case 'WATCH':
+      return 'watch';
     case 'OPERATOR':
       return `operator ${event.operator} asks ${event.mode}${event.dryRun ? ' (dry run)' : ''}`;
     case 'HOLD':
@@ -182,6 +188,7 @@ function onEvent(step: Step, event: CoreEvent): void {
       onDeadline(step, event.operationId);
       break;
     case 'SWEEP':
+    case 'WATCH':
       onSweep(step);
       break;
     case 'OPERATOR':
@@ -220,11 +227,92 @@ function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void
     step.record(Action.IGNORE, `alarm moved into ${event.state}; only transitions into ALARM trigger`);
     return;
   }
+  const mismatch = counterpartMismatch(step);
+  if (mismatch) {
+    raiseProblem(step, 'counterpart', mismatch);
+    step.record(Action.REFUSE, `${event.kind} alarm ${event.alarmName}: the deployment names the wrong remote broker`);
+    return;
+  }
   tryStart(step, Mode.SWITCHOVER, `alarm:${event.alarmName}`, `${event.kind} alarm ${event.alarmName}`);
+}
+
+/** Outage evidence older than this (the probes stopped) escalates nothing: two and a half probe periods. */
+export const OUTAGE_EVIDENCE_MAX_AGE_MS = 150_000;
+
+/** Why the local broker's replication counterpart is not the remote broker configured, if it is not. */
+function counterpartMismatch(step: Step): string | undefined {
+  const { observation, config } = step.ctx;
+  const seen = observation.counterpart;
+  const want = config.remote;
+  if (!seen || !want || (seen.brokerId === want.brokerId && seen.region === want.region)) return undefined;
+  return `the deployment names ${want.brokerId} in ${want.region} as the remote broker, but the local broker replicates with ${seen.brokerId} in ${seen.region}; fix REMOTE_BROKER_ID and REMOTE_REGION (serverless params remoteBrokerId, remoteRegion). Automatic promotion is refused until then`;
+}
+
+/** Records and notifies a problem once; the same problem again decides nothing (no write, no message). */
+function raiseProblem(step: Step, key: string, detail: string): void {
+  if (step.state.problem?.key === key) return;
+  step.state.problem = { key, detail, since: step.ctx.now };
+  step.record(Action.PROBLEM, detail);
+  step.notify('needs attention: the orchestrator cannot judge the pair', detail);
+}
+
+function clearProblem(step: Step): void {
+  const problem = step.state.problem;
+  // A counterpart problem ends only when the counterpart is seen again, and right.
+  if (!problem || (problem.key === 'counterpart' && !step.ctx.observation.counterpart)) return;
+  delete step.state.problem;
+  step.record(Action.PROBLEM_CLEARED, `resolved after ${seconds(step.ctx.now - problem.since)}: ${problem.detail}`);
 }
 
 function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void {
   const { state } = step;
+  const { now, config } = step.ctx;
+  const mismatch = counterpartMismatch(step);
+  if (mismatch) {
+    raiseProblem(step, 'counterpart', mismatch);
+    return;
+  }
+  if (event.refused) {
+    raiseProblem(
+      step,
+      `probe:${event.refused.code}`,
+      `the primary's health cannot be probed: ${event.detail}; this is a configuration, permission or quota problem, not a failed probe, and probes are not counted until it is fixed`,
+    );
+    return;
+  }
+  clearProblem(step);
+  const before = state.remoteOutage;
+  if (event.outage) {
+    // Evidence from probes that stopped long ago does not continue: a new outage starts counting afresh.
+    const prev = before && now - before.lastAt <= OUTAGE_EVIDENCE_MAX_AGE_MS ? before : undefined;
+    const probes = (prev?.probes ?? 0) + 1;
+    const confirmedAt = prev?.confirmedAt ?? (probes >= config.probeFailureThreshold ? now : undefined);
+    state.remoteOutage = {
+      since: prev?.since ?? now,
+      lastAt: now,
+      probes,
+      detail: event.detail,
+      ...(confirmedAt !== undefined ? { confirmedAt } : {}),
+    };
+  } else {
+    delete state.remoteOutage;
+  }
+  const op = step.op;
+  if (isInFlight(op) && op) {
+    // Failing probes are expected during a promotion (the old primary stops taking clients): only a Region
+    // that answers nothing at all matters, as the evidence that a switchover cannot complete.
+    if (state.remoteOutage) {
+      step.record(
+        Action.COUNT_PROBE,
+        `primary's Region unreachable (${state.remoteOutage.probes} consecutive probe(s)) during ${op.mode}: ${event.detail}`,
+      );
+    } else if (before) {
+      step.record(Action.COUNT_PROBE, `primary's Region answers again after ${before.probes} unreachable probe(s): ${event.detail}`);
+    }
+    const outage = outageEscalationDue(step, op);
+    if (outage) escalate(step, op, 'outage', outage);
+    return;
+  }
   if (event.healthy) {
     if (state.consecutiveProbeFailures > 0) {
       step.record(Action.COUNT_PROBE, `primary healthy again after ${state.consecutiveProbeFailures} failed probe(s)`);
@@ -232,9 +320,8 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
     }
     return;
   }
-  // While an operation is in flight failing probes are expected; once the local broker is the primary the
-  // remote one is the replica. Either way a failed probe decides nothing.
-  if (isInFlight(step.op) || step.ctx.observation.role === Role.PRIMARY) return;
+  // Once the local broker is the primary the remote one is the replica: a failed probe decides nothing.
+  if (step.ctx.observation.role === Role.PRIMARY) return;
   state.consecutiveProbeFailures += 1;
   const threshold = step.ctx.config.probeFailureThreshold;
   if (state.consecutiveProbeFailures < threshold) {
@@ -274,6 +361,11 @@ function onSweep(step: Step): void {
     escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(late)} (backstop sweep)`);
     return;
   }
+  const outage = outageEscalationDue(step, op);
+  if (outage) {
+    escalate(step, op, 'outage', outage);
+    return;
+  }
   const doomed = late === undefined && !step.state.escalationHold ? cannotDrainInTime(step, op) : undefined;
   if (doomed) {
     escalate(step, op, 'prediction', `switchover cannot drain before its deadline: ${doomed}`);
@@ -305,6 +397,20 @@ function onSweep(step: Step): void {
     step.commands.push({ type: 'PROMOTE', operationId: op.id, mode: op.mode });
     step.record(Action.RETRY_PROMOTE, `no Promote ${op.mode} accepted yet; sending attempt ${op.promoteAttempts}`);
   }
+}
+
+/**
+ * Why a switchover in flight cannot complete because the primary's Region answers nothing, once the outage
+ * delay has passed since the outage was confirmed (or since the switchover started, if later); undefined
+ * otherwise, while held, and when the evidence is stale (the probes stopped).
+ */
+function outageEscalationDue(step: Step, op: Operation): string | undefined {
+  const { now, config } = step.ctx;
+  const outage = step.state.remoteOutage;
+  if (config.outageEscalationMs === undefined || outage?.confirmedAt === undefined || step.state.escalationHold) return undefined;
+  if (op.mode !== Mode.SWITCHOVER || !isInFlight(op) || now - outage.lastAt > OUTAGE_EVIDENCE_MAX_AGE_MS) return undefined;
+  if (now < Math.max(outage.confirmedAt, op.startedAt) + config.outageEscalationMs) return undefined;
+  return `the primary's Region has answered nothing (API and endpoints) for ${outage.probes} consecutive probes since ${iso(outage.since)} (last: ${outage.detail}); a switchover needs both Regions and cannot complete, escalating ${seconds(config.outageEscalationMs)} after the outage was confirmed instead of at the deadline ${op.deadlineAt === undefined ? '' : iso(op.deadlineAt)}`;
 }
 
 /**

@@ -55,6 +55,8 @@ export interface BrokerObservation {
   error?: string;
   /** The broker's name, for its CloudWatch `Broker` dimension; the core does not read it. */
   brokerName?: string;
+  /** The broker DescribeBroker names as this one's replication counterpart (`dataReplicationCounterpart`). */
+  counterpart?: { brokerId: string; region: string };
 }
 
 /** One replication-lag datapoint: the Maximum of TotalReplicationLag over one period starting at `at`. */
@@ -129,12 +131,35 @@ export interface OperatorRequest {
 /** How many keyed requests the pair remembers (newest kept); a retry comes within minutes, not after 50 more. */
 export const MAX_REMEMBERED_REQUESTS = 50;
 
+/**
+ * Consecutive probes that found the primary's Region not answering at all (its API and its endpoints), the
+ * evidence that a switchover cannot complete.
+ */
+export interface RemoteOutage {
+  since: number;
+  lastAt: number;
+  probes: number;
+  /** When `probes` reached the probe threshold: the outage is confirmed from then on. */
+  confirmedAt?: number;
+  /** What the last probe saw. */
+  detail: string;
+}
+
+/** A problem that stops the orchestrator from judging the pair (configuration, permissions); notified once. */
+export interface Problem {
+  key: string;
+  detail: string;
+  since: number;
+}
+
 export interface PairState {
   pairId: string;
   /** Incremented by every recorded decision; the store writes only when it still holds version - 1. */
   version: number;
   operation?: Operation;
   consecutiveProbeFailures: number;
+  remoteOutage?: RemoteOutage;
+  problem?: Problem;
   escalationHold?: EscalationHold;
   /** Recent operator requests that carried an idempotency key, oldest first. */
   requests?: OperatorRequest[];
@@ -155,9 +180,19 @@ export type CoreEvent =
       previousState?: AlarmState;
       reason?: string;
     }
-  | { type: 'PROBE'; healthy: boolean; detail: string }
+  | {
+      type: 'PROBE';
+      healthy: boolean;
+      detail: string;
+      /** The primary's Region answered nothing: its API and every known endpoint failed. */
+      outage?: boolean;
+      /** The primary's API refused the probe (4xx): no verdict on its health. */
+      refused?: { code: string; detail: string };
+    }
   | { type: 'DEADLINE'; operationId: string }
   | { type: 'SWEEP' }
+  /** An invocation watching a promotion it saw accepted, every few seconds: the sweep's checks, sooner. */
+  | { type: 'WATCH' }
   | {
       type: 'OPERATOR';
       mode: Mode;
@@ -222,6 +257,9 @@ export const Action = {
   REDIRECT_CLIENTS: 'REDIRECT_CLIENTS',
   CLIENTS_REDIRECTED: 'CLIENTS_REDIRECTED',
   REDIRECT_FAILED: 'REDIRECT_FAILED',
+  /** A configuration or permission problem stops the orchestrator from judging the pair (notified once). */
+  PROBLEM: 'PROBLEM',
+  PROBLEM_CLEARED: 'PROBLEM_CLEARED',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -253,6 +291,13 @@ export interface CoreConfig {
   promoteRetryAfterMs: number;
   maxPromoteAttempts: number;
   dryRun: boolean;
+  /** The remote broker and Region this deployment was configured with, checked against the local broker's counterpart. */
+  remote?: { brokerId: string; region: string };
+  /**
+   * Escalate a switchover this long after the primary's Region was confirmed unreachable (PROBE events with
+   * `outage`, `probeFailureThreshold` in a row), instead of waiting for its deadline. Absent: never.
+   */
+  outageEscalationMs?: number;
   /**
    * Escalate a switchover before its deadline when its lag series shows it cannot drain by then (at least
    * `minPoints` datapoints since it started, zero expected later than the deadline plus `marginMs`, or never).

@@ -97,8 +97,10 @@ describe('scheduler naming', () => {
   });
 
   it.each([
-    ['ssl://b-1.mq.us-east-1.amazonaws.com:61617', { host: 'b-1.mq.us-east-1.amazonaws.com', port: 61617 }],
-    ['stomp+ssl://127.0.0.1:61614', { host: '127.0.0.1', port: 61614 }],
+    ['ssl://b-1.mq.us-east-1.amazonaws.com:61617', { host: 'b-1.mq.us-east-1.amazonaws.com', port: 61617, tls: true }],
+    ['stomp+ssl://127.0.0.1:61614', { host: '127.0.0.1', port: 61614, tls: true }],
+    ['stomp://127.0.0.1:61613', { host: '127.0.0.1', port: 61613, tls: false }],
+    ['wss://b-1.mq.us-east-1.amazonaws.com:61619', { host: 'b-1.mq.us-east-1.amazonaws.com', port: 61619, tls: true }],
     ['not an endpoint', undefined],
   ])('parses endpoint %s', (endpoint, expected) => {
     expect(parseEndpoint(endpoint)).toEqual(expected);
