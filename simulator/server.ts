@@ -9,9 +9,12 @@
  *
  * Besides the API, `/_simulator/*` injects faults and load (JSON bodies):
  *   GET  /_simulator/state
- *   POST /_simulator/regions/{region}   {"up": false}
+ *   POST /_simulator/regions/{region}   {"up": false}     (API answers 500, endpoints refuse connections)
+ *   POST /_simulator/regions/{region}   {"hung": true}    (API and endpoints accept connections, never answer)
+ *   POST /_simulator/regions/{region}/api  {"fault": "hang"} | {"fault": "slow", "seconds": 8} | {"fault": "none"}
  *   POST /_simulator/partition          {"partitioned": true}
  *   POST /_simulator/brokers/{id}/endpoints  {"up": false}   (API answers, broker refuses connections)
+ *   POST /_simulator/brokers/{id}/endpoints  {"hung": true}  (API answers, broker accepts and never answers)
  *   POST /_simulator/brokers/{id}/endpoints  {"urls": ["stomp://127.0.0.1:61613"]}   (report a real broker's
  *                                       endpoints instead of the simulated listener's; [] restores them)
  *   POST /_simulator/pairs/{name}/load  {"messagesPerSecond": 50}
@@ -235,9 +238,26 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   const body = await readJson(req);
   if (path[0] === 'regions' && path[1] && typeof body.up === 'boolean') {
     world.setRegionUp(path[1], body.up);
-  } else if (path[0] === 'brokers' && path[1] && path[2] === 'endpoints' && typeof body.up === 'boolean') {
+  } else if (path[0] === 'regions' && path[1] && typeof body.hung === 'boolean') {
+    world.setRegionHung(path[1], body.hung);
+  } else if (path[0] === 'regions' && path[1] && path[2] === 'api' && isApiFault(body)) {
+    world.setApiFault(
+      path[1],
+      body.fault === 'none'
+        ? undefined
+        : body.fault === 'hang'
+          ? { kind: 'hang' }
+          : { kind: 'slow', ms: Math.round((body.seconds ?? 0) * 1000) },
+    );
+  } else if (
+    path[0] === 'brokers' &&
+    path[1] &&
+    path[2] === 'endpoints' &&
+    (typeof body.up === 'boolean' || typeof body.hung === 'boolean')
+  ) {
     if (!world.brokers.has(path[1])) throw new SimError('NotFoundException', 404, `broker ${path[1]} does not exist`);
-    world.setEndpointsUp(path[1], body.up);
+    if (typeof body.up === 'boolean') world.setEndpointsUp(path[1], body.up);
+    if (typeof body.hung === 'boolean') world.setEndpointsHung(path[1], body.hung);
   } else if (
     path[0] === 'brokers' &&
     path[1] &&
@@ -267,6 +287,11 @@ async function admin(world: CrdrWorld, method: string, path: string[], req: Inco
   return send(res, 200, snapshot(world));
 }
 
+const isApiFault = (body: Record<string, unknown>): body is { fault: 'hang' | 'slow' | 'none'; seconds?: number } =>
+  body.fault === 'hang' ||
+  body.fault === 'none' ||
+  (body.fault === 'slow' && typeof body.seconds === 'number' && body.seconds > 0 && body.seconds <= 600);
+
 const isFault = (body: Record<string, unknown>): body is { operation: FaultableOperation; fault: ApiFault; count?: number } =>
   (FAULTABLE as readonly unknown[]).includes(body.operation) &&
   (API_FAULTS as readonly unknown[]).includes(body.fault) &&
@@ -276,6 +301,8 @@ export function snapshot(world: CrdrWorld) {
   world.sync();
   return {
     regionsDown: [...world.regionsDown],
+    regionsHung: [...world.regionsHung],
+    apiFaults: Object.fromEntries(world.apiFaults),
     partitioned: world.partitioned,
     pairs: [...world.pairs.values()].map((p) => {
       const { primary, replica } = world.roles(p.name);
@@ -299,15 +326,26 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
+/** The Region a request is signed for, whatever the service (`Credential=AKID/20261123/us-east-1/ssm/…`). */
+const signedRegion = (req: IncomingMessage): string | undefined =>
+  /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1];
+
 export async function startSimulator(world: CrdrWorld, port = 0, host = '127.0.0.1'): Promise<RunningSimulator> {
   await world.syncListeners();
   const server = createServer((req, res) => {
-    route(world, req, res)
-      .then(() => world.syncListeners())
-      .catch((error: unknown) => {
-        if (error instanceof SimError) return sendError(res, error);
-        sendError(res, new SimError('InternalServerErrorException', 500, `simulator error: ${String(error)}`));
-      });
+    const handle = () =>
+      route(world, req, res)
+        .then(() => world.syncListeners())
+        .catch((error: unknown) => {
+          if (error instanceof SimError) return sendError(res, error);
+          sendError(res, new SimError('InternalServerErrorException', 500, `simulator error: ${String(error)}`));
+        });
+    const region = req.url?.startsWith('/_simulator') ? undefined : signedRegion(req);
+    const fault = region === undefined ? undefined : world.apiFaultIn(region);
+    // A hung Region takes the request and never answers: the caller's timeout ends it (close() drops it).
+    if (fault?.kind === 'hang') return;
+    if (fault?.kind === 'slow') setTimeout(handle, fault.ms);
+    else void handle();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -318,7 +356,9 @@ export async function startSimulator(world: CrdrWorld, port = 0, host = '127.0.0
     server,
     endpoint: `http://${host}:${bound}`,
     close: async () => {
-      await new Promise((resolve) => server.close(resolve));
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
       await world.close();
     },
   };

@@ -13,12 +13,17 @@
  *    switchover, leaves the backlog on the old primary as unreplicated messages.
  *  - Promote on a primary, or a switchover during a failover: BadRequestException.
  *  - A Region that is down answers its API with InternalServerErrorException and closes its brokers' ports.
+ *  - A Region that hangs accepts connections to its API and to its brokers' endpoints and never answers; the
+ *    link and the producers stop as when it is down. An API can also hang or be slow on its own (`setApiFault`),
+ *    and a broker's endpoints can hang while its Region's API answers (`setEndpointsHung`).
  *
- * The primary broker of a pair listens on a real loopback TCP port (its "endpoint") while it accepts clients,
- * so that a TCP health probe has something true to connect to.
+ * The primary broker of a pair listens on a real loopback port (its "endpoint", TLS with the certificate in
+ * ./tls) while it accepts clients, so that a health probe's handshake has something true to complete.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { REPLICATION_ROLE } from '#lib/mq-facts.ts';
 import type { Clock } from '#lib/ports.ts';
 import { FaultQueue } from './faults.ts';
@@ -53,6 +58,14 @@ export type FaultableOperation = (typeof FAULTABLE)[number];
  */
 export const API_FAULTS = ['throttle', 'server-error', 'bad-request', 'lost-response'] as const;
 export type ApiFault = (typeof API_FAULTS)[number];
+
+/** A Region's API (every service of it the simulator speaks): no answer at all, or an answer `ms` late. */
+export type RegionApiFault = { kind: 'hang' } | { kind: 'slow'; ms: number };
+
+const TLS = {
+  key: readFileSync(new URL('./tls/key.pem', import.meta.url)),
+  cert: readFileSync(new URL('./tls/cert.pem', import.meta.url)),
+};
 
 export interface SimBroker {
   id: string;
@@ -121,8 +134,16 @@ export class CrdrWorld {
   readonly brokers = new Map<string, SimBroker>();
   readonly pairs = new Map<string, SimPair>();
   readonly regionsDown = new Set<string>();
-  /** Brokers whose endpoints refuse connections while their Region's API still answers (a hung broker). */
+  /** Brokers whose endpoints refuse connections while their Region's API still answers. */
   readonly endpointsDown = new Set<string>();
+  /** Brokers whose endpoints accept connections and never answer (a hung broker). */
+  readonly endpointsHung = new Set<string>();
+  /** Regions that hang whole: API and brokers' endpoints accept and never answer; no replication. */
+  readonly regionsHung = new Set<string>();
+  /** Regions whose API alone hangs or answers late. */
+  readonly apiFaults = new Map<string, RegionApiFault>();
+  /** Connections held open by hung endpoints (to which broker), closed with their listener. */
+  private readonly held = new Map<Socket, string>();
   partitioned = false;
   /** Faults armed for the next calls of an operation. */
   private readonly faults = new FaultQueue<FaultableOperation, ApiFault>();
@@ -206,6 +227,30 @@ export class CrdrWorld {
     else this.endpointsDown.add(brokerId);
   }
 
+  /** The broker's endpoints accept TCP connections and never answer (no TLS handshake, nothing). */
+  setEndpointsHung(brokerId: string, hung: boolean): void {
+    if (hung) this.endpointsHung.add(brokerId);
+    else this.endpointsHung.delete(brokerId);
+  }
+
+  /** The whole Region hangs: its API and its brokers' endpoints accept connections and never answer. */
+  setRegionHung(region: string, hung: boolean): void {
+    this.sync();
+    if (hung) this.regionsHung.add(region);
+    else this.regionsHung.delete(region);
+  }
+
+  /** The Region's API hangs, or answers `ms` late; undefined restores it. */
+  setApiFault(region: string, fault: RegionApiFault | undefined): void {
+    if (fault) this.apiFaults.set(region, fault);
+    else this.apiFaults.delete(region);
+  }
+
+  /** What a call to the Region's API meets before it is answered: the Region's hang first, then its own fault. */
+  apiFaultIn(region: string): RegionApiFault | undefined {
+    return this.regionsHung.has(region) ? { kind: 'hang' } : this.apiFaults.get(region);
+  }
+
   /** The broker reports `urls` as its endpoints (e.g. a local ActiveMQ broker's); an empty list restores its own. */
   setExternalEndpoints(brokerId: string, urls: string[]): void {
     if (!this.brokers.has(brokerId)) throw new SimError('NotFoundException', 404, `broker ${brokerId} does not exist`);
@@ -260,9 +305,11 @@ export class CrdrWorld {
     const pair = this.pair(name);
     for (const id of pair.brokerIds) {
       const listener = this.brokers.get(id)?.listener;
+      this.dropHeld(id);
       if (listener) await new Promise((resolve) => listener.close(resolve));
       this.brokers.delete(id);
       this.endpointsDown.delete(id);
+      this.endpointsHung.delete(id);
       this.externalEndpoints.delete(id);
     }
     this.pairs.delete(name);
@@ -293,14 +340,29 @@ export class CrdrWorld {
     return !this.regionsDown.has(region);
   }
 
-  linkUp(pair: SimPair): boolean {
-    return !this.partitioned && pair.brokerIds.every((id) => this.isRegionUp((this.brokers.get(id) as SimBroker).region));
+  /** Up and not hanging: its brokers replicate and take clients. */
+  isRegionServing(region: string): boolean {
+    return this.isRegionUp(region) && !this.regionsHung.has(region);
   }
 
-  /** The primary accepts client connections: its Region is up and no promotion is under way. */
+  linkUp(pair: SimPair): boolean {
+    return !this.partitioned && pair.brokerIds.every((id) => this.isRegionServing((this.brokers.get(id) as SimBroker).region));
+  }
+
+  /** The primary accepts client connections: its Region serves, its endpoints do not hang, no promotion is under way. */
   accepting(broker: SimBroker): boolean {
     const pair = this.pair(broker.pairName);
-    return broker.role === REPLICATION_ROLE.PRIMARY && this.isRegionUp(broker.region) && !pair.promotion;
+    return (
+      broker.role === REPLICATION_ROLE.PRIMARY &&
+      this.isRegionServing(broker.region) &&
+      !this.endpointsHung.has(broker.id) &&
+      !pair.promotion
+    );
+  }
+
+  /** The broker's endpoints take TCP connections and never answer. */
+  private hangs(broker: SimBroker): boolean {
+    return this.regionsHung.has(broker.region) || this.endpointsHung.has(broker.id);
   }
 
   // ---- API operations (region is the Region of the API endpoint the request was sent to) ----
@@ -390,7 +452,7 @@ export class CrdrWorld {
   private sample(pair: SimPair, now: number): void {
     const { primary } = this.roles(pair.name);
     const last = this.lastSample.get(pair.name);
-    if (!this.isRegionUp(primary.region) || (last !== undefined && now - last < SAMPLE_EVERY_MS)) return;
+    if (!this.isRegionServing(primary.region) || (last !== undefined && now - last < SAMPLE_EVERY_MS)) return;
     this.lastSample.set(pair.name, now);
     this.metrics.push({ region: primary.region, broker: `${primary.name}-1`, at: now, value: Math.round(pair.backlog) });
     if (this.metrics.length > MAX_SAMPLES) this.metrics.splice(0, this.metrics.length - MAX_SAMPLES);
@@ -490,7 +552,9 @@ export class CrdrWorld {
     this.sync();
     await Promise.all(
       [...this.brokers.values()].map(async (broker) => {
-        const open = this.accepting(broker) && !this.endpointsDown.has(broker.id);
+        // A hung primary's port stays open (connections are accepted, then held); a down Region's closes.
+        const hung = broker.role === REPLICATION_ROLE.PRIMARY && this.isRegionUp(broker.region) && this.hangs(broker);
+        const open = (this.accepting(broker) && !this.endpointsDown.has(broker.id)) || hung;
         if (open && !broker.listener) broker.listener = await this.openListener(broker);
         // DescribeBroker lists a primary's endpoints even while they refuse connections, as on AWS.
         if (!open && broker.port === undefined && broker.role === REPLICATION_ROLE.PRIMARY) {
@@ -500,6 +564,7 @@ export class CrdrWorld {
         if (!open && broker.listener) {
           const listener = broker.listener;
           broker.listener = undefined;
+          this.dropHeld(broker.id);
           await new Promise((resolve) => listener.close(resolve));
         }
       }),
@@ -507,7 +572,18 @@ export class CrdrWorld {
   }
 
   private async openListener(broker: SimBroker): Promise<Server> {
-    const server = createServer((socket) => socket.destroy());
+    // Each connection completes a TLS handshake and is closed, unless the broker hangs when it arrives.
+    const tls = createTlsServer(TLS, (secure) => secure.end());
+    tls.on('tlsClientError', () => undefined);
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      if (this.hangs(broker)) {
+        this.held.set(socket, broker.id);
+        socket.once('close', () => this.held.delete(socket));
+        return;
+      }
+      tls.emit('connection', socket);
+    });
     const listenOn = (port: number) =>
       new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -523,7 +599,12 @@ export class CrdrWorld {
     return server;
   }
 
+  private dropHeld(brokerId?: string): void {
+    for (const [socket, id] of this.held) if (brokerId === undefined || id === brokerId) socket.destroy();
+  }
+
   async close(): Promise<void> {
+    this.dropHeld();
     await Promise.all(
       [...this.brokers.values()].map((b) => (b.listener ? new Promise((resolve) => b.listener?.close(resolve)) : undefined)),
     );

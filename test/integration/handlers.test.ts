@@ -31,7 +31,8 @@ async function start(
   const clock = new ManualClock(T0);
   env = await startEmbedded({
     clock,
-    env: { DEADLINE_SECONDS: '300', ...options.env },
+    // These tests step the clock themselves; watching a promotion (which moves it) has tests of its own.
+    env: { DEADLINE_SECONDS: '300', WATCH_SECONDS: '0', ...options.env },
     ...(options.pair ? { pair: options.pair } : {}),
   });
   return { e: env, clock };
@@ -225,13 +226,21 @@ describe('healthCheck', () => {
     expect(actions).toEqual(['COUNT_PROBE', 'COUNT_PROBE', 'START_SWITCHOVER', 'PROMOTE_ACCEPTED']);
   });
 
-  it('reports a primary whose API answers but whose endpoints refuse TCP connections as unhealthy', async () => {
+  it('reports a primary whose API answers but whose endpoints refuse connections as unhealthy, not as an outage', async () => {
     const { e } = await start();
-    expect(await e.runtime.probe.probe()).toMatchObject({ healthy: true });
+    expect(await e.runtime.probe.probe()).toMatchObject({ healthy: true, detail: '1/1 endpoints answer' });
     e.world.setEndpointsUp(e.primary.id, false);
     await e.world.syncListeners();
     const probe = await e.runtime.probe.probe();
-    expect(probe).toEqual({ healthy: false, detail: expect.stringContaining('accepted a TCP connection') });
+    expect(probe).toEqual({ healthy: false, detail: 'none of 1 endpoints answered (ECONNREFUSED)' });
+  });
+
+  it('takes a hung broker (TCP accepted, no TLS handshake) for an unhealthy one within the probe timeout', async () => {
+    const { e } = await start();
+    e.world.setEndpointsHung(e.primary.id, true);
+    await e.world.syncListeners();
+    const probe = await e.runtime.probe.probe();
+    expect(probe).toEqual({ healthy: false, detail: 'none of 1 endpoints answered (timed out after 500 ms)' });
   });
 });
 
