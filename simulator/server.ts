@@ -59,7 +59,8 @@ export function describeBrokerJson(world: CrdrWorld, b: SimBroker) {
     autoMinorVersionUpgrade: true,
     brokerArn: b.arn,
     brokerId: b.id,
-    brokerInstances: world.accepting(b)
+    // A running primary lists its instances whether or not they answer (as on AWS); none during a promotion.
+    brokerInstances: b.role === 'PRIMARY' && !world.pair(b.pairName).promotion
       ? [{ consoleURL: `https://127.0.0.1:${b.port ?? 0}`, endpoints: world.endpoints(b), ipAddress: '127.0.0.1' }]
       : [],
     brokerName: b.name,
