@@ -8,6 +8,7 @@
  * now in flight) and records a refusal: Promote is sent once.
  */
 import { randomUUID } from 'node:crypto';
+import { callErrorMessage } from './adapters/http.ts';
 import { currentBudget } from './budget.ts';
 import { decide, isInFlight } from './core/decide.ts';
 import type { Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
@@ -87,9 +88,10 @@ const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRES
  */
 async function keepWatching(o: Orchestrator, state: PairState | undefined, until: number): Promise<boolean> {
   const watch = o.config.watch;
-  const status = state?.operation?.status;
-  if (!watch || status === undefined || !PROMOTION_UNDER_WAY.has(status)) return false;
-  if (o.clock.now() + watch.intervalMs > until) return false;
+  const op = state?.operation;
+  if (!watch || !op || !PROMOTION_UNDER_WAY.has(op.status)) return false;
+  // At the deadline the escalation's own trigger takes over (and reads the lag for the RPO).
+  if (o.clock.now() + watch.intervalMs > Math.min(until, op.deadlineAt ?? until)) return false;
   const budget = currentBudget();
   if (budget && budget.remaining() - watch.intervalMs < watch.reserveMs) return false;
   await o.clock.sleep(watch.intervalMs);
@@ -130,7 +132,7 @@ async function readLag(o: Orchestrator, state: PairState, event: CoreEvent, now:
   const op = state.operation;
   const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
   const mayFailOver =
-    (switchover && ['SWEEP', 'WATCH', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
+    (switchover && ['SWEEP', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
     (event.type === 'OPERATOR' && event.mode === 'FAILOVER');
   if (!o.lag || o.lag.brokers.length === 0 || !mayFailOver) return undefined;
   const from = Math.min(now - LAG_LOOKBACK_MS, op?.startedAt ?? now);
@@ -192,4 +194,4 @@ async function attempt(o: Orchestrator, failure: string, action: () => Promise<v
   }
 }
 
-export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+export const errorMessage = (error: unknown): string => (error instanceof Error ? callErrorMessage(error) : String(error));

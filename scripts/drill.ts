@@ -52,7 +52,27 @@ async function primaryRegionOutage(t: number, e: Embedded): Promise<string | und
   return undefined;
 }
 
+/** The worst day with the default settings: the whole primary Region goes down, or hangs, at T+1 min. */
+const worstDay = (how: 'down' | 'hang'): Scenario => ({
+  incidentAt: MINUTE,
+  description:
+    how === 'down'
+      ? `${PRIMARY_REGION} goes down (API errors, endpoints refuse): default deadline, probes and alarms`
+      : `${PRIMARY_REGION} hangs (API and endpoints accept connections, never answer): default settings`,
+  // The embedded default probes with 500 ms; the drill keeps the deployed default.
+  env: { PROBE_TIMEOUT_MS: '3000' },
+  async script(t, e) {
+    if (t !== MINUTE) return undefined;
+    if (how === 'down') e.world.setRegionUp(PRIMARY_REGION, false);
+    else e.world.setRegionHung(PRIMARY_REGION, true);
+    return `${PRIMARY_REGION} ${how === 'down' ? 'goes down' : 'hangs'}: the lag alarm there goes silent, only the probes from ${e.replica.region} can tell`;
+  },
+  durationMs: 16 * MINUTE,
+});
+
 const scenarios: Record<string, Scenario> = {
+  'region-down': worstDay('down'),
+  'region-hang': worstDay('hang'),
   failover: {
     incidentAt: MINUTE,
     description: 'primary Region outage → lag alarm → switchover stalls → deadline → failover',
@@ -88,7 +108,7 @@ const scenarios: Record<string, Scenario> = {
       }
       if (t >= MINUTE && t <= 7 * MINUTE && t % MINUTE === 0) {
         const into = (t / MINUTE) % 2 === 1 ? 'ALARM' : 'OK';
-        printLine(t, 'drill', 'INJECT', `CloudWatch: ${lagAlarm} flaps into ${into}`);
+        printLine(e.world.clock.now() - START, 'drill', 'INJECT', `CloudWatch: ${lagAlarm} flaps into ${into}`);
         await fire(alarmStateChangeEvent(lagAlarm, into, into === 'ALARM' ? 'OK' : 'ALARM', START + t));
       }
       return undefined;
@@ -105,7 +125,12 @@ const scenarios: Record<string, Scenario> = {
         return `${PRIMARY_REGION} degrades: inter-Region link down`;
       }
       if (t === 2 * MINUTE) {
-        printLine(t, 'drill', 'INJECT', 'the lag alarm event delivered twice, to two concurrent invocations');
+        printLine(
+          e.world.clock.now() - START,
+          'drill',
+          'INJECT',
+          'the lag alarm event delivered twice, to two concurrent invocations',
+        );
         const event = alarmStateChangeEvent(lagAlarm, 'ALARM', 'OK', START + t);
         const results = await Promise.all([e.invoke.onAlarm(event), e.invoke.onAlarm(event)]);
         for (const [i, r] of results.entries()) printDecisions(r, `onAlarm #${i + 1}`);
@@ -173,17 +198,39 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   const alarm = new LagAlarmEvaluator(embedded, lagAlarm, LAG_THRESHOLD);
   const incidents: Marker[] = [];
   const outageAt = scenario.incidentAt;
+  /** When the incident was injected by the clock (late if an invocation was watching at its nominal tick). */
+  let incidentClock: number | undefined;
   let recoveredAt: number | undefined;
   let lagAtFailover: number | undefined;
-  const fire = async (event: unknown) => printDecisions(await invoke.onAlarm(event), 'onAlarm');
+  let invocations = 0;
+  let failedInvocations = 0;
+  let longestMs = 0;
+  /** One invocation, timed in real time against its budget; a failure is printed, not thrown. */
+  const call = async (via: string, invocation: () => Promise<HandlerResult>) => {
+    invocations += 1;
+    const started = performance.now();
+    try {
+      printDecisions(await invocation(), via);
+    } catch (error) {
+      failedInvocations += 1;
+      printLine(elapsed(), via, 'INVOCATION FAILED', error instanceof Error ? error.message : String(error));
+    } finally {
+      longestMs = Math.max(longestMs, performance.now() - started);
+    }
+  };
+  const fire = (event: unknown) => call('onAlarm', () => invoke.onAlarm(event));
 
   try {
+    // Ticks are nominal: an invocation that watched a promotion moved the clock itself, and the ticks it
+    // covered then run late, in order, so that every scripted step and periodic trigger still happens once.
     for (let t = 0; t <= scenario.durationMs; t += TICK_MS) {
-      if (t > 0) clock.advance(TICK_MS);
+      if (clock.now() < START + t) clock.advance(START + t - clock.now());
       await world.syncListeners();
       const note = await scenario.script(t, embedded, fire);
+      await world.syncListeners();
       if (note) {
-        printLine(t, 'drill', 'INJECT', note);
+        if (t === outageAt) incidentClock = clock.now();
+        printLine(elapsed(), 'drill', 'INJECT', note);
         incidents.push({ at: clock.now(), kind: 'incident', label: note.split(':')[0] ?? note });
       }
 
@@ -194,24 +241,31 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
         const change = name === 'flapping' ? undefined : alarm.evaluate(clock.now());
         if (change) {
           printLine(
-            t,
+            elapsed(),
             'cloudwatch',
             'ALARM STATE',
             `${lagAlarm} ${change.from}→${change.to} (TotalReplicationLag ${change.lag})`,
           );
           if (name !== 'duplicate-delivery') await fire(change.event);
         }
-        printDecisions(await invoke.healthCheck(), 'healthCheck');
-        printDecisions(await invoke.escalate({ kind: 'sweep' }), 'sweep');
+        await call('healthCheck', () => invoke.healthCheck());
+        await call('sweep', () => invoke.escalate({ kind: 'sweep' }));
       }
 
-      const { primary } = world.roles(pairName);
       if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.lag(pairName);
-      if (recoveredAt === undefined && primary.id === embedded.replica.id && world.accepting(primary)) {
-        recoveredAt = t;
-        printLine(t, 'simulator', 'NEW PRIMARY', `${primary.id} accepts clients in ${primary.region}`);
+      // The simulator logs the moment a promotion completes: the new primary takes clients from then.
+      const completion = world.completions.find((c) => c.pairName === pairName && c.primaryId === embedded.replica.id);
+      if (recoveredAt === undefined && completion) {
+        recoveredAt = completion.at - START;
+        printLine(
+          recoveredAt,
+          'simulator',
+          'NEW PRIMARY',
+          `${embedded.replica.id} accepts clients in ${embedded.replica.region}`,
+        );
       }
-      if (recoveredAt !== undefined && t - recoveredAt >= 2 * MINUTE && t - lastPrinted >= MINUTE) break;
+      const now = elapsed();
+      if (recoveredAt !== undefined && now - recoveredAt >= 2 * MINUTE && now - lastPrinted >= MINUTE) break;
     }
 
     const timeline = await runtime.orchestrator.store.timeline(pairName);
@@ -224,15 +278,27 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       `  promotions         switchovers started ${count('START_SWITCHOVER')}, escalations to failover ${count('ESCALATE_TO_FAILOVER')}, completed ${count('COMPLETE')}`,
     );
     console.log(`  refusals           ${count('REFUSE')} (dry-run decisions: ${timeline.filter((d) => d.dryRun).length})`);
-    const fromT = outageAt ?? (timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
+    const fromT = (incidentClock ?? timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
+    const since = outageAt !== undefined ? 'the outage' : 'the first start';
     const recovery = recoveredAt === undefined ? undefined : `${Math.round((recoveredAt - fromT) / 1000)} s`;
     if (recovery !== undefined) {
-      console.log(
-        `  time to recovery   ${recovery} from ${outageAt !== undefined ? 'the outage' : 'the first start'} to a primary accepting clients`,
-      );
+      console.log(`  time to recovery   ${recovery} from ${since} to a primary accepting clients`);
     } else {
       console.log('  time to recovery   not recovered: the replica was not promoted');
     }
+    // Clients are redirected once the parameter in the new primary's Region names it.
+    const redirectedAt = runtime.config.redirect
+      ? world.parameters.get(embedded.replica.region)?.get(runtime.config.redirect.parameterName)?.lastModified.getTime()
+      : undefined;
+    if (recoveredAt !== undefined && redirectedAt !== undefined) {
+      console.log(
+        `  clients redirected ${Math.round((redirectedAt - START - fromT) / 1000)} s from ${since} (${Math.round((redirectedAt - START - recoveredAt) / 1000)} s after the new primary took clients)`,
+      );
+    }
+    const timeouts = timeline.filter((d) => /timed out|budget/.test(d.reason)).length;
+    console.log(
+      `  invocations        ${invocations} run, ${failedInvocations} failed, longest ${Math.round(longestMs)} ms of its ${runtime.config.budgetMs} ms budget; ${timeouts} decisions cite a timeout`,
+    );
     console.log(
       `  unreplicated       ${pair.unreplicatedOnOldPrimary} messages left on the old primary${lagAtFailover !== undefined ? ` (lag at failover ${lagAtFailover})` : ''}`,
     );

@@ -281,7 +281,11 @@ export class LagAlarmEvaluator {
   ) {}
 
   evaluate(now: number): { from: string; to: string; lag: number; event: unknown } | undefined {
-    const lag = this.e.world.lag(this.e.pairName);
+    // CloudWatch evaluates the alarm in the primary's Region: while that Region is down or hangs, nothing is
+    // evaluated there and nothing reaches the replica's Region.
+    const { world, pairName } = this.e;
+    if (!world.isRegionServing(world.roles(pairName).primary.region)) return undefined;
+    const lag = world.lag(pairName);
     const to = lag > this.threshold ? 'ALARM' : 'OK';
     const from = this.state;
     if (to === from) return undefined;

@@ -60,9 +60,10 @@ export function describeBrokerJson(world: CrdrWorld, b: SimBroker) {
     brokerArn: b.arn,
     brokerId: b.id,
     // A running primary lists its instances whether or not they answer (as on AWS); none during a promotion.
-    brokerInstances: b.role === 'PRIMARY' && !world.pair(b.pairName).promotion
-      ? [{ consoleURL: `https://127.0.0.1:${b.port ?? 0}`, endpoints: world.endpoints(b), ipAddress: '127.0.0.1' }]
-      : [],
+    brokerInstances:
+      b.role === 'PRIMARY' && !world.pair(b.pairName).promotion
+        ? [{ consoleURL: `https://127.0.0.1:${b.port ?? 0}`, endpoints: world.endpoints(b), ipAddress: '127.0.0.1' }]
+        : [],
     brokerName: b.name,
     brokerState: world.brokerState(b),
     created: b.created.toISOString(),

@@ -147,6 +147,8 @@ export class CrdrWorld {
   partitioned = false;
   /** Faults armed for the next calls of an operation. */
   private readonly faults = new FaultQueue<FaultableOperation, ApiFault>();
+  /** Every promotion that completed, at the simulated moment it did: the new primary takes clients from then. */
+  readonly completions: Array<{ at: number; pairName: string; primaryId: string; mode: PromoteMode }> = [];
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
   /** TotalReplicationLag datapoints as CloudWatch stores them: per Region, per `Broker` dimension. */
@@ -314,6 +316,7 @@ export class CrdrWorld {
     }
     this.pairs.delete(name);
     this.lastSample.delete(name);
+    this.completions.splice(0, this.completions.length, ...this.completions.filter((c) => c.pairName !== name));
   }
 
   // ---- reads ----
@@ -475,7 +478,7 @@ export class CrdrWorld {
       const end = Math.min(until, at);
       if (link) pair.backlog = Math.max(0, pair.backlog - (pair.drainRate * (end - t)) / 1000);
       if (at > until) return undefined;
-      this.completePromotion(pair);
+      this.completePromotion(pair, at);
       return at;
     }
     if (promotion?.mode === 'SWITCHOVER') {
@@ -486,7 +489,7 @@ export class CrdrWorld {
         return undefined;
       }
       pair.backlog = 0;
-      this.completePromotion(pair);
+      this.completePromotion(pair, t + drainSeconds * 1000);
       return t + drainSeconds * 1000;
     }
     const produced = this.accepting(primary) ? pair.produceRate * dt : 0;
@@ -495,8 +498,14 @@ export class CrdrWorld {
     return undefined;
   }
 
-  private completePromotion(pair: SimPair): void {
+  private completePromotion(pair: SimPair, at: number): void {
     const { primary, replica } = this.roles(pair.name);
+    this.completions.push({
+      at: Math.round(at),
+      pairName: pair.name,
+      primaryId: replica.id,
+      mode: pair.promotion?.mode ?? 'FAILOVER',
+    });
     primary.role = REPLICATION_ROLE.REPLICA;
     replica.role = REPLICATION_ROLE.PRIMARY;
     // A failover does not wait for the backlog: those messages stay behind on the old primary.

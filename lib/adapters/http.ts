@@ -45,6 +45,18 @@ interface SdkErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
+/**
+ * An error's message, with the SDK's timeout wording ("@smithy/node-http-handler - [ERROR] a request has exceeded
+ * the configured 5000 ms requestTimeout.") said plainly: "timed out after 5000 ms".
+ */
+export function callErrorMessage(error: unknown): string {
+  const e = (error ?? {}) as SdkErrorShape;
+  const message = e.message ?? String(error);
+  if (e.name !== 'TimeoutError' && e.name !== 'AbortError') return message;
+  const ms = /(\d+) ?ms/.exec(message)?.[1];
+  return ms ? `timed out after ${ms} ms` : `timed out (${message})`;
+}
+
 /** Classifies an SDK error; `timeoutMs` names the timeout that applied, for the "timed out after N ms" reason. */
 export function classifyCallError(error: unknown, timeoutMs: number): CallFailure {
   const e = (error ?? {}) as SdkErrorShape;
@@ -56,5 +68,5 @@ export function classifyCallError(error: unknown, timeoutMs: number): CallFailur
     return { kind: 'refused', status, code: e.name ?? 'Error', detail: `${e.name ?? 'Error'} (${status}): ${e.message ?? ''}` };
   }
   const what = status === undefined ? (e.code ?? e.name ?? 'network error') : `${e.name ?? 'Error'} (${status})`;
-  return { kind: 'unreachable', detail: `${what}: ${e.message ?? String(error)}` };
+  return { kind: 'unreachable', detail: `${what}: ${callErrorMessage(error)}` };
 }

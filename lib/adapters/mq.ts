@@ -4,6 +4,7 @@ import { type BrokerObservation, type Mode, Role } from '../core/model.ts';
 import { BrokerApiError } from '../errors.ts';
 import { normalizeRole } from '../mq-facts.ts';
 import type { BrokerApi } from '../ports.ts';
+import { callErrorMessage } from './http.ts';
 
 interface SdkErrorShape {
   name?: string;
@@ -31,7 +32,7 @@ export const toBrokerApiError = (brokerId: string, action: string, error: unknow
         ? 'check the IAM policy of this function'
         : 'the request is refused as it stands';
   return new BrokerApiError(
-    `${action} ${brokerId}: ${e.name ?? 'Error'}: ${e.message ?? String(error)} (${hint})`,
+    `${action} ${brokerId}: ${e.name ?? 'Error'}: ${callErrorMessage(error)} (${hint})`,
     brokerId,
     retryable,
     {
@@ -72,10 +73,7 @@ export class MqBrokerApi implements BrokerApi {
   /** `abortSignal` bounds the call tighter than the client's timeouts (the probe's own timeout). */
   async describe(brokerId: string, abortSignal?: AbortSignal): Promise<DescribeBrokerResponse> {
     try {
-      return await this.client.send(
-        new DescribeBrokerCommand({ BrokerId: brokerId }),
-        abortSignal ? { abortSignal } : {},
-      );
+      return await this.client.send(new DescribeBrokerCommand({ BrokerId: brokerId }), abortSignal ? { abortSignal } : {});
     } catch (error) {
       throw toBrokerApiError(brokerId, 'DescribeBroker', error);
     }

@@ -17,9 +17,9 @@
  */
 import { connect as tcp } from 'node:net';
 import { connect as tls } from 'node:tls';
+import type { DescribeBrokerResponse } from '@aws-sdk/client-mq';
 import { normalizeRole } from '../mq-facts.ts';
 import type { PrimaryProbe, ProbeResult } from '../ports.ts';
-import type { DescribeBrokerResponse } from '@aws-sdk/client-mq';
 import { type CallFailure, classifyCallError } from './http.ts';
 import type { MqBrokerApi } from './mq.ts';
 

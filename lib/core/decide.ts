@@ -188,8 +188,10 @@ function onEvent(step: Step, event: CoreEvent): void {
       onDeadline(step, event.operationId);
       break;
     case 'SWEEP':
-    case 'WATCH':
       onSweep(step);
+      break;
+    case 'WATCH':
+      // Only the completion check above: escalation stays with the deadline, the sweep and the probes.
       break;
     case 'OPERATOR':
       onOperator(step, event);
@@ -307,7 +309,10 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
         `primary's Region unreachable (${state.remoteOutage.probes} consecutive probe(s)) during ${op.mode}: ${event.detail}`,
       );
     } else if (before) {
-      step.record(Action.COUNT_PROBE, `primary's Region answers again after ${before.probes} unreachable probe(s): ${event.detail}`);
+      step.record(
+        Action.COUNT_PROBE,
+        `primary's Region answers again after ${before.probes} unreachable probe(s): ${event.detail}`,
+      );
     }
     const outage = outageEscalationDue(step, op);
     if (outage) escalate(step, op, 'outage', outage);

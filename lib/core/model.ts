@@ -191,7 +191,7 @@ export type CoreEvent =
     }
   | { type: 'DEADLINE'; operationId: string }
   | { type: 'SWEEP' }
-  /** An invocation watching a promotion it saw accepted, every few seconds: the sweep's checks, sooner. */
+  /** An invocation watching a promotion accepted and under way, every few seconds: completion seen sooner. */
   | { type: 'WATCH' }
   | {
       type: 'OPERATOR';
