@@ -6,7 +6,7 @@ import { type HandlerBody, logger, makeHandler, metrics } from './shared.ts';
 
 export const escalate: HandlerBody = async (event, { config, orchestrator }) => ({
   pairId: config.pairId,
-  decisions: await handleEvent(orchestrator, parseEscalateEvent(event, config.pairId), { watch: true }),
+  decisions: await handleEvent(orchestrator, parseEscalateEvent(event, config.pairId), { watch: 'always' }),
 });
 
 export const handler = makeHandler(escalate, runtimeFromEnv(logger), metrics);

@@ -12,7 +12,7 @@ export const onAlarm: HandlerBody = async (event, { config, orchestrator }) => {
       decisions: [],
       ignored: 'alarm is neither listed for this pair nor on a replication-lag metric',
     };
-  return { pairId: config.pairId, decisions: await handleEvent(orchestrator, alarm, { watch: true }) };
+  return { pairId: config.pairId, decisions: await handleEvent(orchestrator, alarm, { watch: 'after-promote' }) };
 };
 
 export const handler = makeHandler(onAlarm, runtimeFromEnv(logger), metrics);

@@ -56,17 +56,23 @@ const MAX_WRITE_ATTEMPTS = 5;
 export const newOperationId = (now: number): string => `op-${now.toString(36)}-${randomUUID().slice(0, 8)}`;
 
 /**
- * Handles `event` and the follow-up events its commands produce; returns every decision recorded. With `watch`
- * (the event-driven functions; not the operator API, which answers at once), an invocation that ends with a
- * promotion accepted and under way keeps watching it (see OrchestratorConfig.watch).
+ * When an invocation watches a promotion under way (see OrchestratorConfig.watch): `after-promote`, only when it
+ * saw Amazon MQ accept its own Promote (alarms, probes); `always`, whenever one is under way (the sweep, once a
+ * minute, so that every promotion is watched until it completes). The operator API never: it answers at once.
  */
-export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { watch?: boolean } = {}): Promise<Decision[]> {
+export type WatchMode = 'never' | 'after-promote' | 'always';
+
+/** Handles `event` and the follow-up events its commands produce; returns every decision recorded. */
+export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { watch?: WatchMode } = {}): Promise<Decision[]> {
   const recorded: Decision[] = [];
   const queue: CoreEvent[] = [event];
-  const watchUntil = o.clock.now() + (options.watch ? (o.config.watch?.windowMs ?? 0) : 0);
+  const watchUntil = o.clock.now() + (o.config.watch?.windowMs ?? 0);
+  const watching = () =>
+    options.watch === 'always' || (options.watch === 'after-promote' && recorded.some((d) => d.action === 'PROMOTE_ACCEPTED'));
   let state: PairState | undefined;
   for (;;) {
-    const next = queue.shift() ?? ((await keepWatching(o, state, watchUntil)) ? ({ type: 'WATCH' } as const) : undefined);
+    const next =
+      queue.shift() ?? (watching() && (await keepWatching(o, state, watchUntil)) ? ({ type: 'WATCH' } as const) : undefined);
     if (!next) break;
     const outcome = await decideAndRecord(o, next);
     state = outcome.state;

@@ -52,9 +52,12 @@ async function primaryRegionOutage(t: number, e: Embedded): Promise<string | und
   return undefined;
 }
 
-/** The worst day with the default settings: the whole primary Region goes down, or hangs, at T+1 min. */
+/**
+ * The worst day with the default settings: the whole primary Region goes down, or hangs, just after a probe
+ * found it healthy (T+1:05), the slowest moment for the probes to notice.
+ */
 const worstDay = (how: 'down' | 'hang'): Scenario => ({
-  incidentAt: MINUTE,
+  incidentAt: MINUTE + TICK_MS,
   description:
     how === 'down'
       ? `${PRIMARY_REGION} goes down (API errors, endpoints refuse): default deadline, probes and alarms`
@@ -62,7 +65,7 @@ const worstDay = (how: 'down' | 'hang'): Scenario => ({
   // The embedded default probes with 500 ms; the drill keeps the deployed default.
   env: { PROBE_TIMEOUT_MS: '3000' },
   async script(t, e) {
-    if (t !== MINUTE) return undefined;
+    if (t !== MINUTE + TICK_MS) return undefined;
     if (how === 'down') e.world.setRegionUp(PRIMARY_REGION, false);
     else e.world.setRegionHung(PRIMARY_REGION, true);
     return `${PRIMARY_REGION} ${how === 'down' ? 'goes down' : 'hangs'}: the lag alarm there goes silent, only the probes from ${e.replica.region} can tell`;
@@ -205,20 +208,33 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   let invocations = 0;
   let failedInvocations = 0;
   let longestMs = 0;
-  /** One invocation, timed in real time against its budget; a failure is printed, not thrown. */
-  const call = async (via: string, invocation: () => Promise<HandlerResult>) => {
+  /** One invocation, timed in real time against its budget; a failure is reported, not thrown. */
+  const call = async (via: string, invocation: () => Promise<HandlerResult>): Promise<HandlerResult | string> => {
     invocations += 1;
     const started = performance.now();
     try {
-      printDecisions(await invocation(), via);
+      return await invocation();
     } catch (error) {
       failedInvocations += 1;
-      printLine(elapsed(), via, 'INVOCATION FAILED', error instanceof Error ? error.message : String(error));
+      return error instanceof Error ? error.message : String(error);
     } finally {
       longestMs = Math.max(longestMs, performance.now() - started);
     }
   };
-  const fire = (event: unknown) => call('onAlarm', () => invoke.onAlarm(event));
+  /** Invocations that AWS runs at the same moment run at once here too; their decisions print in time order. */
+  const together = async (calls: Array<[string, () => Promise<HandlerResult>]>) => {
+    const at = elapsed();
+    const results = await Promise.all(calls.map(([via, invocation]) => call(via, invocation)));
+    const lines: Array<{ result: HandlerResult; via: string; decision: Decision }> = [];
+    for (const [i, result] of results.entries()) {
+      const via = calls[i]?.[0] ?? '?';
+      if (typeof result === 'string') printLine(at, via, 'INVOCATION FAILED', result);
+      else for (const decision of result.decisions) lines.push({ result, via, decision });
+    }
+    lines.sort((a, b) => a.decision.at - b.decision.at);
+    for (const { via, decision } of lines) printDecisions({ pairId: pairName, decisions: [decision] }, via);
+  };
+  const fire = (event: unknown) => together([['onAlarm', () => invoke.onAlarm(event)]]);
 
   try {
     // Ticks are nominal: an invocation that watched a promotion moved the clock itself, and the ticks it
@@ -238,6 +254,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       await scheduler.runDue();
 
       if (t % MINUTE === 0) {
+        // Once a minute: CloudWatch evaluates the lag alarm, the health check and the sweep fire, all at once.
         const change = name === 'flapping' ? undefined : alarm.evaluate(clock.now());
         if (change) {
           printLine(
@@ -246,10 +263,15 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
             'ALARM STATE',
             `${lagAlarm} ${change.from}→${change.to} (TotalReplicationLag ${change.lag})`,
           );
-          if (name !== 'duplicate-delivery') await fire(change.event);
         }
-        await call('healthCheck', () => invoke.healthCheck());
-        await call('sweep', () => invoke.escalate({ kind: 'sweep' }));
+        const alarmEvent = change && name !== 'duplicate-delivery' ? change.event : undefined;
+        await together([
+          ...(alarmEvent ? [['onAlarm', () => invoke.onAlarm(alarmEvent)] as [string, () => Promise<HandlerResult>]] : []),
+          ['healthCheck', () => invoke.healthCheck()],
+        ]);
+        // The sweep watches any promotion under way for half a minute: after the others, so that its watch does
+        // not hurry the clock past their decisions.
+        await together([['sweep', () => invoke.escalate({ kind: 'sweep' })]]);
       }
 
       if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.lag(pairName);

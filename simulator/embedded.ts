@@ -26,8 +26,9 @@ import { CrdrWorld, type SimBroker } from './world.ts';
 
 /**
  * A clock that moves only when told to: drills and tests run minutes of outage in milliseconds. An invocation
- * that sleeps (watching a promotion) moves it itself, as if the invocation ran that long while nothing else
- * happened; the drill and the model test read the time back from the clock rather than counting their ticks.
+ * that sleeps (watching a promotion) moves it itself to when it wakes, unless the clock is already past that:
+ * invocations sleeping at once overlap, as concurrent Lambdas do, instead of adding up. The drill and the model
+ * test read the time back from the clock rather than counting their ticks.
  */
 export class ManualClock implements Clock {
   constructor(private t: number) {}
@@ -38,9 +39,10 @@ export class ManualClock implements Clock {
     this.t += ms;
   }
   async sleep(ms: number): Promise<void> {
-    this.t += ms;
+    const wake = this.t + ms;
     // Let other I/O run, as a timer would.
     await new Promise((resolve) => setImmediate(resolve));
+    this.t = Math.max(this.t, wake);
   }
 }
 
