@@ -41,15 +41,18 @@ export const EnvSchema = z
     SDK_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(3_000),
     SDK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** The invocation's overall budget, well under the Lambda timeout (and cut to what Lambda says remains). */
-    INVOCATION_BUDGET_MS: z.coerce.number().int().min(1_000).max(900_000).default(45_000),
+    INVOCATION_BUDGET_MS: z.coerce.number().int().min(1_000).max(900_000).default(80_000),
     /**
      * A switchover waiting while the primary's Region is unreachable (its API and its endpoints failing for
      * PROBE_FAILURE_THRESHOLD consecutive probes) cannot complete: it escalates this long after the outage is
      * confirmed (or after it started, if later) instead of at its deadline. 0 turns it off.
      */
     OUTAGE_ESCALATION_SECONDS: seconds(0, 86_400, 60),
-    /** After a Promote is accepted, watch DescribeBroker every WATCH_INTERVAL_SECONDS for up to WATCH_SECONDS. */
-    WATCH_SECONDS: seconds(0, 900, 30),
+    /**
+     * After a Promote is accepted, watch DescribeBroker every WATCH_INTERVAL_SECONDS for up to WATCH_SECONDS: as
+     * long as the sweep's period, so that the sweeps' watches follow on without a gap.
+     */
+    WATCH_SECONDS: seconds(0, 900, 60),
     WATCH_INTERVAL_SECONDS: seconds(1, 60, 5),
     PROMOTE_RETRY_AFTER_SECONDS: seconds(10, 3_600, 120),
     MAX_PROMOTE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),

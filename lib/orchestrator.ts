@@ -96,8 +96,9 @@ async function keepWatching(o: Orchestrator, state: PairState | undefined, until
   const watch = o.config.watch;
   const op = state?.operation;
   if (!watch || !op || !PROMOTION_UNDER_WAY.has(op.status)) return false;
-  // At the deadline the escalation's own trigger takes over (and reads the lag for the RPO).
-  if (o.clock.now() + watch.intervalMs > Math.min(until, op.deadlineAt ?? until)) return false;
+  // At a switchover's deadline the escalation's own trigger takes over (and reads the lag for the RPO).
+  const deadline = op.mode === 'SWITCHOVER' ? (op.deadlineAt ?? until) : until;
+  if (o.clock.now() + watch.intervalMs > Math.min(until, deadline)) return false;
   const budget = currentBudget();
   if (budget && budget.remaining() - watch.intervalMs < watch.reserveMs) return false;
   await o.clock.sleep(watch.intervalMs);

@@ -107,7 +107,13 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
       log,
       ...(overrides.newOperationId ? { newOperationId: overrides.newOperationId } : {}),
     },
-    probe: new RemotePrimaryProbe(remoteBroker, config.remoteBrokerId, config.probeTimeoutMs),
+    // One attempt per probe: a retry's backoff would outlast the probe's timeout and turn a throttled (4xx)
+    // answer, which is no verdict, into a timeout, which is a failed probe.
+    probe: new RemotePrimaryProbe(
+      new MqBrokerApi(made(new MqClient({ ...options(config.remoteRegion, config.mqEndpoint), maxAttempts: 1 }))),
+      config.remoteBrokerId,
+      config.probeTimeoutMs,
+    ),
     remoteBroker,
     lagMetrics,
     close: () => {

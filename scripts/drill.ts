@@ -268,10 +268,8 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
         await together([
           ...(alarmEvent ? [['onAlarm', () => invoke.onAlarm(alarmEvent)] as [string, () => Promise<HandlerResult>]] : []),
           ['healthCheck', () => invoke.healthCheck()],
+          ['sweep', () => invoke.escalate({ kind: 'sweep' })],
         ]);
-        // The sweep watches any promotion under way for half a minute: after the others, so that its watch does
-        // not hurry the clock past their decisions.
-        await together([['sweep', () => invoke.escalate({ kind: 'sweep' })]]);
       }
 
       if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.lag(pairName);

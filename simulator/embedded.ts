@@ -25,12 +25,18 @@ import { type RunningSimulator, startSimulator } from './server.ts';
 import { CrdrWorld, type SimBroker } from './world.ts';
 
 /**
- * A clock that moves only when told to: drills and tests run minutes of outage in milliseconds. An invocation
- * that sleeps (watching a promotion) moves it itself to when it wakes, unless the clock is already past that:
- * invocations sleeping at once overlap, as concurrent Lambdas do, instead of adding up. The drill and the model
- * test read the time back from the clock rather than counting their ticks.
+ * A clock that moves only when told to: drills and tests run minutes of outage in milliseconds.
+ *
+ * An invocation that sleeps (watching a promotion) moves it itself. Invocations run through `track` (the
+ * embedded default's handlers) share it as concurrent Lambdas share time: a sleeper wakes only once every
+ * tracked invocation is asleep or done, the earliest first, and the clock moves to its wake time; so one
+ * invocation's real I/O never lets another's sleep run ahead of it. Outside `track` a sleep moves the clock at
+ * once (never backwards). The drill and the model test read the time back from the clock.
  */
 export class ManualClock implements Clock {
+  private active = 0;
+  private sleepers: Array<{ wake: number; resume: () => void }> = [];
+
   constructor(private t: number) {}
   now(): number {
     return this.t;
@@ -38,11 +44,40 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     this.t += ms;
   }
+
   async sleep(ms: number): Promise<void> {
     const wake = this.t + ms;
-    // Let other I/O run, as a timer would.
-    await new Promise((resolve) => setImmediate(resolve));
-    this.t = Math.max(this.t, wake);
+    if (this.active === 0) {
+      // Let other I/O run, as a timer would.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.t = Math.max(this.t, wake);
+      return;
+    }
+    await new Promise<void>((resume) => {
+      this.sleepers.push({ wake, resume });
+      this.active -= 1;
+      this.wakeNext();
+    });
+  }
+
+  /** Runs one invocation on this clock's shared time. */
+  async track<T>(invocation: () => Promise<T>): Promise<T> {
+    this.active += 1;
+    try {
+      return await invocation();
+    } finally {
+      this.active -= 1;
+      this.wakeNext();
+    }
+  }
+
+  private wakeNext(): void {
+    if (this.active > 0 || this.sleepers.length === 0) return;
+    this.sleepers.sort((a, b) => a.wake - b.wake);
+    const next = this.sleepers.shift() as { wake: number; resume: () => void };
+    this.t = Math.max(this.t, next.wake);
+    this.active += 1;
+    next.resume();
   }
 }
 
@@ -183,9 +218,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   });
 
   const log = options.log ?? quietLog;
+  const { clock } = options;
+  /** Every invocation shares the manual clock's time as concurrent Lambdas do (see ManualClock). */
+  const track = <T>(invocation: () => Promise<T>): Promise<T> =>
+    clock instanceof ManualClock ? clock.track(invocation) : invocation();
   let escalateHandler: ReturnType<typeof makeHandler> | undefined;
   const scheduler = new LocalDeadlineScheduler(options.clock, async (payload) => {
-    const result = await (escalateHandler as ReturnType<typeof makeHandler>)(payload, lambdaContext('escalate'));
+    const result = await track(() => (escalateHandler as ReturnType<typeof makeHandler>)(payload, lambdaContext('escalate')));
     options.onScheduledResult?.(result);
   });
   const runtime = createRuntime(config, log, {
@@ -201,8 +240,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     arcStep: makeHandler(arcStep, () => runtime),
   };
   escalateHandler = handlers.escalate;
+  const api = createApi(() => runtime);
   const gateway = await startLocalGateway({
-    handler: createApi(() => runtime),
+    handler: (event, context) => track(() => api(event, context)),
     users: options.users ?? LOCAL_USERS,
     ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
   });
@@ -218,10 +258,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     replica,
     pairName,
     invoke: {
-      onAlarm: (event) => handlers.onAlarm(event, lambdaContext('onAlarm')),
-      healthCheck: (event = {}) => handlers.healthCheck(event, lambdaContext('healthCheck')),
-      escalate: (event) => handlers.escalate(event, lambdaContext('escalate')),
-      arcStep: (event) => handlers.arcStep(event, lambdaContext('arcStep')),
+      onAlarm: (event) => track(() => handlers.onAlarm(event, lambdaContext('onAlarm'))),
+      healthCheck: (event = {}) => track(() => handlers.healthCheck(event, lambdaContext('healthCheck'))),
+      escalate: (event) => track(() => handlers.escalate(event, lambdaContext('escalate'))),
+      arcStep: (event) => track(() => handlers.arcStep(event, lambdaContext('arcStep'))),
     },
     close: async () => {
       await gateway.close();

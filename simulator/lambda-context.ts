@@ -1,7 +1,7 @@
-/** The Lambda context the local stand-ins pass to handlers: a 60 s timeout, as serverless.yml's default. */
+/** The Lambda context the local stand-ins pass to handlers: a 90 s timeout, as serverless.yml gives the orchestrating functions. */
 import type { Context } from 'aws-lambda';
 
-export const lambdaContext = (functionName: string, timeoutMs = 60_000): Context => {
+export const lambdaContext = (functionName: string, timeoutMs = 90_000): Context => {
   const started = performance.now();
   return {
     callbackWaitsForEmptyEventLoop: false,

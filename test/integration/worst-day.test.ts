@@ -1,0 +1,222 @@
+/**
+ * The worst day on the embedded default, through the real handlers, SDK clients, simulator and dynalite: a
+ * primary Region that hangs or goes down, probes that say nothing about the primary, and how soon a completed
+ * promotion is seen. AWS's part is played as the drill plays it: every minute the lag alarm is evaluated (in
+ * the primary's Region, so not while it is down or hangs), and the health check and the sweep fire at once.
+ */
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HandlerResult } from '#functions/shared.ts';
+import type { Decision } from '#lib/core/model.ts';
+import {
+  type Embedded,
+  LagAlarmEvaluator,
+  ManualClock,
+  PRIMARY_REGION,
+  REPLICA_REGION,
+  startEmbedded,
+} from '#simulator/embedded.ts';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const MIN = 60_000;
+/** Short timeouts so that a hang costs a test little real time; the drill plays the same with the defaults. */
+const FAST = {
+  PROBE_TIMEOUT_MS: '300',
+  SDK_CONNECT_TIMEOUT_MS: '200',
+  SDK_REQUEST_TIMEOUT_MS: '400',
+  INVOCATION_BUDGET_MS: '6000',
+};
+
+let env: Embedded | undefined;
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+/** AWS's schedules around the orchestrator, on the manual clock; keeps what every invocation did. */
+class Aws {
+  readonly failures: string[] = [];
+  /** Real time each invocation took. */
+  readonly durations: number[] = [];
+  private readonly alarm: LagAlarmEvaluator;
+
+  constructor(
+    readonly e: Embedded,
+    readonly clock: ManualClock,
+    readonly decisions: Decision[],
+  ) {
+    this.alarm = new LagAlarmEvaluator(e, `${e.pairName}-replication-lag`, 1_000);
+  }
+
+  private async call(invocation: () => Promise<HandlerResult>): Promise<void> {
+    const started = performance.now();
+    try {
+      this.decisions.push(...(await invocation()).decisions);
+    } catch (error) {
+      this.failures.push(String(error));
+    } finally {
+      this.durations.push(performance.now() - started);
+    }
+  }
+
+  /** Runs until `until` (ms after T0) in 5 s steps; `at` scripts what happens at a given step. */
+  async runUntil(until: number, at: (t: number) => void = () => undefined): Promise<void> {
+    const { e, clock } = this;
+    for (let t = Math.ceil((clock.now() - T0) / 5_000) * 5_000; t <= until; t += 5_000) {
+      if (clock.now() < T0 + t) clock.advance(T0 + t - clock.now());
+      at(t);
+      await e.world.syncListeners();
+      await e.scheduler.runDue();
+      if (t % MIN !== 0) continue;
+      const change = this.alarm.evaluate(clock.now());
+      await Promise.all([
+        ...(change ? [this.call(() => e.invoke.onAlarm(change.event))] : []),
+        this.call(() => e.invoke.healthCheck()),
+        this.call(() => e.invoke.escalate({ kind: 'sweep' })),
+      ]);
+    }
+  }
+
+  /** When the replica became the primary, in the simulator (it takes clients from then). */
+  promotedAt(): number | undefined {
+    return this.e.world.completions.find((c) => c.primaryId === this.e.replica.id)?.at;
+  }
+
+  first(action: string): Decision | undefined {
+    return this.decisions.filter((d) => d.action === action).sort((a, b) => a.at - b.at)[0];
+  }
+}
+
+async function start(options: {
+  env?: Record<string, string>;
+  pair?: { produceRate?: number; drainRate?: number; backlog?: number };
+}): Promise<Aws> {
+  const clock = new ManualClock(T0);
+  const decisions: Decision[] = [];
+  // Deadlines fire the escalate handler through the local scheduler: their decisions count too.
+  env = await startEmbedded({
+    clock,
+    env: options.env ?? {},
+    pair: options.pair ?? {},
+    onScheduledResult: (r) => decisions.push(...r.decisions),
+  });
+  return new Aws(env, clock, decisions);
+}
+
+describe('a primary Region that hangs or goes down', () => {
+  it.each([
+    ['hangs', FAST],
+    ['goes down', {}],
+  ] as const)(
+    'when it %s just after a healthy probe, a new primary takes clients within 5 min, and no invocation outlives its budget',
+    async (how, settings) => {
+      const aws = await start({ env: settings });
+      const outageAt = T0 + MIN + 5_000;
+      await aws.runUntil(10 * MIN, (t) => {
+        if (T0 + t !== outageAt) return;
+        if (how === 'hangs') aws.e.world.setRegionHung(PRIMARY_REGION, true);
+        else aws.e.world.setRegionUp(PRIMARY_REGION, false);
+      });
+      const promotedAt = aws.promotedAt();
+      expect(promotedAt).toBeDefined();
+      expect((promotedAt as number) - outageAt).toBeLessThanOrEqual(5 * MIN);
+      expect(aws.first('ESCALATE_TO_FAILOVER')?.reason).toMatch(/answered nothing \(API and endpoints\)/);
+      expect(aws.failures).toEqual([]);
+      const budget = aws.e.runtime.config.budgetMs;
+      expect(Math.max(...aws.durations)).toBeLessThan(budget);
+      if (how === 'hangs') expect(aws.decisions.some((d) => d.reason.includes('timed out after 300 ms'))).toBe(true);
+    },
+  );
+
+  it('a partition (both Regions answer) keeps the deadline: no outage escalation', async () => {
+    const aws = await start({ env: { DEADLINE_SECONDS: '300', PREDICTIVE_ESCALATION: 'false' } });
+    await aws.runUntil(9 * MIN, (t) => {
+      if (t === MIN) aws.e.world.setPartitioned(true);
+    });
+    const started = aws.first('START_SWITCHOVER');
+    const escalated = aws.first('ESCALATE_TO_FAILOVER');
+    console.log(aws.decisions.map((d) => `${(d.at - T0) / 1000} ${d.action} ${d.reason.slice(0, 150)}`).join('\n'));
+    expect(started).toBeDefined();
+    expect(escalated?.reason).toMatch(/did not complete within 300 s|passed its deadline/);
+    expect((escalated?.at ?? 0) - (started?.at ?? 0)).toBeGreaterThanOrEqual(300_000);
+  });
+
+  it('our own Region hanging: the invocation answers within its budget, refusing to promote a broker it cannot see', async () => {
+    const aws = await start({ env: FAST });
+    aws.e.world.setApiFault(REPLICA_REGION, { kind: 'hang' });
+    const started = performance.now();
+    const result = await aws.e.invoke.onAlarm(
+      (await import('#simulator/embedded.ts')).alarmStateChangeEvent('orders-replication-lag', 'ALARM', 'OK', T0),
+    );
+    expect(performance.now() - started).toBeLessThan(6_000);
+    expect(result.decisions).toMatchObject([
+      { action: 'REFUSE', reason: expect.stringMatching(/could not be observed .*timed out after 400 ms/) },
+    ]);
+    expect(aws.e.world.promoteLog).toEqual([]);
+  });
+
+  it('a slow Region answers late but answers; one slower than the request timeout is a timeout', async () => {
+    const aws = await start({ env: FAST });
+    aws.e.world.setApiFault(PRIMARY_REGION, { kind: 'slow', ms: 150 });
+    const t1 = performance.now();
+    expect(await aws.e.runtime.probe.probe()).toMatchObject({ healthy: true });
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(150);
+    aws.e.world.setApiFault(PRIMARY_REGION, { kind: 'slow', ms: 1_000 });
+    expect(await aws.e.runtime.probe.probe()).toMatchObject({
+      healthy: false,
+      detail: expect.stringContaining('timed out after 300 ms'),
+    });
+  });
+});
+
+describe('probes that say nothing about the primary', () => {
+  it('a wrong REMOTE_BROKER_ID on a healthy pair: 0 promotions in 10 minutes, one notification naming the fix', async () => {
+    const aws = await start({ env: { REMOTE_BROKER_ID: 'b-00000000-0000-0000-0000-000000000000' } });
+    await aws.runUntil(10 * MIN);
+    expect(aws.e.world.promoteLog).toEqual([]);
+    expect(aws.e.world.published).toHaveLength(1);
+    expect(aws.e.world.published[0]?.message).toMatch(/replicates with b-.* in us-east-1; fix REMOTE_BROKER_ID/);
+    expect(aws.decisions.map((d) => d.action)).toEqual(['PROBLEM']);
+  });
+
+  it('DescribeBroker throttled for 10 minutes: 0 promotions, one notification; the next good probe clears it quietly', async () => {
+    const aws = await start({});
+    aws.e.world.injectFault('DescribeBroker', 'throttle', 100_000);
+    await aws.runUntil(10 * MIN);
+    aws.e.world.clearFaults();
+    await aws.runUntil(12 * MIN);
+    expect(aws.e.world.promoteLog).toEqual([]);
+    expect(aws.e.world.published.map((p) => p.subject)).toEqual([
+      '[orders] needs attention: the orchestrator cannot judge the pair',
+    ]);
+    expect(aws.decisions.map((d) => d.action)).toEqual(['PROBLEM', 'PROBLEM_CLEARED']);
+  });
+});
+
+describe('completion seen in seconds', () => {
+  it.each([
+    [
+      'a switchover that drains in 40 s (the invocation that promoted sees it)',
+      { backlog: 8_000, drainRate: 200, produceRate: 0 },
+    ],
+    ['a switchover that drains in 100 s (the sweep sees it)', { backlog: 20_000, drainRate: 200, produceRate: 0 }],
+  ])('%s: COMPLETE and clients redirected within 10 s of the new primary taking clients', async (_name, pair) => {
+    const aws = await start({ pair });
+    await aws.runUntil(5 * MIN);
+    const promotedAt = aws.promotedAt() as number;
+    expect(promotedAt).toBeDefined();
+    expect((aws.first('COMPLETE')?.at ?? Number.POSITIVE_INFINITY) - promotedAt).toBeLessThanOrEqual(10_000);
+    expect((aws.first('CLIENTS_REDIRECTED')?.at ?? Number.POSITIVE_INFINITY) - promotedAt).toBeLessThanOrEqual(10_000);
+  });
+
+  it('an escalated failover, the same', async () => {
+    const aws = await start({ env: { DEADLINE_SECONDS: '120' } });
+    await aws.runUntil(8 * MIN, (t) => {
+      if (t === MIN) aws.e.world.setPartitioned(true);
+    });
+    const promotedAt = aws.promotedAt() as number;
+    expect(aws.first('ESCALATE_TO_FAILOVER')).toBeDefined();
+    expect((aws.first('COMPLETE')?.at ?? Number.POSITIVE_INFINITY) - promotedAt).toBeLessThanOrEqual(10_000);
+    expect((aws.first('CLIENTS_REDIRECTED')?.at ?? Number.POSITIVE_INFINITY) - promotedAt).toBeLessThanOrEqual(10_000);
+  });
+});
