@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { callErrorMessage } from './adapters/http.ts';
 import { currentBudget } from './budget.ts';
 import { decide, isInFlight } from './core/decide.ts';
-import type { Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
+import type { BrokerObservation, Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
 import type { BrokerApi, ClientRedirector, Clock, DeadlineScheduler, LagMetrics, Notifier, PairStore } from './ports.ts';
 
@@ -69,13 +69,13 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { 
   const watchUntil = o.clock.now() + (o.config.watch?.windowMs ?? 0);
   const watching = () =>
     options.watch === 'always' || (options.watch === 'after-promote' && recorded.some((d) => d.action === 'PROMOTE_ACCEPTED'));
-  let state: PairState | undefined;
+  let last: { state: PairState; observation: BrokerObservation } | undefined;
   for (;;) {
     const next =
-      queue.shift() ?? (watching() && (await keepWatching(o, state, watchUntil)) ? ({ type: 'WATCH' } as const) : undefined);
+      queue.shift() ?? (watching() && (await keepWatching(o, last, watchUntil)) ? ({ type: 'WATCH' } as const) : undefined);
     if (!next) break;
     const outcome = await decideAndRecord(o, next);
-    state = outcome.state;
+    last = outcome;
     recorded.push(...outcome.decisions);
     for (const decision of outcome.decisions) o.log.info('decision', { pairId: o.config.pairId, ...decision });
     for (const command of outcome.commands) {
@@ -89,20 +89,27 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { 
 const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRESS', 'FAILOVER_IN_PROGRESS']);
 
 /**
- * Whether to look again: Amazon MQ accepted a Promote that has not completed, the watch window is open, and the
- * budget keeps its reserve after the pause. Waits out the pause when it says yes.
+ * Whether to look again: Amazon MQ accepted a Promote that has not completed, the watch window is open, and
+ * after the pause the budget still holds its reserve for the last write and its commands.
  */
-async function keepWatching(o: Orchestrator, state: PairState | undefined, until: number): Promise<boolean> {
+async function keepWatching(
+  o: Orchestrator,
+  last: { state: PairState; observation: BrokerObservation } | undefined,
+  until: number,
+): Promise<boolean> {
   const watch = o.config.watch;
-  const op = state?.operation;
+  const op = last?.state.operation;
   if (!watch || !op || !PROMOTION_UNDER_WAY.has(op.status)) return false;
+  // A broker that could not be seen (its Region's API failing or hanging) is left to the next sweep: looking
+  // again every few seconds would only spend the budget on timeouts.
+  if (last?.observation.role === 'UNKNOWN') return false;
   // At a switchover's deadline the escalation's own trigger takes over (and reads the lag for the RPO).
   const deadline = op.mode === 'SWITCHOVER' ? (op.deadlineAt ?? until) : until;
   if (o.clock.now() + watch.intervalMs > Math.min(until, deadline)) return false;
-  const budget = currentBudget();
-  if (budget && budget.remaining() - watch.intervalMs < watch.reserveMs) return false;
   await o.clock.sleep(watch.intervalMs);
-  return true;
+  // Measured after the pause, which took real time on AWS (and none on the embedded default's manual clock).
+  const budget = currentBudget();
+  return !budget || budget.remaining() >= watch.reserveMs;
 }
 
 async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
@@ -118,10 +125,10 @@ async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
       newOperationId: o.newOperationId ?? (() => newOperationId(now)),
       ...(lag ? { lag } : {}),
     });
-    if (outcome.decisions.length === 0) return outcome;
+    if (outcome.decisions.length === 0) return { ...outcome, observation };
     try {
       await o.store.save(stored, outcome.state, outcome.decisions);
-      return outcome;
+      return { ...outcome, observation };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       o.log.info('lost the race for the pair record; deciding again', { pairId: config.pairId, attempt });

@@ -13,6 +13,7 @@
  *  - lost deadline schedules; Region outages, the inter-Region partition, a primary refusing connections.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { ApiClient } from '#cli/client.ts';
@@ -46,6 +47,16 @@ import { type DynamoFaultProxy, startDynamoFaultProxy } from '../support/dynamo-
 
 const TABLE = 'crdr-model';
 export const T0 = Date.parse('2026-11-23T09:00:00Z');
+/**
+ * Real-time limits in every run: short, so that a hung call costs the test little; the budget invariant holds
+ * each invocation to INVOCATION_BUDGET_MS whatever hangs.
+ */
+export const TIMEOUTS = {
+  PROBE_TIMEOUT_MS: '100',
+  SDK_CONNECT_TIMEOUT_MS: '100',
+  SDK_REQUEST_TIMEOUT_MS: '100',
+  INVOCATION_BUDGET_MS: '2000',
+};
 /** The orchestrator's settings in every run (seconds). */
 export const SETTINGS = {
   deadline: 120,
@@ -124,7 +135,11 @@ export class Servers {
   newRun(index: number, load: { produceRate: number; drainRate: number; backlog: number }): Run {
     this.world.clearFaults();
     this.proxy.clear();
-    for (const region of [PRIMARY_REGION, REPLICA_REGION]) this.world.setRegionUp(region, true);
+    for (const region of [PRIMARY_REGION, REPLICA_REGION]) {
+      this.world.setRegionUp(region, true);
+      this.world.setRegionHung(region, false);
+      this.world.setApiFault(region, undefined);
+    }
     this.world.setPartitioned(false);
     const run = new Run(this, `pair-${index}`, load);
     this.gatewayRun.current = run;
@@ -155,6 +170,8 @@ export class Run {
   readonly delivered: unknown[] = [];
   /** Operator idempotency keys used so far, for retries. */
   readonly keys: string[] = [];
+  /** Real time each invocation that returned took, with what it was (for the budget invariant). */
+  readonly durations: Array<{ ms: number; what: string }> = [];
   private crashPoint: CrashPoint | undefined;
   /** Set while the model runs invocations at once: their Promotes race each other's decisions. */
   racing = false;
@@ -192,6 +209,7 @@ export class Run {
       COOLDOWN_SECONDS: String(SETTINGS.cooldown),
       PROBE_FAILURE_THRESHOLD: String(SETTINGS.probeFailureThreshold),
       MAX_PROMOTE_ATTEMPTS: String(SETTINGS.maxPromoteAttempts),
+      ...TIMEOUTS,
     });
     this.scheduler = new LocalDeadlineScheduler(clock, (payload) => this.invoke('escalate', payload));
     this.runtime = createRuntime(config, quietLog, {
@@ -230,7 +248,7 @@ export class Run {
 
   /** One Lambda invocation; a crash or an error ends it, as on AWS. */
   invoke(name: 'onAlarm' | 'healthCheck' | 'escalate', event: unknown): Promise<Outcome> {
-    return this.guard(() => this.handlers[name](event, lambdaContext(name)));
+    return this.guard(name, () => this.handlers[name](event, lambdaContext(name)));
   }
 
   /** One operator request through the API gateway; a 409 is a refusal, an answer like any other. */
@@ -241,7 +259,7 @@ export class Run {
       ...(kind === 'FAILOVER' ? { confirm: this.pairId } : {}),
       ...(dryRun && promotes ? { dryRun } : {}),
     };
-    return this.guard(async () => {
+    return this.guard(`api ${kind}`, async () => {
       const answer = await this.api.request(kind, this.pairId, body, key);
       return { pairId: this.pairId, decisions: answer.decisions };
     });
@@ -292,8 +310,12 @@ export class Run {
     await this.servers.world.removePair(this.pairId);
   }
 
-  private guard(call: () => Promise<HandlerResult>): Promise<Outcome> {
-    return this.lambda(() => this.settle(call), { ok: false, crashed: true, error: 'crashed' });
+  private async guard(what: string, call: () => Promise<HandlerResult>): Promise<Outcome> {
+    const started = performance.now();
+    const outcome = await this.lambda(() => this.settle(call), { ok: false, crashed: true, error: 'crashed' });
+    // A crashed invocation never returns: it has no duration to hold to the budget.
+    if (!(!outcome.ok && outcome.crashed)) this.durations.push({ ms: performance.now() - started, what });
+    return outcome;
   }
 
   private settle(call: () => Promise<HandlerResult>): Promise<Outcome> {

@@ -18,7 +18,9 @@
  *  I6 nothing repeated: an operation is started, escalated and completed at most once, and a completion in
  *     the timeline is a broker that is the primary;
  *  I7 clients follow the primary: the redirect parameter exists only once the local broker is the primary, and
- *     at rest, after a completion, it names the primary's endpoints in both Regions.
+ *     at rest, after a completion, it names the primary's endpoints in both Regions;
+ *  I8 bounded: every invocation that returns (a crashed one never does) returns within its budget, whatever
+ *     hangs or answers late (INVOCATION_BUDGET_MS, plus a second for the runtime's own scheduling).
  * Besides, an invocation fails only with the orchestrator's typed errors.
  */
 import fc from 'fast-check';
@@ -27,7 +29,10 @@ import { isInFlight } from '#lib/core/decide.ts';
 import type { Decision, PairState } from '#lib/core/model.ts';
 import { API_FAULTS, type ApiFault, FAULTABLE, type FaultableOperation } from '#simulator/world.ts';
 import { DYNAMO_FAULTS, type DynamoFault, type DynamoOperation } from '../support/dynamo-faults.ts';
-import { type CrashPoint, type Outcome, type Run, SETTINGS, type Servers, T0 } from './harness.ts';
+import { type CrashPoint, type Outcome, type Run, SETTINGS, type Servers, T0, TIMEOUTS } from './harness.ts';
+
+/** What the runtime may add to a budget: answering, and the event loop under two workers' load. */
+const BUDGET_SLACK_MS = 1_000;
 
 export type Basic =
   | { t: 'alarm'; kind: 'lag' | 'health'; state: 'ALARM' | 'OK' }
@@ -46,6 +51,10 @@ export type Step =
   | { t: 'region'; which: 'primary' | 'replica'; up: boolean }
   | { t: 'partition'; on: boolean }
   | { t: 'endpoints'; up: boolean }
+  /** Accepted and never answered: the primary's whole Region, one Region's API, or both brokers' endpoints. */
+  | { t: 'hang'; what: 'primary-region' | 'primary-api' | 'replica-api' | 'endpoints'; on: boolean }
+  /** A Region's API answers `ms` late (0: on time again); past the request timeout that is a timeout. */
+  | { t: 'slow'; which: 'primary' | 'replica'; ms: number }
   | { t: 'mqFault'; operation: FaultableOperation; fault: ApiFault; count: number }
   | { t: 'ddbFault'; operation: DynamoOperation; fault: DynamoFault; count: number }
   | { t: 'crash'; at: CrashPoint }
@@ -96,6 +105,22 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('partition' as const), on: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('endpoints' as const), up: fc.boolean() }) },
+  {
+    // One weight for both: each affected call costs real time (up to the 100 ms timeouts of the harness).
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.record({
+        t: fc.constant('hang' as const),
+        what: fc.constantFrom('primary-region' as const, 'primary-api' as const, 'replica-api' as const, 'endpoints' as const),
+        on: fc.boolean(),
+      }),
+      fc.record({
+        t: fc.constant('slow' as const),
+        which: fc.constantFrom('primary' as const, 'replica' as const),
+        ms: fc.constantFrom(0, 30, 60, 300),
+      }),
+    ),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -180,6 +205,20 @@ async function perform(run: Run, checker: Checker, st: Step): Promise<void> {
       world.setEndpointsUp(run.primary.id, st.up);
       world.setEndpointsUp(run.replica.id, st.up);
       return world.syncListeners();
+    case 'hang':
+      if (st.what === 'primary-region') world.setRegionHung(run.primary.region, st.on);
+      if (st.what === 'primary-api') world.setApiFault(run.primary.region, st.on ? { kind: 'hang' } : undefined);
+      if (st.what === 'replica-api') world.setApiFault(run.replica.region, st.on ? { kind: 'hang' } : undefined);
+      if (st.what === 'endpoints') {
+        world.setEndpointsHung(run.primary.id, st.on);
+        world.setEndpointsHung(run.replica.id, st.on);
+      }
+      return world.syncListeners();
+    case 'slow':
+      return world.setApiFault(
+        st.which === 'primary' ? run.primary.region : run.replica.region,
+        st.ms > 0 ? { kind: 'slow', ms: st.ms } : undefined,
+      );
     case 'mqFault':
       return world.injectFault(st.operation, st.fault, st.count);
     case 'ddbFault':
@@ -247,6 +286,12 @@ async function quiesce(run: Run, checker: Checker): Promise<void> {
   world.setPartitioned(false);
   world.setEndpointsUp(run.primary.id, true);
   world.setEndpointsUp(run.replica.id, true);
+  world.setEndpointsHung(run.primary.id, false);
+  world.setEndpointsHung(run.replica.id, false);
+  for (const region of [run.primary.region, run.replica.region]) {
+    world.setRegionHung(region, false);
+    world.setApiFault(region, undefined);
+  }
   await world.syncListeners();
   if ((await run.readState())?.state.escalationHold) {
     checker.outcomes([await run.operator('RELEASE', `release-${run.pairId}`, false)]);
@@ -283,7 +328,8 @@ class Checker {
   async sweep(): Promise<void> {
     const { world, proxy } = this.run.servers;
     const faultsBefore = world.armedFaults + proxy.armed;
-    const localUp = world.isRegionUp(this.run.replica.region);
+    // A local Region that hangs or answers late is a fault too: its broker cannot be seen, so nothing escalates.
+    const localUp = world.isRegionUp(this.run.replica.region) && world.apiFaultIn(this.run.replica.region) === undefined;
     const at = this.run.now;
     const outcome = await this.run.invoke('escalate', { kind: 'sweep' });
     this.outcomes([outcome]);
@@ -317,6 +363,12 @@ class Checker {
   private async check(): Promise<{ state: PairState | undefined }> {
     const { run } = this;
     const { world } = run.servers;
+    // I8: every invocation that returned did so within its budget.
+    const budget = Number(TIMEOUTS.INVOCATION_BUDGET_MS);
+    for (const d of run.durations.splice(0)) {
+      if (d.ms > budget + BUDGET_SLACK_MS)
+        this.fail(`I8: ${d.what} returned after ${Math.round(d.ms)} ms, over its ${budget} ms budget`);
+    }
     // I1, I2: every Promote, as the world was when it arrived.
     for (const call of run.promotes) {
       // DescribeBroker then Promote is not atomic: an escalation decided while a racing invocation's switchover
