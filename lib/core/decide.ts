@@ -275,6 +275,15 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
     return;
   }
   if (event.refused) {
+    // A refusal is an answer: the primary's Region is not out, whatever earlier probes saw.
+    const outage = state.remoteOutage;
+    if (outage) {
+      delete state.remoteOutage;
+      step.record(
+        Action.COUNT_PROBE,
+        `primary's Region answers again after ${outage.probes} unreachable probe(s): ${event.detail}`,
+      );
+    }
     raiseProblem(
       step,
       `probe:${event.refused.code}`,

@@ -135,7 +135,6 @@ describe('a primary Region that hangs or goes down', () => {
     });
     const started = aws.first('START_SWITCHOVER');
     const escalated = aws.first('ESCALATE_TO_FAILOVER');
-    console.log(aws.decisions.map((d) => `${(d.at - T0) / 1000} ${d.action} ${d.reason.slice(0, 150)}`).join('\n'));
     expect(started).toBeDefined();
     expect(escalated?.reason).toMatch(/did not complete within 300 s|passed its deadline/);
     expect((escalated?.at ?? 0) - (started?.at ?? 0)).toBeGreaterThanOrEqual(300_000);

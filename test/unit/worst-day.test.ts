@@ -181,6 +181,18 @@ describe('outage-aware escalation', () => {
     expect(promoteModes(outcomes)).toEqual(['SWITCHOVER']);
   });
 
+  it('a probe the API refused (4xx) is an answer: it breaks a streak of unreachable probes (found by the property below)', () => {
+    const { outcomes } = play([
+      [failing],
+      [outage],
+      [outage, promoting],
+      [throttled, promoting],
+      [outage, promoting],
+      [outage, promoting],
+    ]);
+    expect(promoteModes(outcomes)).toEqual(['SWITCHOVER']);
+  });
+
   it('an operator hold stops it', () => {
     const hold: CoreEvent = { type: 'HOLD', hold: true, reason: 'on it', operator: 'alice' };
     const { outcomes } = play([
@@ -220,7 +232,7 @@ describe('outage-aware escalation', () => {
           expect(recent.length === 3 && recent.every((p) => p === outage), `escalated at minute ${minute} (${i})`).toBe(true);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 1_000 },
     );
   });
 });
