@@ -209,7 +209,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   let failedInvocations = 0;
   let longestMs = 0;
   /** One invocation, timed in real time against its budget; a failure is reported, not thrown. */
-  const call = async (via: string, invocation: () => Promise<HandlerResult>): Promise<HandlerResult | string> => {
+  const call = async (invocation: () => Promise<HandlerResult>): Promise<HandlerResult | string> => {
     invocations += 1;
     const started = performance.now();
     try {
@@ -224,7 +224,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   /** Invocations that AWS runs at the same moment run at once here too; their decisions print in time order. */
   const together = async (calls: Array<[string, () => Promise<HandlerResult>]>) => {
     const at = elapsed();
-    const results = await Promise.all(calls.map(([via, invocation]) => call(via, invocation)));
+    const results = await Promise.all(calls.map(([, invocation]) => call(invocation)));
     const lines: Array<{ result: HandlerResult; via: string; decision: Decision }> = [];
     for (const [i, result] of results.entries()) {
       const via = calls[i]?.[0] ?? '?';

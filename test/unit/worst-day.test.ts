@@ -185,7 +185,7 @@ describe('outage-aware escalation', () => {
     const { outcomes } = play([
       [failing],
       [outage],
-      [outage, promoting],
+      [outage],
       [throttled, promoting],
       [outage, promoting],
       [outage, promoting],
