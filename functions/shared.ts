@@ -17,6 +17,8 @@ export interface HandlerResult {
   pairId: string;
   decisions: Decision[];
   ignored?: string;
+  /** The sweep ran: its heartbeat metric tells the stack's alarm that escalation is being enforced. */
+  heartbeat?: boolean;
 }
 
 export type HandlerBody<R extends HandlerResult = HandlerResult> = (event: unknown, runtime: Runtime) => Promise<R>;
@@ -34,7 +36,7 @@ export const makeHandler = <R extends HandlerResult>(body: HandlerBody<R>, getRu
       const runtime = getRuntime();
       const budgetMs = invocationBudgetMs(runtime.config.budgetMs, context.getRemainingTimeInMillis?.());
       const result = await withBudget(budgetMs, () => body(event, runtime));
-      if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions);
+      if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions, result.heartbeat === true);
       return result;
     } catch (error) {
       if (error instanceof InvalidEventError) logger.error('rejected an invalid event', { error: error.message });

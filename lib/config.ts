@@ -92,6 +92,7 @@ export const EnvSchema = z
     SCHEDULE_GROUP: z.string().min(1).default('default'),
     ESCALATE_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
     SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').optional(),
+    DEAD_LETTER_QUEUE_ARN: z.string().startsWith('arn:').optional(),
     /** Endpoint overrides for the embedded default (simulator, dynalite); unset on AWS. */
     MQ_ENDPOINT: z.url().optional(),
     DYNAMODB_ENDPOINT: z.url().optional(),
@@ -118,7 +119,7 @@ export interface AppConfig extends OrchestratorConfig {
   healthAlarmNames: string[];
   arcStepMode: 'SWITCHOVER' | 'FAILOVER';
   topicArn?: string;
-  scheduler?: { functionArn: string; roleArn: string; groupName: string };
+  scheduler?: { functionArn: string; roleArn: string; groupName: string; deadLetterArn?: string };
   mqEndpoint?: string;
   dynamodbEndpoint?: string;
   snsEndpoint?: string;
@@ -184,7 +185,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     healthAlarmNames: e.HEALTH_ALARM_NAMES,
     ...(e.TOPIC_ARN ? { topicArn: e.TOPIC_ARN } : {}),
     ...(e.ESCALATE_FUNCTION_ARN && e.SCHEDULER_ROLE_ARN
-      ? { scheduler: { functionArn: e.ESCALATE_FUNCTION_ARN, roleArn: e.SCHEDULER_ROLE_ARN, groupName: e.SCHEDULE_GROUP } }
+      ? {
+          scheduler: {
+            functionArn: e.ESCALATE_FUNCTION_ARN,
+            roleArn: e.SCHEDULER_ROLE_ARN,
+            groupName: e.SCHEDULE_GROUP,
+            ...(e.DEAD_LETTER_QUEUE_ARN ? { deadLetterArn: e.DEAD_LETTER_QUEUE_ARN } : {}),
+          },
+        }
       : {}),
     ...(e.MQ_ENDPOINT ? { mqEndpoint: e.MQ_ENDPOINT } : {}),
     ...(e.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: e.DYNAMODB_ENDPOINT } : {}),

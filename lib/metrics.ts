@@ -35,9 +35,13 @@ export function decisionMetrics(decisions: Decision[]): MetricPoint[] {
   ];
 }
 
-/** Adds the decisions' metrics and flushes them as one EMF document; nothing is written for no decision. */
-export function publishDecisionMetrics(metrics: Metrics, pairId: string, decisions: Decision[]): void {
-  const points = decisionMetrics(decisions);
+/**
+ * Adds the decisions' metrics (and the sweep's heartbeat) and flushes them as one EMF document; nothing is
+ * written for no decision and no heartbeat.
+ */
+export function publishDecisionMetrics(metrics: Metrics, pairId: string, decisions: Decision[], heartbeat = false): void {
+  const points: Array<{ name: string; unit: 'Count' | 'Seconds'; value: number }> = decisionMetrics(decisions);
+  if (heartbeat) points.push({ name: 'SweepHeartbeat', unit: 'Count', value: 1 });
   if (points.length === 0) return;
   metrics.addDimension('PairId', pairId);
   for (const p of points) metrics.addMetric(p.name, MetricUnit[p.unit], p.value);

@@ -18,7 +18,15 @@ export interface SchedulerTarget {
   /** Role EventBridge Scheduler assumes to invoke it. */
   roleArn: string;
   groupName: string;
+  /** Where a schedule that cannot invoke escalate sends its event (the stack's dead-letter queue). */
+  deadLetterArn?: string;
 }
+
+/**
+ * A deadline that could not be delivered within 5 minutes is no use (the rate(1 minute) sweep escalates by then):
+ * Scheduler's default of 24 hours of retries becomes 5 minutes, then the dead-letter queue.
+ */
+const RETRY = { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 10 };
 
 /** The payload the escalate function receives from a deadline schedule. */
 export interface DeadlinePayload {
@@ -51,7 +59,13 @@ export class EventBridgeDeadlineScheduler implements DeadlineScheduler {
           ScheduleExpressionTimezone: 'UTC',
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',
-          Target: { Arn: this.target.functionArn, RoleArn: this.target.roleArn, Input: JSON.stringify(payload) },
+          Target: {
+            Arn: this.target.functionArn,
+            RoleArn: this.target.roleArn,
+            Input: JSON.stringify(payload),
+            RetryPolicy: RETRY,
+            ...(this.target.deadLetterArn ? { DeadLetterConfig: { Arn: this.target.deadLetterArn } } : {}),
+          },
         }),
       );
     } catch (error) {

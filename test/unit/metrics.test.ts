@@ -55,5 +55,9 @@ describe('decision metrics', () => {
       ],
     });
     expect(emf).toMatchObject({ PairId: 'orders', service: 'mq-crdr-orchestrator', Escalations: 1, Decisions: 1 });
+    // A sweep that decided nothing still beats: the stack's alarm fires when the beats stop.
+    publishDecisionMetrics(metrics, 'orders', [], true);
+    expect(written).toHaveLength(2);
+    expect(JSON.parse(written[1] as string)).toMatchObject({ PairId: 'orders', SweepHeartbeat: 1 });
   });
 });

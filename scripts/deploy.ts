@@ -1,0 +1,188 @@
+/**
+ * `npm run deploy -- pairs/<pair>.yml [--stage NAME] [--package-only] [--out DIR]`: one pair, one file, one
+ * command. Validates the pair file (zod, every problem named), derives each Region's stack parameters (its own
+ * broker as the local one, the other as the remote one), then runs `osls deploy` (or `osls package`) in both
+ * Regions, one after the other.
+ *
+ * `--package-only` writes both templates and bundles offline to `<out>/<stage>/<region>` (default `dist`);
+ * it needs no AWS credentials. A deploy refuses documentation values (AWS's sample broker IDs are not hex, and
+ * hosts named `example`), so no placeholder reaches an account.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { issuesOf } from '#lib/errors.ts';
+
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
+const name = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40');
+
+const Broker = z.strictObject({
+  region,
+  brokerId: z.string().regex(/^b-[0-9a-z]{8}(-[0-9a-z]{4}){3}-[0-9a-z]{12}$/, 'a broker ID such as b-1a2b3c4d-…'),
+  brokerName: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/, 'the broker name as created'),
+  stompUrl: z.string().regex(/^stomp(\+ssl)?:\/\/[^\s:]+:\d+$/, 'stomp+ssl://host:port of the broker'),
+});
+
+export const PairFile = z
+  .strictObject({
+    pairId: name,
+    stage: name.default('prod'),
+    brokers: z.array(Broker).length(2, 'exactly two brokers: one in each Region of the pair'),
+    alarms: z.strictObject({
+      lagAlarmName: z.string().min(1).max(255),
+      lagAlarmThreshold: z.number().int().positive(),
+    }),
+    policies: z
+      .strictObject({
+        deadlineSeconds: z.number().int().min(30).max(86_400),
+        cooldownSeconds: z.number().int().min(0).max(86_400),
+        probeFailureThreshold: z.number().int().min(1).max(100),
+        probeTimeoutMs: z.number().int().min(100).max(30_000),
+        outageEscalationSeconds: z.number().int().min(0).max(86_400),
+        dryRun: z.boolean(),
+      })
+      .partial(),
+    redirect: z.strictObject({
+      parameter: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path starting with /'),
+      protocol: z.enum(['openwire', 'amqp', 'stomp', 'mqtt', 'wss']).default('openwire'),
+    }),
+    dedup: z.strictObject({
+      tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+      ownerRegion: region,
+      consistency: z.enum(['MREC', 'MRSC']).default('MREC'),
+      witnessRegion: region.optional(),
+      groups: z.array(z.string().min(1)).min(1),
+      retentionSeconds: z.number().int().positive().default(604_800),
+    }),
+    brokerSecretName: z.string().min(1),
+  })
+  .refine((p) => p.brokers[0]?.region !== p.brokers[1]?.region, { message: 'the two brokers must be in two Regions' })
+  .refine((p) => p.brokers.some((b) => b.region === p.dedup.ownerRegion), {
+    message: "dedup.ownerRegion must be one of the pair's two Regions",
+  })
+  .refine((p) => p.dedup.consistency === 'MREC' || p.dedup.witnessRegion !== undefined, {
+    message: 'dedup.witnessRegion is required with MRSC',
+  });
+export type PairFile = z.infer<typeof PairFile>;
+
+export class PairFileError extends Error {
+  override name = 'PairFileError';
+}
+
+export function parsePairFile(text: string, file: string): PairFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new PairFileError(`${file} is not valid YAML: ${(error as Error).message}`);
+  }
+  const parsed = PairFile.safeParse(raw);
+  if (!parsed.success) throw new PairFileError(`${file}: ${issuesOf(parsed.error, 'pair').join('; ')}`);
+  return parsed.data;
+}
+
+/** The stack parameters of the pair's stack in `region` (its broker local, the other remote). */
+export function stackParams(pair: PairFile, region: string): Record<string, string> {
+  const local = pair.brokers.find((b) => b.region === region);
+  const remote = pair.brokers.find((b) => b.region !== region);
+  if (!local || !remote) throw new PairFileError(`${region} is not a Region of pair ${pair.pairId}`);
+  const p = pair.policies;
+  return {
+    pairId: pair.pairId,
+    localBrokerId: local.brokerId,
+    localBrokerName: local.brokerName,
+    remoteBrokerId: remote.brokerId,
+    remoteBrokerName: remote.brokerName,
+    remoteRegion: remote.region,
+    lagAlarmName: pair.alarms.lagAlarmName,
+    lagAlarmThreshold: String(pair.alarms.lagAlarmThreshold),
+    redirectParameter: pair.redirect.parameter,
+    redirectProtocol: pair.redirect.protocol,
+    dedupTableName: pair.dedup.tableName,
+    dedupTableOwner: String(pair.dedup.ownerRegion === region),
+    dedupConsistency: pair.dedup.consistency,
+    ...(pair.dedup.witnessRegion ? { dedupWitnessRegion: pair.dedup.witnessRegion } : {}),
+    dedupGroups: pair.dedup.groups.join(','),
+    dedupRetentionSeconds: String(pair.dedup.retentionSeconds),
+    // Reconcile drains the other broker (the old primary, after this Region's promotion) into this one.
+    reconcileSourceUrl: remote.stompUrl,
+    reconcileTargetUrl: local.stompUrl,
+    brokerSecretName: pair.brokerSecretName,
+    ...(p.deadlineSeconds !== undefined ? { deadlineSeconds: String(p.deadlineSeconds) } : {}),
+    ...(p.cooldownSeconds !== undefined ? { cooldownSeconds: String(p.cooldownSeconds) } : {}),
+    ...(p.probeFailureThreshold !== undefined ? { probeFailureThreshold: String(p.probeFailureThreshold) } : {}),
+    ...(p.probeTimeoutMs !== undefined ? { probeTimeoutMs: String(p.probeTimeoutMs) } : {}),
+    ...(p.outageEscalationSeconds !== undefined ? { outageEscalationSeconds: String(p.outageEscalationSeconds) } : {}),
+    ...(p.dryRun !== undefined ? { dryRun: String(p.dryRun) } : {}),
+  };
+}
+
+/** Values that come from documentation, not from an account: a deploy refuses them. */
+export function placeholders(pair: PairFile): string[] {
+  const found: string[] = [];
+  for (const b of pair.brokers) {
+    if (!/^b-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(b.brokerId)) {
+      found.push(`${b.region} brokerId ${b.brokerId} is not a real broker ID (not hex: a documentation sample)`);
+    }
+    if (/example/i.test(b.stompUrl)) found.push(`${b.region} stompUrl ${b.stompUrl} names an example host`);
+  }
+  return found;
+}
+
+const run = (args: string[]): Promise<number> =>
+  new Promise((resolve) => {
+    const child = spawn('npx', ['osls', ...args], { stdio: 'inherit', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      stage: { type: 'string' },
+      'package-only': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'dist' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const file = positionals[0];
+  if (values.help || !file || positionals.length > 1) {
+    console.log('usage: npm run deploy -- pairs/<pair>.yml [--stage NAME] [--package-only] [--out DIR]');
+    return values.help ? 0 : 2;
+  }
+  let pair: PairFile;
+  try {
+    pair = parsePairFile(await readFile(file, 'utf8'), file);
+  } catch (error) {
+    console.error(error instanceof PairFileError ? error.message : `cannot read ${file}: ${(error as Error).message}`);
+    return 2;
+  }
+  const packageOnly = values['package-only'];
+  const fake = placeholders(pair);
+  if (!packageOnly && fake.length > 0) {
+    console.error(`refusing to deploy ${file}: ${fake.join('; ')}. Fill in your own pair (--package-only packages it as it is).`);
+    return 2;
+  }
+  const stage = values.stage ?? pair.stage;
+  for (const { region } of pair.brokers) {
+    const params = Object.entries(stackParams(pair, region)).map(([k, v]) => `--param=${k}=${v}`);
+    const out = join(values.out, stage, region);
+    const args = packageOnly
+      ? ['package', '--region', region, '--stage', stage, '--package', out, ...params]
+      : ['deploy', '--region', region, '--stage', stage, ...params];
+    console.log(`${packageOnly ? 'packaging' : 'deploying'} ${pair.pairId} (stage ${stage}) in ${region}${packageOnly ? ` to ${out}` : ''}`);
+    const code = await run(args);
+    if (code !== 0) {
+      console.error(`${region}: osls ${args[0]} failed (exit ${code})${packageOnly ? '' : '; the other Region was not touched after it'}`);
+      return code;
+    }
+  }
+  return 0;
+}
+
+// Run as a command, not when a test imports the parsing.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main();
