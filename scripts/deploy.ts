@@ -174,10 +174,14 @@ async function main(): Promise<number> {
     const args = packageOnly
       ? ['package', '--region', region, '--stage', stage, '--package', out, ...params]
       : ['deploy', '--region', region, '--stage', stage, ...params];
-    console.log(`${packageOnly ? 'packaging' : 'deploying'} ${pair.pairId} (stage ${stage}) in ${region}${packageOnly ? ` to ${out}` : ''}`);
+    console.log(
+      `${packageOnly ? 'packaging' : 'deploying'} ${pair.pairId} (stage ${stage}) in ${region}${packageOnly ? ` to ${out}` : ''}`,
+    );
     const code = await run(args);
     if (code !== 0) {
-      console.error(`${region}: osls ${args[0]} failed (exit ${code})${packageOnly ? '' : '; the other Region was not touched after it'}`);
+      console.error(
+        `${region}: osls ${args[0]} failed (exit ${code})${packageOnly ? '' : '; the other Region was not touched after it'}`,
+      );
       return code;
     }
   }

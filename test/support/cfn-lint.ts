@@ -117,8 +117,11 @@ export function lintTemplate(template: Record<string, Json>, spec: CfnSpec): str
   if (Object.keys(resources).length === 0) err('Resources', 'a template needs at least one resource');
 
   /** Every intrinsic function anywhere under `value`. */
-  const intrinsics = (value: Json, path: string, subVars: Set<string> = new Set()): void => {
-    if (Array.isArray(value)) return value.forEach((v, i) => intrinsics(v, `${path}[${i}]`, subVars));
+  const intrinsics = (value: Json, path: string): void => {
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) intrinsics(v, `${path}[${i}]`);
+      return;
+    }
     if (!isObject(value)) return;
     const keys = Object.keys(value);
     const fnKeys = keys.filter(isIntrinsicKey);
@@ -141,7 +144,7 @@ export function lintTemplate(template: Record<string, Json>, spec: CfnSpec): str
         err(at, 'Fn::Join takes [delimiter, [values]]');
       if (k === 'Fn::Select' && (!Array.isArray(arg) || arg.length !== 2)) err(at, 'Fn::Select takes [index, list]');
       if (k === 'Fn::Split' && (!Array.isArray(arg) || arg.length !== 2)) err(at, 'Fn::Split takes [delimiter, string]');
-      intrinsics(arg, at, subVars);
+      intrinsics(arg, at);
     }
   };
 
@@ -199,7 +202,7 @@ export function lintTemplate(template: Record<string, Json>, spec: CfnSpec): str
       else if (target && isObject(v)) properties(v, target, path);
     } else if (type.type === 'array' && type.element) {
       if (isObject(v)) err(path, 'expected a list, found an object');
-      else if (Array.isArray(v)) v.forEach((e, i) => shape(e, type.element as SpecType, `${path}[${i}]`));
+      else if (Array.isArray(v)) for (const [i, e] of v.entries()) shape(e, type.element as SpecType, `${path}[${i}]`);
     } else if (type.type === 'union' && type.types) {
       // One of several shapes: accepted if any fits without errors.
       const before = errors.length;

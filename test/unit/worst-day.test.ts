@@ -182,14 +182,7 @@ describe('outage-aware escalation', () => {
   });
 
   it('a probe the API refused (4xx) is an answer: it breaks a streak of unreachable probes (found by the property below)', () => {
-    const { outcomes } = play([
-      [failing],
-      [outage],
-      [outage],
-      [throttled, promoting],
-      [outage, promoting],
-      [outage, promoting],
-    ]);
+    const { outcomes } = play([[failing], [outage], [outage], [throttled, promoting], [outage, promoting], [outage, promoting]]);
     expect(promoteModes(outcomes)).toEqual(['SWITCHOVER']);
   });
 
