@@ -11,6 +11,12 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-
 import type { Decision, OperatorRequest, RequestKind } from '#lib/core/model.ts';
 import type { PairView } from '#lib/operator.ts';
 
+export interface TimelinePageAnswer {
+  pairId: string;
+  decisions: Decision[];
+  nextCursor?: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -70,8 +76,22 @@ export class ApiClient {
     return this.call('GET', `/pairs/${encodeURIComponent(pairId)}`, undefined, lagMinutes ? { lagMinutes: String(lagMinutes) } : {});
   }
 
-  timeline(pairId: string): Promise<{ pairId: string; decisions: Decision[] }> {
-    return this.call('GET', `/pairs/${encodeURIComponent(pairId)}/timeline`);
+  /** One page of the timeline, oldest first; `nextCursor` is there while there is more. */
+  timelinePage(pairId: string, page: { limit?: number; cursor?: string } = {}): Promise<TimelinePageAnswer> {
+    return this.call('GET', `/pairs/${encodeURIComponent(pairId)}/timeline`, undefined, {
+      ...(page.limit !== undefined ? { limit: String(page.limit) } : {}),
+      ...(page.cursor !== undefined ? { cursor: page.cursor } : {}),
+    });
+  }
+
+  /** Every page of the timeline, in order. */
+  async *timeline(pairId: string, limit = 500): AsyncGenerator<Decision[]> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.timelinePage(pairId, { limit, ...(cursor !== undefined ? { cursor } : {}) });
+      yield page.decisions;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
   }
 
   /** A refusal by the core (409) is a result too: its body says why, in the decision recorded. */

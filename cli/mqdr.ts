@@ -249,6 +249,22 @@ export async function main(argv: string[], io: Io): Promise<number> {
   );
 
   program
+    .command('timeline')
+    .description('the whole audit timeline, oldest first, read a page at a time')
+    .argument('<pairId>')
+    .option('--limit <n>', 'decisions per request', positive('--limit'), 500)
+    .option('--json', 'one JSON decision per line')
+    .action(async (pairId: string, o: { limit: number; json?: boolean }) => {
+      const api = client();
+      let count = 0;
+      for await (const page of api.timeline(pairId, Math.min(1_000, Math.floor(o.limit)))) {
+        for (const d of page) io.out(o.json ? JSON.stringify(d) : formatDecision(d));
+        count += page.length;
+      }
+      if (!o.json && count === 0) io.out('  (no decisions yet)');
+    });
+
+  program
     .command('report')
     .description('write a self-contained HTML report: lag chart with the decisions marked, and the timeline')
     .argument('<pairId>')
@@ -256,9 +272,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .option('--lag-minutes <n>', 'lag series window', positive('--lag-minutes'), 120)
     .action(async (pairId: string, o: { out: string; lagMinutes: number }) => {
       const api = client();
-      const [view, { decisions }] = await Promise.all([api.pair(pairId, o.lagMinutes), api.timeline(pairId)]);
+      const view = await api.pair(pairId, o.lagMinutes);
       const since = view.now - o.lagMinutes * 60_000;
-      const timeline = decisions.filter((d) => d.at >= since);
+      const timeline: Decision[] = [];
+      for await (const page of api.timeline(pairId)) timeline.push(...page.filter((d) => d.at >= since));
       const op = view.operation;
       const deadlineMs = op?.deadlineAt !== undefined ? op.deadlineAt - op.startedAt : undefined;
       await writeFile(

@@ -3,7 +3,7 @@
  *
  *   GET  /pairs                         the pairs this deployment orchestrates, one line each
  *   GET  /pairs/{pairId}[?lagMinutes=60] roles, broker states, lag series, operation, deadline, timeline
- *   GET  /pairs/{pairId}/timeline       the whole audit timeline
+ *   GET  /pairs/{pairId}/timeline[?limit=100&cursor=…]   the audit timeline, oldest first, a page at a time
  *   POST /pairs/{pairId}/switchover     {"reason", "dryRun"?}
  *   POST /pairs/{pairId}/failover       {"reason", "confirm": "<pairId>", "dryRun"?}
  *   POST /pairs/{pairId}/hold           {"reason"}   hold automatic escalation
@@ -22,7 +22,15 @@ import { invocationBudgetMs, withBudget } from '#lib/budget.ts';
 import { Action, type RequestKind } from '#lib/core/model.ts';
 import { InvalidEventError, issuesOf } from '#lib/errors.ts';
 import { publishDecisionMetrics } from '#lib/metrics.ts';
-import { IdempotencyKey, operatorRequest, pairView, RequestRejectedError, ViewQuery } from '#lib/operator.ts';
+import {
+  encodeCursor,
+  IdempotencyKey,
+  operatorRequest,
+  pairView,
+  RequestRejectedError,
+  TimelineQuery,
+  ViewQuery,
+} from '#lib/operator.ts';
 import { type Runtime, runtimeFromEnv } from '#lib/runtime.ts';
 import { logger, metrics } from './shared.ts';
 
@@ -134,9 +142,17 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
       handler: async (event) => {
         const runtime = rt();
         requirePair(runtime, event);
+        const query = TimelineQuery.safeParse(event.queryStringParameters ?? {});
+        if (!query.success) throw createError(400, issuesOf(query.error, 'query').join('; '));
+        const { limit, cursor } = query.data;
+        const page = await runtime.orchestrator.store.timelinePage(runtime.config.pairId, {
+          limit,
+          ...(cursor !== undefined ? { cursor } : {}),
+        });
         return json(200, {
           pairId: runtime.config.pairId,
-          decisions: await runtime.orchestrator.store.timeline(runtime.config.pairId),
+          decisions: page.decisions,
+          ...(page.nextCursor !== undefined ? { nextCursor: encodeCursor(page.nextCursor) } : {}),
         });
       },
     },

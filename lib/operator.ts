@@ -37,6 +37,24 @@ export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 
 
 export const ViewQuery = z.object({ lagMinutes: z.coerce.number().int().min(5).max(1440).default(60) }).strict();
 
+/** The decisions the pair view carries: the newest ones, read with a bounded query, whatever the history. */
+export const VIEW_TIMELINE_LIMIT = 20;
+
+/** `cursor` is where the previous page ended, as the API gave it (base64url of the entry's sort key). */
+export const TimelineQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    cursor: z
+      .string()
+      .max(200)
+      .transform((c) => Buffer.from(c, 'base64url').toString('utf8'))
+      .refine((sk) => /^TL#\d{12}#\d{3}$/.test(sk), 'not a cursor this API gave out; start again without one')
+      .optional(),
+  })
+  .strict();
+
+export const encodeCursor = (sk: string): string => Buffer.from(sk, 'utf8').toString('base64url');
+
 /** The caller asked for something the pair's rules forbid as asked (wrong confirmation, key reuse). */
 export class RequestRejectedError extends InvalidEventError {}
 
@@ -60,16 +78,23 @@ export interface PairView {
 
 const LAG_PERIOD_SECONDS = 60;
 
-/** `withTimeline: false` skips reading the timeline (it grows with the pair's history) for a one-line summary. */
+/**
+ * The operator's view of the pair. Its timeline is the newest VIEW_TIMELINE_LIMIT decisions (since the operation
+ * started, if one did), read newest first with a bounded query: what the view reads stays flat however long the
+ * history (`/timeline` pages through all of it). `withTimeline: false` skips it for a one-line summary.
+ */
 export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline = true } = {}): Promise<PairView> {
   const { config, orchestrator } = rt;
   const now = orchestrator.clock.now();
-  const [stored, local, remote, timeline] = await Promise.all([
+  const [stored, local, remote] = await Promise.all([
     orchestrator.store.load(config.pairId),
     orchestrator.broker.observe(config.localBrokerId),
     rt.remoteBroker.observe(config.remoteBrokerId),
-    withTimeline ? orchestrator.store.timeline(config.pairId) : [],
   ]);
+  const newest = withTimeline
+    ? await orchestrator.store.timelinePage(config.pairId, { limit: VIEW_TIMELINE_LIMIT, newestFirst: true }, stored)
+    : { decisions: [] };
+  const timeline = newest.decisions.reverse();
   const brokers = [
     { region: config.region, brokerName: local.brokerName },
     { region: config.remoteRegion, brokerName: remote.brokerName },
@@ -97,7 +122,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
         }
       : null,
     escalationHold: state.escalationHold ?? null,
-    timeline: op ? timeline.filter((d) => d.at >= op.startedAt) : timeline.slice(-20),
+    timeline: op ? timeline.filter((d) => d.at >= op.startedAt) : timeline,
   };
 }
 

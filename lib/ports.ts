@@ -37,6 +37,22 @@ export interface PairStore {
   save(previous: StoredPair, next: PairState, decisions: Decision[]): Promise<void>;
   /** The whole audit timeline of the pair, oldest first, including decisions not flushed yet. */
   timeline(pairId: string): Promise<Decision[]>;
+  /** One page of it, read with a bounded query (see DynamoPairStore.timelinePage). */
+  timelinePage(pairId: string, request: TimelinePageRequest, stored?: StoredPair): Promise<TimelinePage>;
+}
+
+export interface TimelinePageRequest {
+  limit: number;
+  /** Where the previous page ended (its `nextCursor`). */
+  cursor?: string;
+  newestFirst?: boolean;
+}
+
+export interface TimelinePage {
+  /** In the order asked for. */
+  decisions: Decision[];
+  /** Present when there is more: pass it as `cursor` for the next page. */
+  nextCursor?: string;
 }
 
 export interface DeadlineScheduler {

@@ -11,10 +11,17 @@
  * needed, which keeps every write a single-item operation.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type Decision, initialState, type PairState } from '../core/model.ts';
 import { StoreError, VersionConflictError } from '../errors.ts';
-import type { PairStore, StoredPair } from '../ports.ts';
+import type { PairStore, StoredPair, TimelinePage, TimelinePageRequest } from '../ports.ts';
 
 const STATE_SK = 'STATE';
 const TIMELINE_PREFIX = 'TL#';
@@ -90,6 +97,47 @@ export class DynamoPairStore implements PairStore {
     const { state, pending } = await this.load(pairId);
     for (const [i, d] of pending.entries()) entries.set(timelineSk(state.version, i), d);
     return [...entries.keys()].sort().map((k) => entries.get(k) as Decision);
+  }
+
+  /**
+   * One page of the timeline, read with a bounded Query: oldest first after `cursor`, or newest first before
+   * it. The record's pending decisions (the newest) are merged in where they fall; pass the record when it is
+   * already loaded, so that it is not read twice. The cursor is the last entry's sort key, opaque to callers.
+   */
+  async timelinePage(pairId: string, request: TimelinePageRequest, stored?: StoredPair): Promise<TimelinePage> {
+    const { limit, cursor, newestFirst = false } = request;
+    const record = stored ?? (await this.load(pairId));
+    const after = (sk: string) => cursor === undefined || (newestFirst ? sk < cursor : sk > cursor);
+    const pending = record.pending
+      .map((decision, i) => ({ sk: timelineSk(record.state.version, i), decision }))
+      .filter((e) => after(e.sk));
+    const out = await this.call('read the timeline', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
+          ExpressionAttributeValues: { ':pk': pk(pairId), ':tl': TIMELINE_PREFIX },
+          ScanIndexForward: !newestFirst,
+          Limit: limit,
+          ConsistentRead: true,
+          ...(cursor !== undefined ? { ExclusiveStartKey: { pk: pk(pairId), sk: cursor } } : {}),
+        }),
+      ),
+    );
+    const entries = new Map<string, Decision>();
+    for (const { pk: _pk, sk, ...decision } of out.Items ?? []) entries.set(sk as string, decision as Decision);
+    // Pending decisions are newer than any flushed entry: they come first newest-first, last oldest-first (only
+    // once the Query has nothing more before them).
+    if (newestFirst || out.LastEvaluatedKey === undefined) for (const e of pending) entries.set(e.sk, e.decision);
+    const sorted = [...entries.keys()].sort();
+    if (newestFirst) sorted.reverse();
+    const page = sorted.slice(0, limit);
+    const more = sorted.length > limit || out.LastEvaluatedKey !== undefined;
+    const last = page.at(-1);
+    return {
+      decisions: page.map((sk) => entries.get(sk) as Decision),
+      ...(more && last !== undefined ? { nextCursor: last } : {}),
+    };
   }
 
   private async flush(pairId: string, version: number, pending: Decision[]): Promise<void> {

@@ -365,6 +365,7 @@ export class Run {
     o.store = {
       load: (pairId) => store.load(pairId),
       timeline: (pairId) => store.timeline(pairId),
+      timelinePage: (pairId, request, stored) => store.timelinePage(pairId, request, stored),
       save: async (previous, next, decisions) => {
         const before = this.crashIf('before-save');
         if (before) return before;

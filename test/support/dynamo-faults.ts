@@ -33,6 +33,8 @@ export interface DynamoFaultProxy {
   clear(): void;
   /** How many injected faults are still armed. */
   readonly armed: number;
+  /** Bytes of the answers passed back so far: what the client read from DynamoDB. */
+  readonly bytesRead: number;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ const readAll = async (stream: IncomingMessage): Promise<Buffer> => {
 export async function startDynamoFaultProxy(target: string): Promise<DynamoFaultProxy> {
   const upstream = new URL(target);
   const faults = new FaultQueue<string, DynamoFault>();
+  let bytesRead = 0;
 
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
@@ -72,6 +75,7 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
       }
       const answer = await forward(req, body);
       if (fault === 'lost-response') return reply(500, 'InternalServerError', `${operation} applied, response lost (injected)`);
+      bytesRead += answer.body.length;
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
     })().catch((error: unknown) => reply(500, 'InternalServerError', `fault proxy: ${String(error)}`));
@@ -84,6 +88,9 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
     clear: () => faults.clear(),
     get armed() {
       return faults.armed;
+    },
+    get bytesRead() {
+      return bytesRead;
     },
     close: () =>
       new Promise((resolve) => {
