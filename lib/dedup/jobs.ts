@@ -3,6 +3,7 @@
  * once from the environment and the request with zod so a mistake is reported by field, before any work starts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
 import { DedupInputError, issuesOf } from './errors.ts';
 import { type QueueReport, type QueueToReconcile, reconcile } from './reconcile.ts';
@@ -47,6 +48,8 @@ function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.
 function storesFor(config: z.infer<typeof StoreEnv>): (group: string) => DedupStore {
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
+    // A hung call fails as a timeout (the SDK's default would wait for ever, or only warn).
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true }),
     ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
   });
   const stores = new Map<string, DedupStore>();

@@ -168,6 +168,37 @@ describe('a primary Region that hangs or goes down', () => {
   });
 });
 
+describe('hang and slow faults through the simulator’s admin routes', () => {
+  it('a Region hangs, its API alone hangs or is slow, a broker’s endpoints hang; bad bodies are refused', async () => {
+    const aws = await start({ env: FAST });
+    const admin = (path: string, body: unknown) =>
+      fetch(`${aws.e.simulator.endpoint}/_simulator/${path}`, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        state: (await r.json()) as { regionsHung?: string[]; apiFaults?: Record<string, unknown> },
+      }));
+    expect(await aws.e.runtime.probe.probe()).toMatchObject({ healthy: true });
+    expect((await admin(`regions/${PRIMARY_REGION}`, { hung: true })).state.regionsHung).toEqual([PRIMARY_REGION]);
+    expect(await aws.e.runtime.probe.probe()).toMatchObject({ healthy: false, outage: true });
+    await admin(`regions/${PRIMARY_REGION}`, { hung: false });
+    expect((await admin(`regions/${PRIMARY_REGION}/api`, { fault: 'slow', seconds: 1 })).state.apiFaults).toEqual({
+      [PRIMARY_REGION]: { kind: 'slow', ms: 1_000 },
+    });
+    expect(await aws.e.runtime.probe.probe()).toMatchObject({
+      healthy: false,
+      detail: expect.stringContaining('timed out after 300 ms'),
+    });
+    await admin(`regions/${PRIMARY_REGION}/api`, { fault: 'none' });
+    expect((await admin(`brokers/${aws.e.primary.id}/endpoints`, { hung: true })).status).toBe(200);
+    expect(await aws.e.runtime.probe.probe()).toMatchObject({
+      healthy: false,
+      detail: 'none of 1 endpoints answered (timed out after 300 ms)',
+    });
+    expect((await admin(`regions/${PRIMARY_REGION}/api`, { fault: 'slow', seconds: 0 })).status).toBe(400);
+    expect((await admin(`regions/${PRIMARY_REGION}/api`, { fault: 'hang', seconds: 'x' })).status).toBe(200);
+    expect((await admin(`regions/${PRIMARY_REGION}/api`, { fault: 'sometimes' })).status).toBe(400);
+  });
+});
+
 describe('probes that say nothing about the primary', () => {
   it('a wrong REMOTE_BROKER_ID on a healthy pair: 0 promotions in 10 minutes, one notification naming the fix', async () => {
     const aws = await start({ env: { REMOTE_BROKER_ID: 'b-00000000-0000-0000-0000-000000000000' } });
