@@ -6,7 +6,7 @@
  * Every request carries an idempotency key (the caller's, or a fresh one): the core remembers what the key
  * led to, so a retried request is answered from its first outcome and never starts a second operation.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { findRequest, isInFlight } from './core/decide.ts';
 import {
@@ -158,19 +158,27 @@ export async function operatorRequest(
       `a failover may leave unreplicated messages on the old primary: confirm it by setting "confirm" to the pair's id "${pairId}"`,
     );
   }
+  // The key's request is what its body says: the kind and the validated body, digested.
+  const digest = createHash('sha256').update(JSON.stringify([kind, input])).digest('base64url').slice(0, 22);
   const event: CoreEvent =
     kind === 'HOLD' || kind === 'RELEASE'
-      ? { type: 'HOLD', hold: kind === 'HOLD', reason: input.reason, operator, requestKey: key }
-      : { type: 'OPERATOR', mode: kind, reason: input.reason, operator, requestKey: key, dryRun };
+      ? { type: 'HOLD', hold: kind === 'HOLD', reason: input.reason, operator, requestKey: key, requestDigest: digest }
+      : { type: 'OPERATOR', mode: kind, reason: input.reason, operator, requestKey: key, dryRun, requestDigest: digest };
+  /** Another request holds the key: the one recorded under it (by a conditional write, so exactly one). */
+  const other = (r: OperatorRequest | undefined): r is OperatorRequest =>
+    r !== undefined && (r.kind !== kind || r.dryRun !== dryRun || (r.digest !== undefined && r.digest !== digest));
+  const rejectFor = (r: OperatorRequest) =>
+    new RequestRejectedError(
+      `idempotency key ${key} was used for another request (a ${r.dryRun ? 'dry-run ' : ''}${r.kind} with another body); send a new key for a different request`,
+    );
 
   const before = findRequest((await rt.orchestrator.store.load(pairId)).state, key);
-  if (before && (before.kind !== kind || before.dryRun !== dryRun)) {
-    throw new RequestRejectedError(
-      `idempotency key ${key} was used for a ${before.dryRun ? 'dry-run ' : ''}${before.kind} request; send a new key for a different request`,
-    );
-  }
+  if (other(before)) throw rejectFor(before);
   const decisions = await handleEvent(rt.orchestrator, event);
   const request = findRequest((await rt.orchestrator.store.load(pairId)).state, key);
+  // A request sent at the same moment with the same key and another body may have been recorded first: then
+  // this one decided nothing (a replay of that one), and is refused rather than answered with the other's outcome.
+  if (other(request)) throw rejectFor(request);
   if (!request) {
     // Only when 50 newer keyed requests landed in between: the decisions still say what happened.
     const first = decisions.find((d) => d.requestKey === key && d.action !== Action.COMPLETE);

@@ -195,11 +195,11 @@ function onEvent(step: Step, event: CoreEvent): void {
       break;
     case 'OPERATOR':
       onOperator(step, event);
-      rememberRequest(step, event.requestKey, event.mode, event.dryRun === true);
+      rememberRequest(step, event.requestKey, event.mode, event.dryRun === true, event.requestDigest);
       break;
     case 'HOLD':
       onHold(step, event);
-      rememberRequest(step, event.requestKey, event.hold ? 'HOLD' : 'RELEASE', false);
+      rememberRequest(step, event.requestKey, event.hold ? 'HOLD' : 'RELEASE', false, event.requestDigest);
       break;
     case 'PROMOTE_RESULT':
       onPromoteResult(step, event);
@@ -210,7 +210,7 @@ function onEvent(step: Step, event: CoreEvent): void {
   }
 }
 
-function rememberRequest(step: Step, key: string | undefined, kind: RequestKind, dryRun: boolean): void {
+function rememberRequest(step: Step, key: string | undefined, kind: RequestKind, dryRun: boolean, digest?: string): void {
   const last = step.decisions.at(-1);
   if (key === undefined || !last) return;
   const request: OperatorRequest = {
@@ -220,6 +220,7 @@ function rememberRequest(step: Step, key: string | undefined, kind: RequestKind,
     at: step.ctx.now,
     action: last.action,
     ...(last.operationId ? { operationId: last.operationId } : {}),
+    ...(digest ? { digest } : {}),
   };
   step.state.requests = [...(step.state.requests ?? []), request].slice(-MAX_REMEMBERED_REQUESTS);
 }

@@ -126,6 +126,8 @@ export interface OperatorRequest {
   at: number;
   action: Action;
   operationId?: string;
+  /** The digest of the body the key was first used with. */
+  digest?: string;
 }
 
 /** How many keyed requests the pair remembers (newest kept); a retry comes within minutes, not after 50 more. */
@@ -200,10 +202,12 @@ export type CoreEvent =
       operator: string;
       /** Idempotency key: a request carrying a key already handled decides nothing again. */
       requestKey?: string;
+      /** A digest of the request's body: the same key with another body is another request. */
+      requestDigest?: string;
       /** Decide and record, but send no Promote, whatever the deployment's DRY_RUN. */
       dryRun?: boolean;
     }
-  | { type: 'HOLD'; hold: boolean; reason: string; operator: string; requestKey?: string }
+  | { type: 'HOLD'; hold: boolean; reason: string; operator: string; requestKey?: string; requestDigest?: string }
   | {
       type: 'PROMOTE_RESULT';
       operationId: string;

@@ -101,6 +101,36 @@ describe('operator API: the pair at a glance', () => {
 });
 
 describe('operator API: requests', () => {
+  it.each([
+    ['another kind', { kind: 'HOLD', body: { reason: 'on it now' } }],
+    ['another reason', { kind: 'SWITCHOVER', body: { reason: 'a different drill' } }],
+  ] as const)(
+    'of two concurrent requests with one idempotency key and bodies that differ (%s), one is served and the other gets 422',
+    async (_name, second) => {
+      for (let round = 0; round < 5; round++) {
+        const { e, api } = await start({ backlog: 50_000, drainRate: 10, produceRate: 0 });
+        const key = `race-key-${round}`;
+        const answers = await Promise.allSettled([
+          api.request('SWITCHOVER', 'orders', { reason: 'planned drill' }, key),
+          api.request(second.kind, 'orders', second.body, key),
+        ]);
+        const served = answers.filter((a) => a.status === 'fulfilled');
+        const refused = answers.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason);
+        expect(served).toHaveLength(1);
+        expect(refused).toMatchObject([
+          { status: 422, message: expect.stringContaining(`idempotency key ${key} was used for another request`) },
+        ]);
+        // The answer served describes its own request.
+        const answer = (served[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof api.request>>>).value;
+        const won = answers[0]?.status === 'fulfilled' ? 'SWITCHOVER' : second.kind;
+        expect(answer.request.kind).toBe(won);
+        expect(e.world.promoteLog.length).toBe(won === 'SWITCHOVER' ? 1 : 0);
+        await env?.close();
+        env = undefined;
+      }
+    },
+  );
+
   it('starts a switchover once for a retried request with the same idempotency key, with the deadline in the view', async () => {
     const { e, clock, api } = await start({ backlog: 50_000, drainRate: 10, produceRate: 0 });
     const first = await api.request('SWITCHOVER', 'orders', { reason: 'planned drill' }, 'key-00000001');
@@ -118,7 +148,7 @@ describe('operator API: requests', () => {
       await rejection(api.request('FAILOVER', 'orders', { reason: 'x'.repeat(5), confirm: 'orders' }, 'key-00000001')),
     ).toMatchObject({
       status: 422,
-      message: expect.stringContaining('was used for a SWITCHOVER request'),
+      message: expect.stringContaining('was used for another request (a SWITCHOVER with another body)'),
     });
     // A new key is a new request: refused with 409, since the switchover is in flight.
     expect(await rejection(api.call('POST', '/pairs/orders/switchover', { reason: 'again please' }))).toMatchObject({
