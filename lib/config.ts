@@ -49,6 +49,12 @@ export const EnvSchema = z
      */
     OUTAGE_ESCALATION_SECONDS: seconds(0, 86_400, 60),
     /**
+     * Alarm and probe events older than this by their own timestamp are recorded and ignored: EventBridge
+     * retries a delivery for up to 24 hours by default, and a state change that old says nothing about now.
+     * 0: no limit.
+     */
+    MAX_EVENT_AGE_SECONDS: seconds(0, 86_400, 300),
+    /**
      * After a Promote is accepted, watch DescribeBroker every WATCH_INTERVAL_SECONDS for up to WATCH_SECONDS: as
      * long as the sweep's period, so that the sweeps' watches follow on without a gap.
      */
@@ -153,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     budgetMs: e.INVOCATION_BUDGET_MS,
     remote: { brokerId: e.REMOTE_BROKER_ID, region: e.REMOTE_REGION },
     ...(e.OUTAGE_ESCALATION_SECONDS > 0 ? { outageEscalationMs: e.OUTAGE_ESCALATION_SECONDS * 1000 } : {}),
+    ...(e.MAX_EVENT_AGE_SECONDS > 0 ? { maxEventAgeMs: e.MAX_EVENT_AGE_SECONDS * 1000 } : {}),
     watch: {
       windowMs: e.WATCH_SECONDS * 1000,
       intervalMs: e.WATCH_INTERVAL_SECONDS * 1000,

@@ -9,7 +9,12 @@ import { InvalidEventError, issuesOf } from './errors.ts';
 import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
 
 const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
-const AlarmState = z.object({ value: AlarmStateValue, reason: z.string().optional() });
+/** An ISO time as CloudWatch and EventBridge write it; anything else is left out rather than guessed at. */
+const IsoTime = z
+  .string()
+  .transform((t) => Date.parse(t))
+  .refine((t) => Number.isFinite(t), 'not an ISO time');
+const AlarmState = z.object({ value: AlarmStateValue, reason: z.string().optional(), timestamp: IsoTime.optional() });
 const AlarmConfiguration = z
   .object({
     metrics: z
@@ -63,6 +68,7 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
   const viaRule = EventBridgeAlarmEvent.safeParse(raw);
   const direct = viaRule.success ? undefined : DirectAlarmEvent.safeParse(raw);
   const detail = viaRule.success ? viaRule.data.detail : direct?.success ? direct.data.alarmData : undefined;
+  const eventTime = IsoTime.safeParse((raw as { time?: unknown } | null)?.time);
   if (!detail) {
     throw new InvalidEventError('not a CloudWatch alarm state change (EventBridge or direct alarm action)', [
       ...issuesOf(viaRule.error as z.ZodError, 'event'),
@@ -84,6 +90,12 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
     state: detail.state.value,
     ...(detail.previousState ? { previousState: detail.previousState.value } : {}),
     ...(detail.state.reason ? { reason: detail.state.reason } : {}),
+    // The state change's own time; else when EventBridge first saw the event.
+    ...(detail.state.timestamp !== undefined
+      ? { sentAt: detail.state.timestamp }
+      : eventTime.success
+        ? { sentAt: eventTime.data }
+        : {}),
   };
 }
 
@@ -113,6 +125,12 @@ export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEv
     throw new InvalidEventError(`deadline is for pair ${deadline.data.pairId}, but this function serves pair ${pairId}`);
   }
   return { type: 'DEADLINE', operationId: deadline.data.operationId };
+}
+
+/** When a scheduled event (the health check's rate(1 minute)) fired, if the event says so. */
+export function scheduledAt(raw: unknown): number | undefined {
+  const time = IsoTime.safeParse((raw as { time?: unknown } | null)?.time);
+  return time.success ? time.data : undefined;
 }
 
 /**

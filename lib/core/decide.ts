@@ -176,7 +176,24 @@ export const findRequest = (state: PairState, key: string | undefined): Operator
 const isReplay = (state: PairState, event: CoreEvent): boolean =>
   (event.type === 'OPERATOR' || event.type === 'HOLD') && findRequest(state, event.requestKey) !== undefined;
 
+/** Why an alarm or probe event is too old to act on, if it is. */
+function staleness(step: Step, event: CoreEvent): string | undefined {
+  const { now, config } = step.ctx;
+  if ((event.type !== 'ALARM' && event.type !== 'PROBE') || event.sentAt === undefined || config.maxEventAgeMs === undefined) {
+    return undefined;
+  }
+  const age = now - event.sentAt;
+  return age > config.maxEventAgeMs
+    ? `stale: sent at ${iso(event.sentAt)}, ${seconds(age)} ago, past MAX_EVENT_AGE_SECONDS (${seconds(config.maxEventAgeMs)}); a late delivery decides nothing`
+    : undefined;
+}
+
 function onEvent(step: Step, event: CoreEvent): void {
+  const stale = staleness(step, event);
+  if (stale) {
+    step.record(Action.IGNORE, stale);
+    return;
+  }
   switch (event.type) {
     case 'ALARM':
       onAlarm(step, event);

@@ -181,6 +181,8 @@ export type CoreEvent =
       state: AlarmState;
       previousState?: AlarmState;
       reason?: string;
+      /** When the alarm changed state (its own timestamp): a delivery much later than that is stale. */
+      sentAt?: number;
     }
   | {
       type: 'PROBE';
@@ -190,6 +192,8 @@ export type CoreEvent =
       outage?: boolean;
       /** The primary's API refused the probe (4xx): no verdict on its health. */
       refused?: { code: string; detail: string };
+      /** When the schedule fired the probe, if the event said so. */
+      sentAt?: number;
     }
   | { type: 'DEADLINE'; operationId: string }
   | { type: 'SWEEP' }
@@ -295,6 +299,11 @@ export interface CoreConfig {
   promoteRetryAfterMs: number;
   maxPromoteAttempts: number;
   dryRun: boolean;
+  /**
+   * An alarm or probe event older than this by its own timestamp (EventBridge kept retrying it while this
+   * Region was down, a delivery hours late) is recorded and ignored. Absent: no limit.
+   */
+  maxEventAgeMs?: number;
   /** The remote broker and Region this deployment was configured with, checked against the local broker's counterpart. */
   remote?: { brokerId: string; region: string };
   /**

@@ -215,6 +215,21 @@ describe('predictive escalation and RPO', () => {
   });
 });
 
+describe('stale triggers', () => {
+  it('ignores an alarm state change delivered long after it happened, and a probe schedule fired long ago', async () => {
+    const { e, clock } = await start({ pair: { backlog: 5_000, drainRate: 100 } });
+    clock.advance(3 * 3_600_000); // EventBridge kept retrying while this Region was down
+    const late = await e.invoke.onAlarm(alarm(T0));
+    expect(late.decisions).toMatchObject([
+      { action: 'IGNORE', reason: expect.stringContaining('past MAX_EVENT_AGE_SECONDS (300 s)') },
+    ]);
+    const schedule = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: new Date(T0).toISOString(), detail: {} };
+    e.world.setRegionUp(PRIMARY_REGION, false);
+    expect((await e.invoke.healthCheck(schedule)).decisions.map((d) => d.action)).toEqual(['IGNORE']);
+    expect(e.world.promoteLog).toEqual([]);
+  });
+});
+
 describe('healthCheck', () => {
   it('probes the primary over DescribeBroker and TCP; three failures start a switchover', async () => {
     const { e } = await start({ pair: { backlog: 5_000, drainRate: 100 } });

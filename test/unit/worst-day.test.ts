@@ -229,3 +229,32 @@ describe('outage-aware escalation', () => {
     );
   });
 });
+
+describe('stale triggers', () => {
+  const cfg = { ...config, maxEventAgeMs: 300_000 };
+  const alarmAt = (sentAt: number): CoreEvent => ({
+    type: 'ALARM',
+    alarmName: 'orders-replication-lag',
+    kind: 'REPLICATION_LAG',
+    state: 'ALARM',
+    sentAt,
+  });
+
+  it('an alarm delivered hours after it fired is recorded and ignored; one within the limit acts', () => {
+    const late = step(initialState('orders'), alarmAt(T0 - 3 * 3_600_000), T0, replica, cfg);
+    expect(promoteModes([late])).toEqual([]);
+    expect(late.decisions).toMatchObject([
+      { action: 'IGNORE', reason: expect.stringMatching(/^stale: sent at 2026-11-23T06:00:00.000Z, 10800 s ago/) },
+    ]);
+    const fresh = step(initialState('orders'), alarmAt(T0 - 299_000), T0, replica, cfg);
+    expect(promoteModes([fresh])).toEqual(['SWITCHOVER']);
+  });
+
+  it('a probe fired long ago counts nothing; without a limit the age is not looked at', () => {
+    const stale = step(initialState('orders'), { ...outage, sentAt: T0 - 600_000 }, T0, replica, cfg);
+    expect(stale.state.remoteOutage).toBeUndefined();
+    expect(stale.decisions.map((d) => d.action)).toEqual(['IGNORE']);
+    const unlimited = step(initialState('orders'), alarmAt(T0 - 3 * 3_600_000), T0, replica, config);
+    expect(promoteModes([unlimited])).toEqual(['SWITCHOVER']);
+  });
+});
