@@ -159,7 +159,10 @@ export async function operatorRequest(
     );
   }
   // The key's request is what its body says: the kind and the validated body, digested.
-  const digest = createHash('sha256').update(JSON.stringify([kind, input])).digest('base64url').slice(0, 22);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([kind, input]))
+    .digest('base64url')
+    .slice(0, 22);
   const event: CoreEvent =
     kind === 'HOLD' || kind === 'RELEASE'
       ? { type: 'HOLD', hold: kind === 'HOLD', reason: input.reason, operator, requestKey: key, requestDigest: digest }

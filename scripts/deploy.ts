@@ -12,10 +12,10 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { issuesOf } from '#lib/errors.ts';
+import { commandLine } from './command-line.ts';
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40');
@@ -140,19 +140,27 @@ const run = (args: string[]): Promise<number> =>
   });
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
+  const usage = `usage: npm run deploy -- pairs/<pair>.yml [--stage NAME] [--package-only] [--out DIR]
+
+Deploys the pair's stack in both of its Regions (osls), each with its own broker as the local one.
+  --stage NAME      the stage (default: the file's stage, else prod)
+  --package-only    package both Regions offline to <out>/<stage>/<region>, deploy nothing
+  --out DIR         where --package-only writes (default dist)
+  --version, --help`;
+  const { values, positionals } = commandLine(
+    'deploy',
+    usage,
+    {
       stage: { type: 'string' },
       'package-only': { type: 'boolean', default: false },
       out: { type: 'string', default: 'dist' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-  });
+    { positionals: true },
+  );
   const file = positionals[0];
-  if (values.help || !file || positionals.length > 1) {
-    console.log('usage: npm run deploy -- pairs/<pair>.yml [--stage NAME] [--package-only] [--out DIR]');
-    return values.help ? 0 : 2;
+  if (!file || positionals.length > 1) {
+    console.error(`deploy: ${file ? 'one pair file at a time' : 'name the pair file'}; see deploy --help`);
+    return 2;
   }
   let pair: PairFile;
   try {

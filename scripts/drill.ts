@@ -8,7 +8,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { type Marker, markersOf, renderReport } from '#cli/report.ts';
 import type { HandlerResult } from '#functions/shared.ts';
 import type { Decision } from '#lib/core/model.ts';
@@ -20,6 +19,7 @@ import {
   PRIMARY_REGION,
   startEmbedded,
 } from '#simulator/embedded.ts';
+import { commandLine } from './command-line.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;
@@ -363,14 +363,23 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   }
 }
 
-const { values } = parseArgs({
-  options: {
+const { values } = commandLine(
+  'drill',
+  `usage: npm start -- [--scenario NAME | --all | --list] [--report PATH]
+
+A disaster drill on the embedded default (Amazon MQ simulator + in-process DynamoDB), on a compressed clock.
+  --scenario NAME   one of: ${Object.keys(scenarios).join(', ')} (default failover)
+  --all             every scenario, one after the other
+  --list            the scenarios and what each plays
+  --report PATH     where the HTML report goes ({scenario} is replaced; default reports/drill-{scenario}.html)
+  --version, --help`,
+  {
     scenario: { type: 'string', default: 'failover' },
     all: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     report: { type: 'string', default: 'reports/drill-{scenario}.html' },
   },
-});
+);
 if (values.list) {
   for (const [name, s] of Object.entries(scenarios)) console.log(`${name.padEnd(20)} ${s.description}`);
   process.exit(0);

@@ -3,20 +3,35 @@
  *   --queue orders=fulfilment [--queue …] [--audit-queue reconciled.audit] --table dedup [--region us-east-1]
  * Broker credentials from BROKER_USERNAME / BROKER_PASSWORD; DYNAMODB_ENDPOINT for a local table.
  */
-import { parseArgs } from 'node:util';
 import { reconcileFromEnv } from '#lib/dedup/jobs.ts';
+import { commandLine } from './command-line.ts';
 
-const { values } = parseArgs({
-  options: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    queue: { type: 'string', multiple: true, default: [] },
-    'audit-queue': { type: 'string' },
-    table: { type: 'string' },
-    region: { type: 'string' },
-    'idle-ms': { type: 'string' },
-  },
+const USAGE = `usage: npm run reconcile -- --from URL --to URL --queue QUEUE=GROUP [--queue …] --table TABLE [--region R]
+                              [--audit-queue NAME] [--idle-ms N]
+
+Drains the old primary's queues (--from, a STOMP URL) into the current primary (--to): messages the consumer
+GROUP already processed (in the dedup TABLE) are dropped, the rest re-published once. Safe to run again.
+Broker credentials come from BROKER_USERNAME and BROKER_PASSWORD; DYNAMODB_ENDPOINT points at a local table.`;
+
+const { values } = commandLine('reconcile', USAGE, {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  queue: { type: 'string', multiple: true, default: [] },
+  'audit-queue': { type: 'string' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  'idle-ms': { type: 'string' },
 });
+const missing = [
+  ...(values.from || process.env.RECONCILE_SOURCE_URL ? [] : ['--from']),
+  ...(values.to || process.env.RECONCILE_TARGET_URL ? [] : ['--to']),
+  ...((values.queue ?? []).length > 0 ? [] : ['--queue']),
+  ...(values.table || process.env.DEDUP_TABLE ? [] : ['--table']),
+];
+if (missing.length > 0) {
+  console.error(`reconcile: missing ${missing.join(', ')}; see reconcile --help`);
+  process.exit(2);
+}
 
 const queues = (values.queue ?? []).map((spec) => {
   const [queue, group] = spec.split('=');

@@ -8,22 +8,19 @@
  *   npm run mqdr -- status orders
  *   curl -XPOST http://127.0.0.1:<simulator>/_simulator/partition -d '{"partitioned":true}'
  */
-import { parseArgs } from 'node:util';
 import type { Clock } from '#lib/ports.ts';
+import { commandLine } from '../scripts/command-line.ts';
 import { LagAlarmEvaluator, startEmbedded } from './embedded.ts';
 
-const { values } = parseArgs({
-  options: {
+const { values } = commandLine(
+  'local',
+  'usage: npm run local -- [--speed 1] [--port 4020] [--lag-threshold 1000]\n\nThe embedded default on its own, with the operator API on 127.0.0.1:<port>, simulated time --speed times faster.',
+  {
     speed: { type: 'string', default: '1' },
     port: { type: 'string', default: '4020' },
     'lag-threshold': { type: 'string', default: '1000' },
-    help: { type: 'boolean', default: false },
   },
-});
-if (values.help) {
-  console.log('usage: npm run local -- [--speed 1] [--port 4020] [--lag-threshold 1000]');
-  process.exit(0);
-}
+);
 const speed = Number(values.speed);
 const port = Number(values.port);
 const threshold = Number(values['lag-threshold']);
@@ -39,7 +36,13 @@ const clock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms / speed)),
 };
 
-const e = await startEmbedded({ clock, apiPort: port, env: { DEADLINE_SECONDS: '300', COOLDOWN_SECONDS: '900' } });
+const e = await startEmbedded({ clock, apiPort: port, env: { DEADLINE_SECONDS: '300', COOLDOWN_SECONDS: '900' } }).catch(
+  (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    console.error(`local: port ${port} is in use (another npm run local?); choose another with --port`);
+    process.exit(2);
+  },
+);
 const alarmName = `${e.pairName}-replication-lag`;
 console.log(`local default running at ${speed}x: pair ${e.pairName}
   operator API   ${e.apiEndpoint}   (mqdr uses it by default; credentials local/local)

@@ -1,0 +1,42 @@
+/**
+ * The command line of the project's scripts (drill, reconcile, deploy): `--help` and `--version` on each, and
+ * bad arguments as one clear line and exit code 2, instead of node's stack trace. node:util's parseArgs does
+ * the parsing; this only gives its errors a person's wording.
+ */
+import { readFileSync } from 'node:fs';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+const version = (): string =>
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Parses argv for `name`; prints the usage or the version and exits 0, or one line and exits 2 on bad input. */
+export function commandLine<T extends NonNullable<ParseArgsConfig['options']>>(
+  name: string,
+  usage: string,
+  options: T,
+  { positionals = false }: { positionals?: boolean } = {},
+) {
+  const all = {
+    ...options,
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  } as const;
+  try {
+    const parsed = parseArgs({ options: all, allowPositionals: positionals, strict: true });
+    // The two options every command has, whatever the caller's own are.
+    const flags = parsed.values as { help?: boolean; version?: boolean };
+    if (flags.help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    if (flags.version) {
+      console.log(`${name} ${version()}`);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    console.error(`${name}: ${message}; see ${name} --help`);
+    process.exit(2);
+  }
+}
