@@ -3,9 +3,11 @@
  * credential chain (environment, profile, SSO); against the local default (`npm run local`, a loopback
  * endpoint) it uses the local credentials when none are set.
  *
- * Exit codes: 0 done, 1 refused or failed (the API said no, the operation failed), 2 bad usage or input.
+ * Exit codes: 0 done, 1 refused or failed (the API said no, the operation failed), 2 bad usage or input,
+ * 3 a switchover you asked for was escalated to a FAILOVER (it completed, but may have left messages behind).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
@@ -51,6 +53,10 @@ export const processIo = (): Io => ({
 
 class UsageError extends Error {}
 class Refused extends Error {}
+/** The switchover the operator asked for completed as a FAILOVER: done, but not what was asked. */
+class Escalated extends Error {}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const duration = (ms: number): string => {
@@ -98,6 +104,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, watch')
     .addOption(new Option('--endpoint <url>', 'the operator API').env('MQDR_ENDPOINT').default(LOCAL_ENDPOINT))
     .addOption(new Option('--region <region>', 'Region of the API, for signing').env('AWS_REGION').default('us-west-2'))
+    .version(VERSION, '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   // commander reads option defaults from process.env; tests pass their own environment.
@@ -112,42 +119,55 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return new ApiClient({ endpoint: url, region, credentials: credentialsFor(url, io.env) });
   };
 
-  const printResult = (r: RequestResult) => {
+  const printResult = (r: RequestResult, json: boolean) => {
+    if (json) return io.out(JSON.stringify(r));
     const verb = r.replayed ? 'already handled (same idempotency key)' : 'recorded';
     io.out(`${r.request.kind} ${verb}: ${r.request.action}${r.request.operationId ? ` ${r.request.operationId}` : ''}`);
     for (const d of r.decisions) io.out(formatDecision(d));
   };
 
-  const request = async (kind: RequestKind, pairId: string, body: Record<string, unknown>, key: string | undefined) => {
+  const request = async (kind: RequestKind, pairId: string, body: Record<string, unknown>, key: string | undefined, json = false) => {
     const result = await client().request(kind, pairId, body, key ?? randomUUID());
-    printResult(result);
+    printResult(result, json);
     if (result.request.action === 'REFUSE') throw new Refused('refused; see the reason above');
     return result;
   };
 
-  /** `afterRequest`: the request's own decisions were printed already; show only what follows them. */
-  const watch = async (pairId: string, intervalMs: number, timeoutMs: number, afterRequest = false): Promise<void> => {
+  /**
+   * `afterRequest`: the request's own decisions were printed already; show only what follows them. The view
+   * carries the newest decisions only, so what was shown is remembered by decision, not counted.
+   */
+  const watch = async (pairId: string, intervalMs: number, timeoutMs: number, afterRequest = false, json = false): Promise<void> => {
     const api = client();
     const until = io.now() + timeoutMs;
-    let seen = afterRequest ? -1 : 0;
+    const shown = new Set<string>();
+    const id = (d: Decision) => `${d.at} ${d.action} ${d.reason}`;
+    let first = true;
     let last = '';
     for (;;) {
       const v = await api.pair(pairId, 30);
       const op = v.operation;
       const since = v.timeline.filter((d) => !op || d.at >= op.startedAt);
-      const fresh = seen < 0 ? [] : since.slice(seen);
-      seen = since.length;
-      for (const d of fresh) io.out(formatDecision(d));
+      const fresh = since.filter((d) => !shown.has(id(d)));
+      for (const d of fresh) shown.add(id(d));
+      if (!(first && afterRequest)) for (const d of fresh) io.out(json ? JSON.stringify(d) : formatDecision(d));
+      first = false;
       if (!op) {
-        io.out(`${pairId}: no operation to watch`);
+        io.out(json ? JSON.stringify({ pairId, operation: null }) : `${pairId}: no operation to watch`);
         return;
       }
       const line = `${clock(v.now)}  ${op.status}  lag ${v.replicationLag.current ?? '?'}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
-      if (line.slice(10) !== last) io.out(line);
+      if (line.slice(10) !== last && !json) io.out(line);
       last = line.slice(10);
       if (!op.inFlight) {
+        if (json) io.out(JSON.stringify({ pairId, operation: op }));
         if (op.status === 'FAILED') throw new Refused(`${op.mode} ${op.id} FAILED`);
-        io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
+        if (!json) io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
+        if (afterRequest && op.escalatedAt !== undefined) {
+          throw new Escalated(
+            `the switchover was escalated to a FAILOVER${op.rpo?.messages != null ? ` (RPO estimate ${op.rpo.messages} messages)` : ''}: reconcile the old primary when it is back`,
+          );
+        }
         return;
       }
       if (io.now() >= until) throw new Refused(`still ${op.status} after ${duration(timeoutMs)}; watch again or act`);
@@ -198,11 +218,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .argument('<pairId>')
       .addOption(reasonOption())
       .option('--dry-run', 'decide and record, promote nothing')
+      .option('--json', 'print JSON')
       .addOption(keyOption()),
-  ).action(async (pairId: string, o: { reason: string; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number }) => {
-    await request('SWITCHOVER', pairId, { reason: o.reason, dryRun: o.dryRun === true }, o.idempotencyKey);
-    if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true);
-  });
+  ).action(
+    async (
+      pairId: string,
+      o: { reason: string; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number; json?: boolean },
+    ) => {
+      await request('SWITCHOVER', pairId, { reason: o.reason, dryRun: o.dryRun === true }, o.idempotencyKey, o.json);
+      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
+    },
+  );
 
   watchOptions(
     program
@@ -212,11 +238,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .addOption(reasonOption())
       .option('-y, --yes', 'do not ask for confirmation')
       .option('--dry-run', 'decide and record, promote nothing')
+      .option('--json', 'print JSON')
       .addOption(keyOption()),
   ).action(
     async (
       pairId: string,
-      o: { reason: string; yes?: boolean; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number },
+      o: {
+        reason: string;
+        yes?: boolean;
+        dryRun?: boolean;
+        idempotencyKey?: string;
+        watch?: boolean;
+        interval: number;
+        timeout: number;
+        json?: boolean;
+      },
     ) => {
       if (!o.yes) {
         if (!io.ask) throw new UsageError('failover needs confirmation: run it on a terminal, or pass --yes');
@@ -224,8 +260,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
         if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
       }
-      await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey);
-      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true);
+      await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey, o.json);
+      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
     },
   );
 
@@ -239,13 +275,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .argument('<pairId>')
       .addOption(reasonOption())
       .addOption(keyOption())
-      .action(async (pairId: string, o: { reason: string; idempotencyKey?: string }) => {
-        await request(kind, pairId, { reason: o.reason }, o.idempotencyKey);
+      .option('--json', 'print JSON')
+      .action(async (pairId: string, o: { reason: string; idempotencyKey?: string; json?: boolean }) => {
+        await request(kind, pairId, { reason: o.reason }, o.idempotencyKey, o.json);
       });
   }
 
-  watchOptions(program.command('watch').description('follow the current operation live until it completes').argument('<pairId>')).action(
-    async (pairId: string, o: { interval: number; timeout: number }) => watch(pairId, o.interval * 1000, o.timeout * 1000),
+  watchOptions(
+    program
+      .command('watch')
+      .description('follow the current operation live until it completes')
+      .argument('<pairId>')
+      .option('--json', 'one JSON line per new decision, then the operation'),
+  ).action(async (pairId: string, o: { interval: number; timeout: number; json?: boolean }) =>
+    watch(pairId, o.interval * 1000, o.timeout * 1000, false, o.json),
   );
 
   program
@@ -270,7 +313,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .argument('<pairId>')
     .requiredOption('-o, --out <file>', 'where to write the HTML')
     .option('--lag-minutes <n>', 'lag series window', positive('--lag-minutes'), 120)
-    .action(async (pairId: string, o: { out: string; lagMinutes: number }) => {
+    .option('--json', 'print what was written as JSON')
+    .action(async (pairId: string, o: { out: string; lagMinutes: number; json?: boolean }) => {
       const api = client();
       const view = await api.pair(pairId, o.lagMinutes);
       const since = view.now - o.lagMinutes * 60_000;
@@ -295,7 +339,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
           ],
         }),
       );
-      io.out(`wrote ${o.out} (${view.replicationLag.points.length} lag datapoints, ${timeline.length} decisions)`);
+      const written = { out: o.out, lagDatapoints: view.replicationLag.points.length, decisions: timeline.length };
+      io.out(o.json ? JSON.stringify(written) : `wrote ${o.out} (${written.lagDatapoints} lag datapoints, ${written.decisions} decisions)`);
     });
 
   try {
@@ -310,6 +355,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (error instanceof Refused) {
       io.err(`mqdr: ${error.message}`);
       return 1;
+    }
+    if (error instanceof Escalated) {
+      io.err(`mqdr: ${error.message}`);
+      return 3;
     }
     if (error instanceof ApiError) {
       io.err(`mqdr: ${error.status ? `HTTP ${error.status} ` : ''}${error.message}`);

@@ -80,6 +80,20 @@ describe('mqdr', () => {
     expect(e.world.roles('orders').primary.id).toBe(e.replica.id);
   });
 
+  it('a switchover escalated to a failover while watched exits 3 and says so; --json prints JSON; --version', async () => {
+    const { e, clock } = await start({ backlog: 3_000, drainRate: 100, produceRate: 0 });
+    e.world.setPartitioned(true); // the switchover cannot drain: the deadline escalates it
+    const c = cli(e, clock);
+    expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--watch', '--json')).toBe(3);
+    expect(JSON.parse(c.out[0] as string)).toMatchObject({ request: { kind: 'SWITCHOVER', action: 'START_SWITCHOVER' } });
+    expect(JSON.parse(c.out.at(-1) as string)).toMatchObject({ operation: { mode: 'FAILOVER', status: 'COMPLETED' } });
+    expect(c.err.join('\n')).toMatch(/the switchover was escalated to a FAILOVER \(RPO estimate \d+ messages\): reconcile/);
+    expect(await c.run('--version')).toBe(0);
+    expect(c.out).toEqual([expect.stringMatching(/^\d+\.\d+\.\d+$/)]);
+    expect(await c.run('timeline', 'orders', '--json', '--limit', '2')).toBe(0);
+    expect(c.out.map((l) => JSON.parse(l).action)).toContain('ESCALATE_TO_FAILOVER');
+  });
+
   it('failover asks to type the pair id; a wrong answer or no terminal requests nothing', async () => {
     const { e, clock } = await start({ backlog: 3_000, drainRate: 1, produceRate: 0 });
     const wrong = cli(e, clock, 'payments');
