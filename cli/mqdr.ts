@@ -257,6 +257,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (!o.yes) {
         if (!io.ask) throw new UsageError('failover needs confirmation: run it on a terminal, or pass --yes');
         io.err(`A failover promotes the replica of ${pairId} immediately; messages not yet replicated stay on the old primary.`);
+        // What is at stake, as the orchestrator sees it now: the lag is the RPO estimate of failing over now.
+        const view = await client()
+          .pair(pairId, 30)
+          .catch(() => undefined);
+        const lag = view?.replicationLag;
+        io.err(
+          lag?.current != null && lag.at != null
+            ? `Replication lag ${lag.current} messages at ${clock(lag.at)}: RPO estimate ${lag.current} messages left on the old primary.`
+            : 'Replication lag unknown (no datapoint could be read): the RPO of a failover now is unknown.',
+        );
         const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
         if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
       }

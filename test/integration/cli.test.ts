@@ -106,6 +106,9 @@ describe('mqdr', () => {
 
     const right = cli(e, clock, 'orders');
     expect(await right.run('failover', 'orders', '-r', 'primary gone', '--watch')).toBe(0);
+    expect(right.err.join('\n')).toMatch(
+      /Replication lag 3000 messages at \S+: RPO estimate 3000 messages left on the old primary/,
+    );
     expect(right.out[0]).toMatch(/^FAILOVER recorded: START_FAILOVER/);
     expect(right.out.at(-1)).toMatch(/^FAILOVER op-\S+ COMPLETED/);
     expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['FAILOVER']);
