@@ -218,14 +218,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .argument('<pairId>')
       .addOption(reasonOption())
       .option('--dry-run', 'decide and record, promote nothing')
+      .option('--no-escalate', 'never escalate this switchover to a failover by itself (you fail over by hand if need be)')
       .option('--json', 'print JSON')
       .addOption(keyOption()),
   ).action(
     async (
       pairId: string,
-      o: { reason: string; dryRun?: boolean; idempotencyKey?: string; watch?: boolean; interval: number; timeout: number; json?: boolean },
+      o: {
+        reason: string;
+        dryRun?: boolean;
+        escalate: boolean;
+        idempotencyKey?: string;
+        watch?: boolean;
+        interval: number;
+        timeout: number;
+        json?: boolean;
+      },
     ) => {
-      await request('SWITCHOVER', pairId, { reason: o.reason, dryRun: o.dryRun === true }, o.idempotencyKey, o.json);
+      const body = { reason: o.reason, dryRun: o.dryRun === true, ...(o.escalate ? {} : { escalate: false }) };
+      await request('SWITCHOVER', pairId, body, o.idempotencyKey, o.json);
       if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
     },
   );

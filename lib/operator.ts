@@ -27,7 +27,8 @@ import type { Runtime } from './runtime.ts';
 const reason = z.string().trim().min(3, 'say why, in at least 3 characters').max(500);
 
 export const RequestBodies = {
-  SWITCHOVER: z.object({ reason, dryRun: z.boolean().default(false) }).strict(),
+  /** `escalate: false`: the switchover never escalates to a failover by itself (`mqdr switchover --no-escalate`). */
+  SWITCHOVER: z.object({ reason, dryRun: z.boolean().default(false), escalate: z.boolean().default(true) }).strict(),
   FAILOVER: z.object({ reason, confirm: z.string().max(100), dryRun: z.boolean().default(false) }).strict(),
   HOLD: z.object({ reason }).strict(),
   RELEASE: z.object({ reason }).strict(),
@@ -166,7 +167,16 @@ export async function operatorRequest(
   const event: CoreEvent =
     kind === 'HOLD' || kind === 'RELEASE'
       ? { type: 'HOLD', hold: kind === 'HOLD', reason: input.reason, operator, requestKey: key, requestDigest: digest }
-      : { type: 'OPERATOR', mode: kind, reason: input.reason, operator, requestKey: key, dryRun, requestDigest: digest };
+      : {
+          type: 'OPERATOR',
+          mode: kind,
+          reason: input.reason,
+          operator,
+          requestKey: key,
+          dryRun,
+          requestDigest: digest,
+          ...('escalate' in input && input.escalate === false ? { holdEscalation: true } : {}),
+        };
   /** Another request holds the key: the one recorded under it (by a conditional write, so exactly one). */
   const other = (r: OperatorRequest | undefined): r is OperatorRequest =>
     r !== undefined && (r.kind !== kind || r.dryRun !== dryRun || (r.digest !== undefined && r.digest !== digest));

@@ -36,6 +36,7 @@ import {
   type CoreEvent,
   type Decision,
   type DecisionContext,
+  type EscalationHold,
   IN_FLIGHT,
   MAX_REMEMBERED_REQUESTS,
   Mode,
@@ -389,7 +390,7 @@ function onSweep(step: Step): void {
   // Under an operator hold the deadline's own event has recorded the refusal; the sweep does not repeat it
   // every minute, but still re-sends a Promote that was never accepted.
   const late = overdueBy(op, now);
-  if (late !== undefined && !step.state.escalationHold) {
+  if (late !== undefined && !holdOf(step, op)) {
     escalate(step, op, 'sweep', `switchover passed its deadline by ${seconds(late)} (backstop sweep)`);
     return;
   }
@@ -398,7 +399,7 @@ function onSweep(step: Step): void {
     escalate(step, op, 'outage', outage);
     return;
   }
-  const doomed = late === undefined && !step.state.escalationHold ? cannotDrainInTime(step, op) : undefined;
+  const doomed = late === undefined && !holdOf(step, op) ? cannotDrainInTime(step, op) : undefined;
   if (doomed) {
     escalate(step, op, 'prediction', `switchover cannot drain before its deadline: ${doomed}`);
     return;
@@ -439,7 +440,7 @@ function onSweep(step: Step): void {
 function outageEscalationDue(step: Step, op: Operation): string | undefined {
   const { now, config } = step.ctx;
   const outage = step.state.remoteOutage;
-  if (config.outageEscalationMs === undefined || outage?.confirmedAt === undefined || step.state.escalationHold) return undefined;
+  if (config.outageEscalationMs === undefined || outage?.confirmedAt === undefined || holdOf(step, op)) return undefined;
   if (op.mode !== Mode.SWITCHOVER || !isInFlight(op) || now - outage.lastAt > OUTAGE_EVIDENCE_MAX_AGE_MS) return undefined;
   if (now < Math.max(outage.confirmedAt, op.startedAt) + config.outageEscalationMs) return undefined;
   return `the primary's Region has answered nothing (API and endpoints) for ${outage.probes} consecutive probes since ${iso(outage.since)} (last: ${outage.detail}); a switchover needs both Regions and cannot complete, escalating ${seconds(config.outageEscalationMs)} after the outage was confirmed instead of at the deadline ${op.deadlineAt === undefined ? '' : iso(op.deadlineAt)}`;
@@ -483,7 +484,15 @@ function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>)
     escalate(step, op, trigger, `operator interrupts the switchover: ${event.reason}`, dryRun);
     return;
   }
-  tryStart(step, event.mode, trigger, event.reason, { ignoreCooldown: true, dryRun });
+  const holdEscalation =
+    event.mode === Mode.SWITCHOVER && event.holdEscalation === true
+      ? { operator: event.operator, reason: `started with escalation held: ${event.reason}`, at: step.ctx.now }
+      : undefined;
+  tryStart(step, event.mode, trigger, event.reason, {
+    ignoreCooldown: true,
+    dryRun,
+    ...(holdEscalation ? { holdEscalation } : {}),
+  });
 }
 
 function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>): void {
@@ -550,7 +559,11 @@ function tryStart(
   mode: Mode,
   trigger: string,
   reason: string,
-  { ignoreCooldown = false, dryRun = false }: { ignoreCooldown?: boolean; dryRun?: boolean } = {},
+  {
+    ignoreCooldown = false,
+    dryRun = false,
+    holdEscalation,
+  }: { ignoreCooldown?: boolean; dryRun?: boolean; holdEscalation?: EscalationHold } = {},
 ): void {
   const { now, config, observation } = step.ctx;
   const refusal = startRefusal(step, mode, ignoreCooldown);
@@ -576,6 +589,7 @@ function tryStart(
     promoteRequestedAt: now,
     promoteAttempts: 1,
     ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : { rpo: rpoNow(step) }),
+    ...(holdEscalation ? { escalationHeldBy: holdEscalation } : {}),
   };
   step.state.operation = next;
   step.state.consecutiveProbeFailures = 0;
@@ -583,7 +597,12 @@ function tryStart(
   if (next.deadlineAt !== undefined) {
     step.commands.push({ type: 'SCHEDULE_DEADLINE', operationId: id, at: next.deadlineAt });
   }
-  const deadline = next.deadlineAt === undefined ? '' : `; escalates to FAILOVER in ${seconds(config.deadlineMs)}`;
+  const deadline =
+    next.deadlineAt === undefined
+      ? ''
+      : holdEscalation
+        ? `; escalation held by ${holdEscalation.operator}: it will not fail over by itself (fail over by hand)`
+        : `; escalates to FAILOVER in ${seconds(config.deadlineMs)}`;
   const rpo = next.rpo ? `; ${describeRpo(next.rpo)}` : '';
   step.record(action, `${reason}${deadline}${rpo}`, next.rpo ? { rpo: next.rpo } : {});
   step.notify(`${mode} started`, `${reason} (local broker ${observation.brokerState})${deadline}`);
@@ -611,9 +630,17 @@ function startRefusal(step: Step, mode: Mode, ignoreCooldown: boolean): string |
   return undefined;
 }
 
+/**
+ * What holds automatic escalation of `op`, if anything: an operator's hold on the pair, or the operator who
+ * started this switchover with escalation held (`--no-escalate`), for this operation only.
+ */
+function holdOf(step: Step, op: Operation): EscalationHold | undefined {
+  return step.state.escalationHold ?? op.escalationHeldBy;
+}
+
 function escalate(step: Step, op: Operation, trigger: string, reason: string, dryRun = false): void {
   const { now, observation } = step.ctx;
-  const held = step.state.escalationHold;
+  const held = holdOf(step, op);
   if (held && !trigger.startsWith('operator:')) {
     step.record(Action.REFUSE, `${reason}, but ${held.operator} holds automatic escalation (${held.reason})`);
     step.notify(

@@ -106,6 +106,8 @@ export interface Operation {
   rpo?: RpoEstimate;
   /** Client redirection after completion, when the deployment configures it. */
   redirect?: Redirect;
+  /** An operator started this switchover with automatic escalation held, for this operation only. */
+  escalationHeldBy?: EscalationHold;
 }
 
 /** An operator's hold on automatic escalation: deadlines and the sweep do not fail over while it is set. */
@@ -210,6 +212,8 @@ export type CoreEvent =
       requestDigest?: string;
       /** Decide and record, but send no Promote, whatever the deployment's DRY_RUN. */
       dryRun?: boolean;
+      /** A switchover that never escalates by itself (deadline, prediction, outage): the operator is on it. */
+      holdEscalation?: boolean;
     }
   | { type: 'HOLD'; hold: boolean; reason: string; operator: string; requestKey?: string; requestDigest?: string }
   | {

@@ -94,6 +94,16 @@ describe('mqdr', () => {
     expect(c.out.map((l) => JSON.parse(l).action)).toContain('ESCALATE_TO_FAILOVER');
   });
 
+  it('switchover --no-escalate: past its deadline it is still a switchover, and the timeline says who holds it', async () => {
+    const { e, clock } = await start({ backlog: 3_000, drainRate: 100, produceRate: 0 });
+    e.world.setPartitioned(true);
+    const c = cli(e, clock);
+    expect(await c.run('switchover', 'orders', '-r', 'planned move', '--no-escalate', '--watch', '--timeout', '420')).toBe(1);
+    expect(c.err.join('\n')).toContain('still SWITCHOVER_IN_PROGRESS after 7m00s');
+    expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['SWITCHOVER']);
+    expect(c.out.join('\n')).toContain('holds automatic escalation (started with escalation held: planned move)');
+  });
+
   it('failover asks to type the pair id; a wrong answer or no terminal requests nothing', async () => {
     const { e, clock } = await start({ backlog: 3_000, drainRate: 1, produceRate: 0 });
     const wrong = cli(e, clock, 'payments');

@@ -258,3 +258,44 @@ describe('stale triggers', () => {
     expect(promoteModes([unlimited])).toEqual(['SWITCHOVER']);
   });
 });
+
+describe('a switchover started with escalation held (mqdr switchover --no-escalate)', () => {
+  it('never escalates by itself (deadline, sweep, outage), says so at start, and the operator can still fail over', () => {
+    const start: CoreEvent = {
+      type: 'OPERATOR',
+      mode: 'SWITCHOVER',
+      reason: 'planned move',
+      operator: 'alice',
+      holdEscalation: true,
+    };
+    const started = step(initialState('orders'), start, T0);
+    expect(started.decisions[0]?.reason).toContain('escalation held by alice: it will not fail over by itself');
+    const op = started.state.operation;
+    if (!op) throw new Error('no operation');
+    const accepted = step(
+      started.state,
+      { type: 'PROMOTE_RESULT', operationId: op.id, mode: 'SWITCHOVER', accepted: true, retryable: false },
+      T0,
+      promoting,
+    );
+    const deadline = step(accepted.state, { type: 'DEADLINE', operationId: op.id }, T0 + 600_000, promoting);
+    expect(deadline.decisions).toMatchObject([
+      { action: 'REFUSE', reason: expect.stringContaining('alice holds automatic escalation') },
+    ]);
+    let state = deadline.state;
+    const later: Outcome[] = [];
+    for (const e of [outage, outage, outage, outage, { type: 'SWEEP' } as CoreEvent]) {
+      const out = step(state, e, T0 + 660_000 + later.length * MIN, promoting);
+      later.push(out);
+      state = out.state;
+    }
+    expect(promoteModes([deadline, ...later])).toEqual([]);
+    const byHand = step(
+      state,
+      { type: 'OPERATOR', mode: 'FAILOVER', reason: 'now', operator: 'alice' },
+      T0 + 1_000_000,
+      promoting,
+    );
+    expect(promoteModes([byHand])).toEqual(['FAILOVER']);
+  });
+});
