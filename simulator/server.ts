@@ -5,7 +5,8 @@
  * for us-west-2 sees only that Region's brokers, as on AWS. Signatures are not verified.
  *
  * On the same port, `POST /` serves what the orchestrator needs of three more services: CloudWatch
- * GetMetricData (./cloudwatch.ts), SNS Publish (./sns.ts) and SSM Put/GetParameter (./ssm.ts).
+ * GetMetricData (./cloudwatch.ts), SNS Publish (./sns.ts) and SSM Put/GetParameter (./ssm.ts); and
+ * `/schedules/{Name}` EventBridge Scheduler's Create/DeleteSchedule (./scheduler.ts).
  *
  * Besides the API, `/_simulator/*` injects faults and load (JSON bodies):
  *   GET  /_simulator/state
@@ -27,6 +28,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AwsJsonError } from './aws-json.ts';
 import { CLOUDWATCH_TARGET_PREFIX, cloudWatch } from './cloudwatch.ts';
+import { SchedulerError, scheduler } from './scheduler.ts';
 import { sns, snsError } from './sns.ts';
 import { SSM_TARGET_PREFIX, ssm } from './ssm.ts';
 import {
@@ -143,6 +145,19 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
 
   if (path[0] === '_simulator') return admin(world, method, path.slice(1), req, res);
   if (method === 'POST' && path.length === 0) return otherService(world, req, res);
+
+  if (path[0] === 'schedules' && path[1]) {
+    const schedulerRegion = regionOf(req, 'scheduler');
+    if (!schedulerRegion) throw new SimError('ForbiddenException', 403, 'sign requests for service scheduler');
+    const body = method === 'POST' ? await readJson(req) : {};
+    try {
+      const answer = scheduler(world, schedulerRegion, method, path[1], url.searchParams, body);
+      return send(res, answer.status, answer.body);
+    } catch (error) {
+      if (!(error instanceof SchedulerError)) throw error;
+      return send(res, error.status, { message: error.message }, error.type);
+    }
+  }
 
   const region = regionOf(req);
   if (!region) {

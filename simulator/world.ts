@@ -27,6 +27,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { REPLICATION_ROLE } from '#lib/mq-facts.ts';
 import type { Clock } from '#lib/ports.ts';
 import { FaultQueue } from './faults.ts';
+import type { SimSchedule } from './scheduler.ts';
 
 export type Role = (typeof REPLICATION_ROLE)[keyof typeof REPLICATION_ROLE];
 export type PromoteMode = 'SWITCHOVER' | 'FAILOVER';
@@ -156,6 +157,8 @@ export class CrdrWorld {
   /** SNS topics by ARN, and every message published to them. */
   readonly topics = new Set<string>();
   readonly published: PublishedMessage[] = [];
+  /** EventBridge Scheduler schedules, by `<region>/<group>/<name>` (kept, not fired). */
+  readonly schedules = new Map<string, SimSchedule>();
   /** SSM parameters per Region, by name. */
   readonly parameters = new Map<string, Map<string, SimParameter>>();
   /** Endpoints a broker reports instead of its simulated listener's: a real local broker stands in for it. */
@@ -163,7 +166,7 @@ export class CrdrWorld {
   private lastSample = new Map<string, number>();
   private lastSync: number;
   private readonly failoverMs: number;
-  private readonly accountId: string;
+  readonly accountId: string;
   private readonly listen: boolean;
 
   constructor(

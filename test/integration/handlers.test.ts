@@ -3,9 +3,11 @@
  * and dynalite on loopback. The clock is manual so that deadlines pass in milliseconds.
  */
 import { DescribeBrokerCommand, MqClient, PromoteCommand, paginateListBrokers } from '@aws-sdk/client-mq';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqBrokerApi } from '#lib/adapters/mq.ts';
+import { EventBridgeDeadlineScheduler } from '#lib/adapters/scheduler.ts';
 import { BrokerApiError, InvalidEventError, RedirectError } from '#lib/errors.ts';
 import {
   alarmStateChangeEvent,
@@ -212,6 +214,49 @@ describe('predictive escalation and RPO', () => {
     await sweepFor(e, clock, 9);
     const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
     expect(timeline.map((d) => d.action)).not.toContain('ESCALATE_TO_FAILOVER');
+  });
+});
+
+describe('deadline schedules (EventBridge Scheduler, on the wire)', () => {
+  it('creates a one-shot schedule with bounded retries and the dead-letter queue; creating twice or deleting twice is safe', async () => {
+    const { e } = await start();
+    const client = new SchedulerClient({
+      region: REPLICA_REGION,
+      endpoint: e.simulator.endpoint,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const target = {
+      functionArn: 'arn:aws:lambda:us-west-2:123456789012:function:mq-crdr-orchestrator-prod-escalate',
+      roleArn: 'arn:aws:iam::123456789012:role/scheduler-invoke',
+      groupName: 'mq-crdr-orchestrator-prod',
+      deadLetterArn: 'arn:aws:sqs:us-west-2:123456789012:mq-crdr-orchestrator-prod-dead-letters',
+    };
+    const scheduler = new EventBridgeDeadlineScheduler(client, target);
+    await scheduler.schedule('orders', 'op-1', T0 + 600_000);
+    await scheduler.schedule('orders', 'op-1', T0 + 600_000); // a retry: ConflictException, swallowed
+    const created = e.world.schedules.get(`${REPLICA_REGION}/${target.groupName}/crdr-orders-op-1`);
+    expect(created).toMatchObject({
+      ScheduleExpression: 'at(2026-11-23T09:10:00)',
+      ScheduleExpressionTimezone: 'UTC',
+      ActionAfterCompletion: 'DELETE',
+      Target: {
+        Arn: target.functionArn,
+        RoleArn: target.roleArn,
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 10 },
+        DeadLetterConfig: { Arn: target.deadLetterArn },
+      },
+    });
+    expect(JSON.parse(created?.Target.Input ?? '')).toEqual({ kind: 'deadline', pairId: 'orders', operationId: 'op-1' });
+    await scheduler.cancel('orders', 'op-1');
+    await scheduler.cancel('orders', 'op-1'); // gone already: ResourceNotFoundException, swallowed
+    expect(e.world.schedules.size).toBe(0);
+    // What the service validates, the simulator does too: a dead-letter queue that is not an SQS ARN.
+    const bad = new EventBridgeDeadlineScheduler(client, {
+      ...target,
+      deadLetterArn: 'arn:aws:sns:us-west-2:123456789012:topic',
+    });
+    await expect(bad.schedule('orders', 'op-2', T0)).rejects.toMatchObject({ name: 'ValidationException' });
+    client.destroy();
   });
 });
 
