@@ -19,7 +19,7 @@ import {
   PRIMARY_REGION,
   startEmbedded,
 } from '#simulator/embedded.ts';
-import { commandLine } from './command-line.ts';
+import { commandLine } from '#lib/command-line.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;

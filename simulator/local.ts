@@ -9,7 +9,7 @@
  *   curl -XPOST http://127.0.0.1:<simulator>/_simulator/partition -d '{"partitioned":true}'
  */
 import type { Clock } from '#lib/ports.ts';
-import { commandLine } from '../scripts/command-line.ts';
+import { commandLine } from '#lib/command-line.ts';
 import { LagAlarmEvaluator, startEmbedded } from './embedded.ts';
 
 const { values } = commandLine(

@@ -25,10 +25,9 @@ import {
   publishConfirmed,
   type QueueReport,
   reconcile,
-  SsmBrokerUrl,
   sleep,
-  startFollowingConsumer,
 } from '#lib/dedup/index.ts';
+import { SsmBrokerUrl, startFollowingConsumer } from '#lib/dedup/follow.ts';
 import {
   alarmStateChangeEvent,
   LOCAL_CREDENTIALS,

@@ -9,13 +9,19 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 const version = (): string =>
   (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+type Value<O> = O extends { type: 'boolean' } ? boolean : O extends { multiple: true } ? string[] : string;
+/** The parsed options: those with a default are always there. */
+export type Values<T> = { [K in keyof T as T[K] extends { default: unknown } ? K : never]: Value<T[K]> } & {
+  [K in keyof T as T[K] extends { default: unknown } ? never : K]?: Value<T[K]>;
+};
+
 /** Parses argv for `name`; prints the usage or the version and exits 0, or one line and exits 2 on bad input. */
 export function commandLine<T extends NonNullable<ParseArgsConfig['options']>>(
   name: string,
   usage: string,
   options: T,
   { positionals = false }: { positionals?: boolean } = {},
-) {
+): { values: Values<T>; positionals: string[] } {
   const all = {
     ...options,
     help: { type: 'boolean', short: 'h' },
@@ -33,7 +39,7 @@ export function commandLine<T extends NonNullable<ParseArgsConfig['options']>>(
       console.log(`${name} ${version()}`);
       process.exit(0);
     }
-    return parsed;
+    return parsed as unknown as { values: Values<T>; positionals: string[] };
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     console.error(`${name}: ${message}; see ${name} --help`);
