@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Marker, markersOf, renderReport } from '#cli/report.ts';
 import type { HandlerResult } from '#functions/shared.ts';
+import { commandLine } from '#lib/command-line.ts';
 import type { Decision } from '#lib/core/model.ts';
 import {
   alarmStateChangeEvent,
@@ -19,7 +20,6 @@ import {
   PRIMARY_REGION,
   startEmbedded,
 } from '#simulator/embedded.ts';
-import { commandLine } from '#lib/command-line.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;

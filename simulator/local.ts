@@ -8,8 +8,9 @@
  *   npm run mqdr -- status orders
  *   curl -XPOST http://127.0.0.1:<simulator>/_simulator/partition -d '{"partitioned":true}'
  */
-import type { Clock } from '#lib/ports.ts';
+
 import { commandLine } from '#lib/command-line.ts';
+import type { Clock } from '#lib/ports.ts';
 import { LagAlarmEvaluator, startEmbedded } from './embedded.ts';
 
 const { values } = commandLine(

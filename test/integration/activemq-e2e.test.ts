@@ -17,6 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SsmBrokerUrl, startFollowingConsumer } from '#lib/dedup/follow.ts';
 import {
   connectStomp,
   createDedupTable,
@@ -27,7 +28,6 @@ import {
   reconcile,
   sleep,
 } from '#lib/dedup/index.ts';
-import { SsmBrokerUrl, startFollowingConsumer } from '#lib/dedup/follow.ts';
 import {
   alarmStateChangeEvent,
   LOCAL_CREDENTIALS,
