@@ -6,17 +6,20 @@ export const issuesOf = (error: ZodError, root: string): string[] =>
   error.issues.map((i) => `${i.path.join('.') || root}: ${i.message}`);
 
 export class OrchestratorError extends Error {
+  override name: string = 'OrchestratorError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** Configuration (environment) is missing or malformed: the function cannot start. */
-export class ConfigurationError extends OrchestratorError {}
+export class ConfigurationError extends OrchestratorError {
+  override name: string = 'ConfigurationError';
+}
 
 /** An incoming event or request does not have the expected shape. */
 export class InvalidEventError extends OrchestratorError {
+  override name: string = 'InvalidEventError';
   constructor(
     message: string,
     readonly issues: string[] = [],
@@ -27,6 +30,7 @@ export class InvalidEventError extends OrchestratorError {
 
 /** Another writer changed the pair's record first; reload and decide again. */
 export class VersionConflictError extends OrchestratorError {
+  override name: string = 'VersionConflictError';
   constructor(
     readonly pairId: string,
     readonly expectedVersion: number,
@@ -37,6 +41,7 @@ export class VersionConflictError extends OrchestratorError {
 
 /** Kept losing the race for the pair's record: something is writing it in a tight loop. */
 export class ContentionError extends OrchestratorError {
+  override name: string = 'ContentionError';
   constructor(
     readonly pairId: string,
     attempts: number,
@@ -47,6 +52,7 @@ export class ContentionError extends OrchestratorError {
 
 /** The Amazon MQ API failed. `retryable` tells whether sending the same request again may succeed. */
 export class BrokerApiError extends OrchestratorError {
+  override name: string = 'BrokerApiError';
   constructor(
     message: string,
     readonly brokerId: string,
@@ -58,13 +64,21 @@ export class BrokerApiError extends OrchestratorError {
 }
 
 /** The state table is missing or unreachable. */
-export class StoreError extends OrchestratorError {}
+export class StoreError extends OrchestratorError {
+  override name: string = 'StoreError';
+}
 
 /** Clients could not be pointed at the new primary (not the running primary yet, no endpoint, SSM refused). */
-export class RedirectError extends OrchestratorError {}
+export class RedirectError extends OrchestratorError {
+  override name: string = 'RedirectError';
+}
 
 /** An ARC Region switch step not finished yet: ARC runs it again after the step's retry interval. */
-export class StepInProgressError extends OrchestratorError {}
+export class StepInProgressError extends OrchestratorError {
+  override name: string = 'StepInProgressError';
+}
 
 /** The orchestrator refused an ARC Region switch step; the message says why and what a person must do. */
-export class StepRefusedError extends OrchestratorError {}
+export class StepRefusedError extends OrchestratorError {
+  override name: string = 'StepRefusedError';
+}

@@ -57,7 +57,9 @@ export const TimelineQuery = z
 export const encodeCursor = (sk: string): string => Buffer.from(sk, 'utf8').toString('base64url');
 
 /** The caller asked for something the pair's rules forbid as asked (wrong confirmation, key reuse). */
-export class RequestRejectedError extends InvalidEventError {}
+export class RequestRejectedError extends InvalidEventError {
+  override name: string = 'RequestRejectedError';
+}
 
 export interface BrokerView extends BrokerObservation {
   brokerId: string;

@@ -2,17 +2,20 @@
 import type { z } from 'zod';
 
 export class DedupError extends Error {
+  override name: string = 'DedupError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** A message ID, consumer group or option is unusable. Nothing was written. */
-export class DedupInputError extends DedupError {}
+export class DedupInputError extends DedupError {
+  override name: string = 'DedupInputError';
+}
 
 /** The dedup table does not exist in this Region, or this role cannot see it. */
 export class DedupTableNotFoundError extends DedupError {
+  override name: string = 'DedupTableNotFoundError';
   constructor(
     readonly tableName: string,
     readonly region: string,
@@ -31,6 +34,7 @@ export class DedupTableNotFoundError extends DedupError {
  * from another Region) through every attempt. The message was not marked; it stays on the broker for redelivery.
  */
 export class DedupThrottledError extends DedupError {
+  override name: string = 'DedupThrottledError';
   constructor(
     readonly operation: string,
     readonly attempts: number,
@@ -49,7 +53,9 @@ export class DedupThrottledError extends DedupError {
 }
 
 /** Any other failure of the dedup table (permissions, network). */
-export class DedupStoreError extends DedupError {}
+export class DedupStoreError extends DedupError {
+  override name: string = 'DedupStoreError';
+}
 
 /** A zod failure as `field: problem; …`, for error messages that name what is wrong. */
 export const issuesOf = (error: z.ZodError): string =>

@@ -50,6 +50,7 @@ export const mqMessageId = (message: MqMessage): string => message.properties?.[
 
 /** Some messages of the batch were not processed; Lambda redelivers the batch and the processed ones are skipped. */
 export class MessagesNotProcessedError extends DedupError {
+  override name: string = 'MessagesNotProcessedError';
   constructor(
     readonly messageIds: string[],
     reasons: string[],

@@ -35,7 +35,9 @@ export function parseStompUrl(url: string): StompEndpoint {
 export const describeEndpoint = (e: StompEndpoint): string => `${e.tls ? 'stomp+ssl' : 'stomp'}://${e.host}:${e.port}`;
 
 /** The broker refused or dropped the connection, or never answered. */
-export class StompConnectionError extends DedupError {}
+export class StompConnectionError extends DedupError {
+  override name: string = 'StompConnectionError';
+}
 
 class TlsWrapper extends TCPWrapper {
   protected override getSocket(port: number, host: string) {

@@ -5,7 +5,7 @@
  * replica) is the one most checks read; both are linted and monitored alike.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lintTemplate, loadSpec } from '../support/cfn-lint.ts';
@@ -120,6 +120,16 @@ describe('both Regions of a pair, from one file and one command', () => {
         ComparisonOperator: 'LessThanThreshold',
       });
     }
+  });
+
+  it('packages every function in a zip of at most 400 KB (minified, no source map on the runtime path)', async () => {
+    for (const region of REGIONS) {
+      const zips = (await readdir(`${OUT}/prod/${region}`)).filter((f) => f.endsWith('.zip'));
+      expect(zips).toHaveLength(7);
+      for (const zip of zips) expect((await stat(`${OUT}/prod/${region}/${zip}`)).size, zip).toBeLessThanOrEqual(400 * 1024);
+    }
+    const env = resources.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> };
+    expect(env.Variables.NODE_OPTIONS).toBeUndefined();
   });
 
   it('creates the dedup global table in exactly one Region, decided by a template parameter', () => {

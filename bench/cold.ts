@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:cold [-- --runs 15]`: each Lambda function's bundle, side by side with a minimal Powertools +
+ * DynamoDB handler (bench/baseline-handler.ts) bundled the same way: the esbuild options are read from
+ * serverless.yml's custom.esbuild (format, target, minify, source map, banner, plugins), as the package step
+ * uses them. Printed per function: the zipped size (deflate, as in the deployment zip), the median cold init
+ * (a fresh Node process importing the bundle: module loading and top-level code, what a Lambda cold start
+ * pays before the first invocation), and both as ratios to the baseline.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { build, type Plugin } from 'esbuild';
+import { parse } from 'yaml';
+import { commandLine } from '#lib/command-line.ts';
+
+const { values } = commandLine(
+  'bench:cold',
+  'usage: npm run bench:cold -- [--runs 15]\n\nZip size and cold init of every function, against a minimal Powertools + DynamoDB handler.',
+  { runs: { type: 'string', default: '15' } },
+);
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 3 || runs > 101) {
+  console.error('bench:cold: --runs takes a whole number from 3 to 101');
+  process.exit(2);
+}
+
+// serverless.yml uses CloudFormation tags (!Ref, !Sub …): read them as plain values, only custom.esbuild matters.
+const config = parse(readFileSync('serverless.yml', 'utf8'), {
+  customTags: ['Ref', 'Sub', 'GetAtt', 'Equals', 'If', 'Join', 'Select', 'Split'].flatMap((name) =>
+    (['scalar', 'seq', 'map'] as const).map((kind) => ({
+      tag: `!${name}`,
+      ...(kind === 'scalar' ? {} : { collection: kind }),
+      resolve: (value: unknown) => value,
+    })),
+  ),
+}) as { custom: { esbuild: Record<string, unknown> }; functions: Record<string, { handler: string }> };
+const esb = config.custom.esbuild;
+const plugins = typeof esb.plugins === 'string' ? (createRequire(import.meta.url)(join(process.cwd(), esb.plugins)) as Plugin[]) : [];
+const out = mkdtempSync(join(tmpdir(), 'bench-cold-'));
+
+async function bundle(name: string, entry: string): Promise<{ file: string; bytes: number; zipped: number }> {
+  const file = join(out, `${name}.mjs`);
+  await build({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: esb.format as 'esm',
+    target: esb.target as string,
+    minify: esb.minify === true,
+    keepNames: esb.keepNames === true,
+    sourcemap: esb.sourcemap === true,
+    banner: esb.banner as Record<string, string>,
+    plugins,
+    logLevel: 'error',
+  });
+  const code = readFileSync(file);
+  return { file, bytes: code.length, zipped: deflateRawSync(code, { level: 6 }).length };
+}
+
+/** Median milliseconds for a fresh Node process to import the bundle (its handler is not called). */
+function coldInit(file: string): number {
+  const probe = join(out, 'probe.mjs');
+  writeFileSync(
+    probe,
+    `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
+  );
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const ms = execFileSync(process.execPath, [probe], {
+      env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', NODE_NO_WARNINGS: '1' },
+      encoding: 'utf8',
+    });
+    times.push(Number(ms.trim().split('\n').at(-1)));
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+const baseline = await bundle('baseline', 'bench/baseline-handler.ts');
+const baseInit = coldInit(baseline.file);
+const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
+console.log(`cold init: median of ${runs} fresh Node ${process.versions.node} processes importing each bundle\n`);
+console.log(`${'function'.padEnd(22)} ${'zip'.padStart(8)} ${'x base'.padStart(7)} ${'init'.padStart(9)} ${'x base'.padStart(7)}`);
+console.log(`${'baseline (Powertools+DDB)'.padEnd(22).slice(0, 22)} ${kb(baseline.zipped).padStart(8)} ${'1.00'.padStart(7)} ${`${baseInit.toFixed(1)} ms`.padStart(9)} ${'1.00'.padStart(7)}`);
+for (const [name, fn] of Object.entries(config.functions)) {
+  const b = await bundle(name, `${fn.handler.replace(/\.handler$/, '')}.ts`);
+  const init = coldInit(b.file);
+  console.log(
+    `${name.padEnd(22)} ${kb(b.zipped).padStart(8)} ${(b.zipped / baseline.zipped).toFixed(2).padStart(7)} ${`${init.toFixed(1)} ms`.padStart(9)} ${(init / baseInit).toFixed(2).padStart(7)}`,
+  );
+}
