@@ -3,12 +3,8 @@
  * container. Endpoint overrides (MQ_ENDPOINT, DYNAMODB_ENDPOINT, SNS_ENDPOINT, CLOUDWATCH_ENDPOINT, SSM_ENDPOINT)
  * point them at the simulator and dynalite.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MqClient } from '@aws-sdk/client-mq';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { DynamoPairStore } from './adapters/dynamo-store.ts';
 import { BoundedHttpHandler } from './adapters/http.ts';
@@ -66,30 +62,53 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
   const mq = (region: string) => made(new MqClient(options(region, config.mqEndpoint)));
   const dynamo = made(new DynamoDBClient(options(config.region, config.dynamodbEndpoint)));
   /** One client per Region, made on first use. */
-  const perRegion = <T extends { destroy(): void }>(make: (region: string) => T) => {
-    const byRegion = new Map<string, T>();
-    return (region: string): T => {
-      const client = byRegion.get(region) ?? made(make(region));
-      byRegion.set(region, client);
+  /**
+   * A client made on first use, its package imported then: a cold start pays only for the clients an
+   * invocation calls (the SSM, Scheduler, SNS and CloudWatch clients are on paths most invocations never take).
+   */
+  const lazyClient = <T extends { destroy(): void }>(make: () => Promise<T>) => {
+    let client: Promise<T> | undefined;
+    return (): Promise<T> => {
+      client ??= make().then(made);
       return client;
     };
   };
-  const cloudwatchIn = perRegion((region) => new CloudWatchClient(options(region, config.cloudwatchEndpoint)));
+  /** One lazy client per Region. */
+  const perRegion = <T extends { destroy(): void }>(make: (region: string) => Promise<T>) => {
+    const byRegion = new Map<string, () => Promise<T>>();
+    return (region: string): Promise<T> => {
+      const client = byRegion.get(region) ?? lazyClient(() => make(region));
+      byRegion.set(region, client);
+      return client();
+    };
+  };
+  const cloudwatchIn = perRegion(async (region) => {
+    const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
+    return new CloudWatchClient(options(region, config.cloudwatchEndpoint));
+  });
   const remoteBroker = new MqBrokerApi(mq(config.remoteRegion));
   const scheduler =
     overrides.scheduler ??
     (config.scheduler
-      ? new EventBridgeDeadlineScheduler(made(new SchedulerClient(options(config.region, undefined))), config.scheduler)
+      ? new EventBridgeDeadlineScheduler(
+          lazyClient(
+            async () => new (await import('@aws-sdk/client-scheduler')).SchedulerClient(options(config.region, undefined)),
+          ),
+          config.scheduler,
+        )
       : new SweepOnlyScheduler(log));
   const notifier = config.topicArn
-    ? new SnsNotifier(made(new SNSClient(options(config.region, config.snsEndpoint))), config.topicArn)
+    ? new SnsNotifier(
+        lazyClient(async () => new (await import('@aws-sdk/client-sns')).SNSClient(options(config.region, config.snsEndpoint))),
+        config.topicArn,
+      )
     : new LogNotifier(log);
   const lagMetrics = new CloudWatchLagMetrics(cloudwatchIn);
   const localBroker = new MqBrokerApi(mq(config.region));
   const redirector = config.redirect
     ? new SsmClientRedirector(
         localBroker,
-        perRegion((region) => new SSMClient(options(region, config.ssmEndpoint))),
+        perRegion(async (region) => new (await import('@aws-sdk/client-ssm')).SSMClient(options(region, config.ssmEndpoint))),
         config.redirect,
       )
     : undefined;

@@ -3,12 +3,13 @@
  * publishes it in its own Region under its active instance (`<broker name>-1`); which broker is the primary
  * changes with every promotion, so both brokers are queried, each in its Region, and merged.
  */
-import { type CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { errorMessage } from '../orchestrator.ts';
 import type { LagMetrics, LagPoint, LagSeries } from '../ports.ts';
 
 export class CloudWatchLagMetrics implements LagMetrics {
-  constructor(private readonly clientFor: (region: string) => CloudWatchClient) {}
+  /** Clients made (and their package loaded) on first use: see lazyClient in lib/runtime.ts. */
+  constructor(private readonly clientFor: (region: string) => Promise<CloudWatchClient>) {}
 
   async series(
     brokers: Array<{ region: string; brokerName: string }>,
@@ -42,10 +43,12 @@ export class CloudWatchLagMetrics implements LagMetrics {
     period: number,
     abortSignal: AbortSignal | undefined,
   ): Promise<LagPoint[]> {
+    const { GetMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
+    const client = await this.clientFor(region);
     const points: LagPoint[] = [];
     let NextToken: string | undefined;
     do {
-      const out = await this.clientFor(region).send(
+      const out = await client.send(
         new GetMetricDataCommand({
           StartTime: new Date(from),
           EndTime: new Date(to),

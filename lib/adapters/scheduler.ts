@@ -3,13 +3,7 @@
  * and deletes itself after it fired. Creating twice or deleting a schedule that is gone are both no-ops, so
  * retries are safe.
  */
-import {
-  ConflictException,
-  CreateScheduleCommand,
-  DeleteScheduleCommand,
-  ResourceNotFoundException,
-  type SchedulerClient,
-} from '@aws-sdk/client-scheduler';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { DeadlineScheduler } from '../ports.ts';
 
 export interface SchedulerTarget {
@@ -44,14 +38,17 @@ export const atExpression = (at: number): string => `at(${new Date(at).toISOStri
 
 export class EventBridgeDeadlineScheduler implements DeadlineScheduler {
   constructor(
-    private readonly client: SchedulerClient,
+    /** Made (and its package loaded) on first use: see lazyClient in lib/runtime.ts. */
+    private readonly client: () => Promise<SchedulerClient>,
     private readonly target: SchedulerTarget,
   ) {}
 
   async schedule(pairId: string, operationId: string, at: number): Promise<void> {
     const payload: DeadlinePayload = { kind: 'deadline', pairId, operationId };
+    const { ConflictException, CreateScheduleCommand } = await import('@aws-sdk/client-scheduler');
+    const client = await this.client();
     try {
-      await this.client.send(
+      await client.send(
         new CreateScheduleCommand({
           Name: scheduleName(pairId, operationId),
           GroupName: this.target.groupName,
@@ -74,10 +71,10 @@ export class EventBridgeDeadlineScheduler implements DeadlineScheduler {
   }
 
   async cancel(pairId: string, operationId: string): Promise<void> {
+    const { DeleteScheduleCommand, ResourceNotFoundException } = await import('@aws-sdk/client-scheduler');
+    const client = await this.client();
     try {
-      await this.client.send(
-        new DeleteScheduleCommand({ Name: scheduleName(pairId, operationId), GroupName: this.target.groupName }),
-      );
+      await client.send(new DeleteScheduleCommand({ Name: scheduleName(pairId, operationId), GroupName: this.target.groupName }));
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }

@@ -1,5 +1,5 @@
 /** Notifications to an SNS topic; without a topic they go to the log only. */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Notification } from '../core/model.ts';
 import type { LogSink } from '../orchestrator.ts';
 import type { Notifier } from '../ports.ts';
@@ -24,12 +24,14 @@ export function summarize(n: Notification): string {
 
 export class SnsNotifier implements Notifier {
   constructor(
-    private readonly client: SNSClient,
+    /** Made (and its package loaded) on first use: see lazyClient in lib/runtime.ts. */
+    private readonly client: () => Promise<SNSClient>,
     private readonly topicArn: string,
   ) {}
 
   async notify(n: Notification): Promise<void> {
-    await this.client.send(
+    const { PublishCommand } = await import('@aws-sdk/client-sns');
+    await (await this.client()).send(
       new PublishCommand({
         TopicArn: this.topicArn,
         Subject: snsSubject(n.subject),

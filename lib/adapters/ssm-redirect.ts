@@ -5,7 +5,7 @@
  * running primary, and only where the value differs: calling it again changes nothing, and a parameter's
  * version moves once per redirection.
  */
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { endpointsFor, failoverUrl } from '../broker-urls.ts';
 import { isPromoted } from '../core/decide.ts';
 import { RedirectError } from '../errors.ts';
@@ -24,7 +24,8 @@ export interface SsmRedirectConfig {
 export class SsmClientRedirector implements ClientRedirector {
   constructor(
     private readonly broker: MqBrokerApi,
-    private readonly ssmIn: (region: string) => SSMClient,
+    /** Clients made (and their package loaded) on first use: see lazyClient in lib/runtime.ts. */
+    private readonly ssmIn: (region: string) => Promise<SSMClient>,
     private readonly config: SsmRedirectConfig,
   ) {}
 
@@ -74,7 +75,8 @@ export class SsmClientRedirector implements ClientRedirector {
 
   /** Writes `value` unless the parameter already holds it; true when written. */
   private async write(region: string, value: string): Promise<boolean> {
-    const client = this.ssmIn(region);
+    const { GetParameterCommand, PutParameterCommand } = await import('@aws-sdk/client-ssm');
+    const client = await this.ssmIn(region);
     const Name = this.config.parameterName;
     try {
       const current = await client.send(new GetParameterCommand({ Name }));

@@ -231,7 +231,7 @@ describe('deadline schedules (EventBridge Scheduler, on the wire)', () => {
       groupName: 'mq-crdr-orchestrator-prod',
       deadLetterArn: 'arn:aws:sqs:us-west-2:123456789012:mq-crdr-orchestrator-prod-dead-letters',
     };
-    const scheduler = new EventBridgeDeadlineScheduler(client, target);
+    const scheduler = new EventBridgeDeadlineScheduler(async () => client, target);
     await scheduler.schedule('orders', 'op-1', T0 + 600_000);
     await scheduler.schedule('orders', 'op-1', T0 + 600_000); // a retry: ConflictException, swallowed
     const created = e.world.schedules.get(`${REPLICA_REGION}/${target.groupName}/crdr-orders-op-1`);
@@ -251,7 +251,7 @@ describe('deadline schedules (EventBridge Scheduler, on the wire)', () => {
     await scheduler.cancel('orders', 'op-1'); // gone already: ResourceNotFoundException, swallowed
     expect(e.world.schedules.size).toBe(0);
     // What the service validates, the simulator does too: a dead-letter queue that is not an SQS ARN.
-    const bad = new EventBridgeDeadlineScheduler(client, {
+    const bad = new EventBridgeDeadlineScheduler(async () => client, {
       ...target,
       deadLetterArn: 'arn:aws:sns:us-west-2:123456789012:topic',
     });
