@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline/promises';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Command, CommanderError, Option } from 'commander';
 import type { Decision, RequestKind } from '#lib/core/model.ts';
+import { estimateDrain } from '#lib/core/predict.ts';
 import type { PairView } from '#lib/operator.ts';
 import { LOCAL_CREDENTIALS } from '#simulator/local-credentials.ts';
 import { ApiClient, ApiError, type RequestResult } from './client.ts';
@@ -29,10 +30,14 @@ export interface Io {
   /** Waits between two polls of `watch`; tests drive a manual clock here. */
   sleep(ms: number): Promise<void>;
   now(): number;
+  /** On a terminal: replaces the live line at the bottom (`watch`); absent elsewhere, where lines are printed. */
+  live?(line: string): void;
 }
 
 export const processIo = (): Io => ({
   out: (line) => process.stdout.write(`${line}\n`),
+  // Carriage return and erase-line: the status line is rewritten in place.
+  ...(process.stdout.isTTY ? { live: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
   err: (line) => process.stderr.write(`${line}\n`),
   ...(process.stdin.isTTY
     ? {
@@ -99,6 +104,22 @@ function credentialsFor(endpoint: string, env: Io['env']) {
   return fromNodeProviderChain();
 }
 
+/**
+ * One line of an operation's progress: the time, the status, the lag, how fast it drains and when it should
+ * reach zero (a least-squares line through the lag since the operation started, the core's own estimate), and
+ * the deadline countdown.
+ */
+export function statusLine(v: PairView, op: NonNullable<PairView['operation']>): string {
+  const drain = op.inFlight ? estimateDrain(v.replicationLag.points, op.startedAt, 2) : undefined;
+  const rate =
+    drain === undefined
+      ? ''
+      : drain.drainRate > 0
+        ? `  draining ${drain.drainRate.toFixed(0)} msg/s${drain.zeroAt !== undefined ? `, zero at ${clock(drain.zeroAt)}` : ''}`
+        : '  not draining';
+  return `${clock(v.now)}  ${op.status}  lag ${v.replicationLag.current ?? '?'}${rate}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const program = new Command('mqdr')
     .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, watch')
@@ -156,8 +177,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.out(json ? JSON.stringify({ pairId, operation: null }) : `${pairId}: no operation to watch`);
         return;
       }
-      const line = `${clock(v.now)}  ${op.status}  lag ${v.replicationLag.current ?? '?'}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
-      if (line.slice(10) !== last && !json) io.out(line);
+      const line = statusLine(v, op);
+      if (io.live && !json) {
+        // A terminal gets one live line, rewritten each poll; decisions print above it.
+        io.live(line);
+        if (!op.inFlight) io.live(`${line}\n`);
+      } else if (line.slice(10) !== last && !json) {
+        io.out(line);
+      }
       last = line.slice(10);
       if (!op.inFlight) {
         if (json) io.out(JSON.stringify({ pairId, operation: op }));

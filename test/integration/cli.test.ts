@@ -25,14 +25,19 @@ async function start(pair: { produceRate?: number; drainRate?: number; backlog?:
   return { e: env, clock };
 }
 
-/** Runs `mqdr` in-process; `answer` is what the operator types at a confirmation prompt (no prompt if absent). */
-function cli(e: Embedded, clock: ManualClock, answer?: string) {
+/**
+ * Runs `mqdr` in-process; `answer` is what the operator types at a confirmation prompt (no prompt if absent);
+ * `tty` gives it a terminal's live line, whose every rewrite is kept in `live`.
+ */
+function cli(e: Embedded, clock: ManualClock, answer?: string, tty = false) {
+  const live: string[] = [];
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = {
     out: (l) => out.push(l),
     err: (l) => err.push(l),
     ...(answer !== undefined ? { ask: async () => answer } : {}),
+    ...(tty ? { live: (line: string) => live.push(line) } : {}),
     env: { MQDR_ENDPOINT: e.apiEndpoint },
     now: () => clock.now(),
     // Between two polls: 5 s pass, and AWS's schedules run (deadline, sweep, health check once a minute).
@@ -51,6 +56,7 @@ function cli(e: Embedded, clock: ManualClock, answer?: string) {
     },
     out,
     err,
+    live,
   };
 }
 
@@ -78,6 +84,19 @@ describe('mqdr', () => {
     // The backlog drains in 30 s; the sweep at the next minute observes and records the completion.
     expect(c.out.at(-1)).toMatch(/^SWITCHOVER op-\S+ COMPLETED after 1m00s$/);
     expect(e.world.roles('orders').primary.id).toBe(e.replica.id);
+  });
+
+  it('watch on a terminal keeps one live line: status, lag, drain rate and time of zero lag, deadline countdown', async () => {
+    const { e, clock } = await start({ backlog: 30_000, drainRate: 100, produceRate: 0 });
+    const c = cli(e, clock, undefined, true);
+    expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--watch', '--interval', '30')).toBe(0);
+    // Decisions print as lines; the status is only ever the live line, rewritten in place.
+    expect(c.out.some((l) => l.includes('SWITCHOVER_IN_PROGRESS  lag'))).toBe(false);
+    expect(c.live.length).toBeGreaterThan(5);
+    expect(c.live.find((l) => l.includes('draining'))).toMatch(
+      /^\d\d:\d\d:\d\d {2}SWITCHOVER_IN_PROGRESS {2}lag \d+ {2}draining 100 msg\/s, zero at 09:05:\d\d {2}failover in \dm\d\ds$/,
+    );
+    expect(c.live.at(-1)).toMatch(/COMPLETED/);
   });
 
   it('a switchover escalated to a failover while watched exits 3 and says so; --json prints JSON; --version', async () => {
