@@ -17,7 +17,7 @@ import { estimateDrain } from '#lib/core/predict.ts';
 import type { PairView } from '#lib/operator.ts';
 import { LOCAL_CREDENTIALS } from '#simulator/local-credentials.ts';
 import { ApiClient, ApiError, type RequestResult } from './client.ts';
-import { markersOf, renderReport } from './report.ts';
+import { clientsOf, markersOf, renderReport } from './report.ts';
 
 export const LOCAL_ENDPOINT = 'http://127.0.0.1:4020';
 
@@ -376,7 +376,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
           title: `Replication failover report: ${pairId}`,
           pairId,
           generatedAt: view.now,
-          lag: view.replicationLag.points,
+          // One line per broker when the API gives them (else the pair's merged series), and who took clients.
+          series:
+            (view.replicationLag.byBroker?.length ?? 0) > 0
+              ? view.replicationLag.byBroker.map((b) => ({ name: `${b.brokerName} (${b.region})`, points: b.points }))
+              : [{ name: 'replication lag', points: view.replicationLag.points }],
+          clients: clientsOf(
+            timeline,
+            since,
+            view.now,
+            `${view.remote.brokerName ?? view.remote.brokerId} (${view.remote.region})`,
+            `${view.local.brokerName ?? view.local.brokerId} (${view.local.region})`,
+          ),
           markers: markersOf(timeline, deadlineMs),
           timeline,
           summary: [

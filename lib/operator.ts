@@ -21,7 +21,7 @@ import {
 } from './core/model.ts';
 import { InvalidEventError, issuesOf } from './errors.ts';
 import { handleEvent } from './orchestrator.ts';
-import type { LagPoint } from './ports.ts';
+import type { LagSeries } from './ports.ts';
 import type { Runtime } from './runtime.ts';
 
 const reason = z.string().trim().min(3, 'say why, in at least 3 characters').max(500);
@@ -72,7 +72,7 @@ export interface PairView {
   version: number;
   local: BrokerView;
   remote: BrokerView;
-  replicationLag: { current: number | null; at: number | null; points: LagPoint[]; errors: string[] };
+  replicationLag: { current: number | null; at: number | null } & LagSeries;
   operation: (Operation & { inFlight: boolean; deadlineInMs?: number }) | null;
   escalationHold: EscalationHold | null;
   /** The decisions since the current (or last) operation started; the last 20 when there was none. */

@@ -93,6 +93,8 @@ export interface LagSeries {
   points: LagPoint[];
   /** Regions whose metrics could not be read, and why. */
   errors: string[];
+  /** Each broker's own series (its Region's CloudWatch), oldest first: the report draws one line per broker. */
+  byBroker: Array<{ region: string; brokerName: string; points: LagPoint[] }>;
 }
 
 export interface LagMetrics {

@@ -8,7 +8,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type Marker, markersOf, renderReport } from '#cli/report.ts';
+import { type ClientsSpan, type Marker, markersOf, renderReport } from '#cli/report.ts';
 import type { HandlerResult } from '#functions/shared.ts';
 import { commandLine } from '#lib/command-line.ts';
 import type { Decision } from '#lib/core/model.ts';
@@ -20,6 +20,7 @@ import {
   PRIMARY_REGION,
   startEmbedded,
 } from '#simulator/embedded.ts';
+import type { SimBroker } from '#simulator/world.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;
@@ -154,6 +155,18 @@ const scenarios: Record<string, Scenario> = {
     durationMs: 8 * MINUTE,
   },
 };
+
+/** The simulator's log of who accepted clients, as spans named like the report's series. */
+function clientSpans(
+  log: Array<{ at: number; brokerId: string | null }>,
+  end: number,
+  brokerOf: (id: string) => SimBroker | undefined,
+): ClientsSpan[] {
+  return log.map((entry, i) => {
+    const broker = entry.brokerId === null ? undefined : brokerOf(entry.brokerId);
+    return { from: entry.at, to: log[i + 1]?.at ?? end, broker: broker ? `${broker.name} (${broker.region})` : null };
+  });
+}
 
 const clockText = (t: number): string => {
   const s = Math.round(t / 1000);
@@ -349,7 +362,15 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       title: `Disaster drill "${name}"`,
       pairId: pairName,
       generatedAt: clock.now(),
-      lag: world.metrics.map((m) => ({ at: m.at, value: m.value })),
+      // One series per broker, as CloudWatch stores them (each in its Region, under its active instance).
+      series: [embedded.primary, embedded.replica].map((b) => ({
+        name: `${b.name} (${b.region})`,
+        points: world.metrics.filter((m) => m.broker === `${b.name}-1`).map((m) => ({ at: m.at, value: m.value })),
+      })),
+      threshold: LAG_THRESHOLD,
+      clients: clientSpans(world.clientLog.get(pairName) ?? [], clock.now(), (id) =>
+        [embedded.primary, embedded.replica].find((b) => b.id === id),
+      ),
       markers: [...incidents, ...markersOf(timeline, runtime.config.deadlineMs)].sort((a, b) => a.at - b.at),
       timeline,
       summary,

@@ -148,6 +148,8 @@ export class CrdrWorld {
   partitioned = false;
   /** Faults armed for the next calls of an operation. */
   private readonly faults = new FaultQueue<FaultableOperation, ApiFault>();
+  /** Per pair, which broker accepted clients from when (null: none), as it changed: the drill report's band. */
+  readonly clientLog = new Map<string, Array<{ at: number; brokerId: string | null }>>();
   /** Every promotion that completed, at the simulated moment it did: the new primary takes clients from then. */
   readonly completions: Array<{ at: number; pairName: string; primaryId: string; mode: PromoteMode }> = [];
   /** Every Promote the API accepted, for tests and drills to count. */
@@ -216,6 +218,7 @@ export class CrdrWorld {
       unreplicatedOnOldPrimary: 0,
       produced: spec.backlog ?? 0,
     });
+    this.noteClients(this.clock.now());
     return { primary, replica };
   }
 
@@ -225,6 +228,7 @@ export class CrdrWorld {
     this.sync();
     if (up) this.regionsDown.delete(region);
     else this.regionsDown.add(region);
+    this.noteClients(this.clock.now());
   }
 
   setEndpointsUp(brokerId: string, up: boolean): void {
@@ -243,6 +247,7 @@ export class CrdrWorld {
     this.sync();
     if (hung) this.regionsHung.add(region);
     else this.regionsHung.delete(region);
+    this.noteClients(this.clock.now());
   }
 
   /** The Region's API hangs, or answers `ms` late; undefined restores it. */
@@ -319,6 +324,7 @@ export class CrdrWorld {
     }
     this.pairs.delete(name);
     this.lastSample.delete(name);
+    this.clientLog.delete(name);
     this.completions.splice(0, this.completions.length, ...this.completions.filter((c) => c.pairName !== name));
   }
 
@@ -433,6 +439,7 @@ export class CrdrWorld {
     }
     pair.promotion = { mode, replicaId: brokerId, requestedAt: now };
     this.promoteLog.push({ at: now, region, brokerId, mode });
+    this.noteClients(now);
     this.sync();
   }
 
@@ -515,6 +522,17 @@ export class CrdrWorld {
     pair.unreplicatedOnOldPrimary += Math.round(pair.backlog);
     pair.backlog = 0;
     pair.promotion = undefined;
+    this.noteClients(at);
+  }
+
+  /** Logs, per pair, the broker accepting clients when it differs from the last one logged. */
+  private noteClients(at: number): void {
+    for (const pair of this.pairs.values()) {
+      const taking = pair.brokerIds.find((id) => this.accepting(this.brokers.get(id) as SimBroker)) ?? null;
+      const log = this.clientLog.get(pair.name) ?? [];
+      if (log.at(-1)?.brokerId !== taking || log.length === 0) log.push({ at: Math.round(at), brokerId: taking });
+      this.clientLog.set(pair.name, log);
+    }
   }
 
   private requireRegion(region: string, service = 'Amazon MQ'): void {

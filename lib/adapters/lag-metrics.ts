@@ -20,19 +20,20 @@ export class CloudWatchLagMetrics implements LagMetrics {
   ): Promise<LagSeries> {
     const merged = new Map<number, number>();
     const errors: string[] = [];
+    const byBroker: LagSeries['byBroker'] = [];
     await Promise.all(
       brokers.map(async ({ region, brokerName }) => {
         try {
-          for (const p of await this.read(region, `${brokerName}-1`, from, to, periodSeconds, abortSignal)) {
-            merged.set(p.at, Math.max(merged.get(p.at) ?? 0, p.value));
-          }
+          const points = await this.read(region, `${brokerName}-1`, from, to, periodSeconds, abortSignal);
+          byBroker.push({ region, brokerName, points });
+          for (const p of points) merged.set(p.at, Math.max(merged.get(p.at) ?? 0, p.value));
         } catch (error) {
           errors.push(`${region}: ${errorMessage(error)}`);
         }
       }),
     );
     const points = [...merged.entries()].sort(([a], [b]) => a - b).map(([at, value]) => ({ at, value }));
-    return { points, errors };
+    return { points, errors, byBroker };
   }
 
   private async read(

@@ -61,7 +61,7 @@ describe('drill report in headless Chromium', () => {
       title: 'Disaster drill "failover"',
       pairId: 'orders',
       generatedAt: T0 + 600_000,
-      lag,
+      series: [{ name: 'orders-primary (us-east-1)', points: lag }],
       markers: markersOf(timeline, 300_000),
       timeline,
       summary: [['time to recovery', '365 s']],
@@ -83,8 +83,86 @@ describe('drill report in headless Chromium', () => {
 
   it('keeps a gap in the line where no datapoints were published (the primary Region was down)', async () => {
     const lag = [0, 1, 2, 3, 20, 21, 22].map((m) => ({ at: T0 + m * 60_000, value: m * 10 }));
-    const html = renderReport({ title: 't', pairId: 'orders', generatedAt: T0, lag, markers: [], timeline: [], summary: [] });
+    const html = renderReport({
+      title: 't',
+      pairId: 'orders',
+      generatedAt: T0,
+      series: [{ name: 'b', points: lag }],
+      markers: [],
+      timeline: [],
+      summary: [],
+    });
     const dom = await domOf(html);
     expect(dom.match(/<polyline /g)).toHaveLength(2);
+  }, 90_000);
+});
+
+describe('the chart a person reads', () => {
+  it('one series per broker with a legend, the alarm threshold, round ticks, who took clients, labels that never overlap', async () => {
+    const primary = Array.from({ length: 20 }, (_, i) => ({ at: T0 + i * 20_000, value: i * 137 }));
+    const replica = Array.from({ length: 10 }, (_, i) => ({ at: T0 + 420_000 + i * 20_000, value: 900 - i * 90 }));
+    // Six markers within 40 seconds: labels that would all overlap on one line.
+    const timeline = [
+      decision(2, 'START_SWITCHOVER', 'alarm orders-replication-lag OK→ALARM', 'SWITCHOVER_REQUESTED'),
+      { ...decision(2, 'HOLD_ESCALATION', 'operator holds', 'SWITCHOVER_IN_PROGRESS'), at: T0 + 130_000 },
+      { ...decision(2, 'RELEASE_ESCALATION', 'operator releases', 'SWITCHOVER_IN_PROGRESS'), at: T0 + 140_000 },
+      { ...decision(2, 'ESCALATE_TO_FAILOVER', 'deadline', 'FAILOVER_REQUESTED'), at: T0 + 150_000 },
+      { ...decision(2, 'COMPLETE', 'watch', 'COMPLETED'), at: T0 + 160_000 },
+      decision(3, 'REDIRECT_FAILED', 'client redirection failed', 'COMPLETED'),
+    ];
+    const html = renderReport({
+      title: 'report',
+      pairId: 'orders',
+      generatedAt: T0 + 620_000,
+      series: [
+        { name: 'orders-primary (us-east-1)', points: primary },
+        { name: 'orders-replica (us-west-2)', points: replica },
+      ],
+      threshold: 1_000,
+      clients: [
+        { from: T0, to: T0 + 120_000, broker: 'orders-primary (us-east-1)' },
+        { from: T0 + 120_000, to: T0 + 160_000, broker: null },
+        { from: T0 + 160_000, to: T0 + 620_000, broker: 'orders-replica (us-west-2)' },
+      ],
+      markers: [...markersOf(timeline, 300_000), { at: T0 + 125_000, kind: 'incident', label: 'us-east-1 goes down' }],
+      timeline,
+      summary: [],
+    });
+    const dom = await domOf(html);
+    // Two series, each its own line and legend entry; the threshold line and its legend entry.
+    expect(dom).toContain('class="lag series-0"');
+    expect(dom).toContain('class="lag series-1"');
+    for (const legend of ['orders-primary (us-east-1)', 'orders-replica (us-west-2)', 'lag alarm threshold']) {
+      expect(dom).toContain(`class="tick legend">${legend}</text>`);
+    }
+    expect(dom).toContain('class="threshold"');
+    // Round ticks: 1, 2 or 5 times a power of ten; whole minutes.
+    const yticks = [...dom.matchAll(/class="tick ytick">([\d,]+)</g)].map((m) => Number(m[1]?.replace(/,/g, '')));
+    const step = (yticks[1] ?? 0) - (yticks[0] ?? 0);
+    expect(yticks[0]).toBe(0);
+    expect(String(step)).toMatch(/^[125]0*$/);
+    const xticks = [...dom.matchAll(/class="tick xtick">(\d\d:\d\d)</g)].map((m) => m[1]);
+    expect(xticks.length).toBeGreaterThanOrEqual(3);
+    const mins = xticks.map((t) => Number(t?.slice(0, 2)) * 60 + Number(t?.slice(3)));
+    const tstep = (mins[1] ?? 0) - (mins[0] ?? 0);
+    expect([1, 2, 5, 10, 15, 30, 60]).toContain(tstep);
+    for (const m of mins) expect(m % tstep).toBe(0);
+    // The band: the old primary, nobody, the new primary.
+    expect(dom.match(/class="clients series-fill-0"/g)).toHaveLength(1);
+    expect(dom.match(/class="clients none"/g)?.length).toBeGreaterThanOrEqual(1);
+    expect(dom.match(/class="clients series-fill-1"/g)).toHaveLength(1);
+    // Marker labels: the boxes Chromium measured do not overlap.
+    const boxes = [...dom.matchAll(/data-box="([\d.,-]+)"/g)].map(
+      (m) => (m[1] as string).split(',').map(Number) as [number, number, number, number],
+    );
+    expect(boxes.length).toBe(7);
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap = a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+        expect(overlap, `${a} and ${b}`).toBe(false);
+      }
+    }
+    // A failed redirection is highlighted and says so.
+    expect(dom).toMatch(/<tr class="REDIRECT_FAILED">.*COMPLETED; clients NOT redirected/);
   }, 90_000);
 });
