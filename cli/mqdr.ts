@@ -120,6 +120,17 @@ export function statusLine(v: PairView, op: NonNullable<PairView['operation']>):
   return `${clock(v.now)}  ${op.status}  lag ${v.replicationLag.current ?? '?'}${rate}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
 }
 
+/** The options switchover and failover share. */
+interface PromoteOptions {
+  reason: string;
+  dryRun?: boolean;
+  idempotencyKey?: string;
+  watch?: boolean;
+  interval: number;
+  timeout: number;
+  json?: boolean;
+}
+
 export async function main(argv: string[], io: Io): Promise<number> {
   const program = new Command('mqdr')
     .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, watch')
@@ -251,16 +262,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   ).action(
     async (
       pairId: string,
-      o: {
-        reason: string;
-        dryRun?: boolean;
-        escalate: boolean;
-        idempotencyKey?: string;
-        watch?: boolean;
-        interval: number;
-        timeout: number;
-        json?: boolean;
-      },
+      o: PromoteOptions & { escalate: boolean },
     ) => {
       const body = { reason: o.reason, dryRun: o.dryRun === true, ...(o.escalate ? {} : { escalate: false }) };
       await request('SWITCHOVER', pairId, body, o.idempotencyKey, o.json);
@@ -281,16 +283,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   ).action(
     async (
       pairId: string,
-      o: {
-        reason: string;
-        yes?: boolean;
-        dryRun?: boolean;
-        idempotencyKey?: string;
-        watch?: boolean;
-        interval: number;
-        timeout: number;
-        json?: boolean;
-      },
+      o: PromoteOptions & { yes?: boolean },
     ) => {
       if (!o.yes) {
         if (!io.ask) throw new UsageError('failover needs confirmation: run it on a terminal, or pass --yes');
