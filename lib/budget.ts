@@ -30,10 +30,6 @@ export class Budget {
     return Math.max(0, this.endsAt - performance.now());
   }
 
-  elapsed(): number {
-    return this.ms - (this.endsAt - performance.now());
-  }
-
   dispose(): void {
     clearTimeout(this.timer);
   }
