@@ -57,9 +57,14 @@ async function grow(total: number): Promise<void> {
 }
 
 async function bytesOf(call: () => Promise<unknown>): Promise<number> {
+  return (await measured(call)).bytes;
+}
+
+/** What `call` answered, and how many bytes it read from DynamoDB. */
+async function measured<T>(call: () => Promise<T>): Promise<{ bytes: number; value: T }> {
   const before = proxy.bytesRead;
-  await call();
-  return proxy.bytesRead - before;
+  const value = await call();
+  return { bytes: proxy.bytesRead - before, value };
 }
 
 beforeAll(async () => {
@@ -102,11 +107,10 @@ describe('bounded reads', () => {
     const pageBytes: number[] = [];
     let cursor: string | undefined;
     do {
-      let page: Awaited<ReturnType<ApiClient['timelinePage']>> | undefined;
-      pageBytes.push(
-        await bytesOf(async () => (page = await api.timelinePage('orders', { limit: 1_000, ...(cursor ? { cursor } : {}) }))),
+      const { bytes, value: answer } = await measured(() =>
+        api.timelinePage('orders', { limit: 1_000, ...(cursor ? { cursor } : {}) }),
       );
-      const answer = page as NonNullable<typeof page>;
+      pageBytes.push(bytes);
       seen.push(...answer.decisions.map((d) => d.at));
       cursor = answer.nextCursor;
     } while (cursor);
