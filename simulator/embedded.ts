@@ -188,17 +188,23 @@ export function pairEnv(p: {
   };
 }
 
-export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+/** The embedded default's pair `orders`: primary in us-east-1, replica in us-west-2, 50 msg/s in, 200 msg/s drained. */
+export function addOrdersPair(world: CrdrWorld, pair: EmbeddedOptions['pair'] = {}) {
   const pairName = 'orders';
-  const world = new CrdrWorld(options.clock, options.failoverMs === undefined ? {} : { failoverMs: options.failoverMs });
   const { primary, replica } = world.addPair({
     name: pairName,
     primaryRegion: PRIMARY_REGION,
     replicaRegion: REPLICA_REGION,
-    produceRate: options.pair?.produceRate ?? 50,
-    drainRate: options.pair?.drainRate ?? 200,
-    backlog: options.pair?.backlog ?? 0,
+    produceRate: pair.produceRate ?? 50,
+    drainRate: pair.drainRate ?? 200,
+    backlog: pair.backlog ?? 0,
   });
+  return { pairName, primary, replica };
+}
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+  const world = new CrdrWorld(options.clock, options.failoverMs === undefined ? {} : { failoverMs: options.failoverMs });
+  const { pairName, primary, replica } = addOrdersPair(world, options.pair);
   const simulator = await startSimulator(world);
   const db = await startDynalite();
   const tableName = 'crdr-orchestrator';

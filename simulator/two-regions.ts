@@ -18,6 +18,7 @@ import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
 import { createRuntime, type Runtime } from '#lib/runtime.ts';
 import {
+  addOrdersPair,
   createTable,
   LOCAL_CREDENTIALS,
   type ManualClock,
@@ -60,16 +61,8 @@ export async function startTwoRegions(options: {
   pair?: { produceRate?: number; drainRate?: number; backlog?: number };
 }): Promise<TwoRegions> {
   const { clock } = options;
-  const pairName = 'orders';
   const world = new CrdrWorld(clock);
-  const { primary, replica } = world.addPair({
-    name: pairName,
-    primaryRegion: PRIMARY_REGION,
-    replicaRegion: REPLICA_REGION,
-    produceRate: options.pair?.produceRate ?? 50,
-    drainRate: options.pair?.drainRate ?? 200,
-    backlog: options.pair?.backlog ?? 0,
-  });
+  const { pairName, primary, replica } = addOrdersPair(world, options.pair);
   const simulator = await startSimulator(world);
   const db = await startDynalite();
   const runtimes: Runtime[] = [];
