@@ -238,11 +238,11 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   const together = async (calls: Array<[string, () => Promise<HandlerResult>]>) => {
     const at = elapsed();
     const results = await Promise.all(calls.map(([, invocation]) => call(invocation)));
-    const lines: Array<{ result: HandlerResult; via: string; decision: Decision }> = [];
+    const lines: Array<{ via: string; decision: Decision }> = [];
     for (const [i, result] of results.entries()) {
       const via = calls[i]?.[0] ?? '?';
       if (typeof result === 'string') printLine(at, via, 'INVOCATION FAILED', result);
-      else for (const decision of result.decisions) lines.push({ result, via, decision });
+      else for (const decision of result.decisions) lines.push({ via, decision });
     }
     lines.sort((a, b) => a.decision.at - b.decision.at);
     for (const { via, decision } of lines) printDecisions({ pairId: pairName, decisions: [decision] }, via);
@@ -286,10 +286,10 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       }
 
       if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.lag(pairName);
-      // The simulator logs the moment a promotion completes: the new primary takes clients from then.
-      const completion = world.completions.find((c) => c.pairName === pairName && c.primaryId === embedded.replica.id);
-      if (recoveredAt === undefined && completion) {
-        recoveredAt = completion.at - START;
+      // The simulator logs the moment the new primary starts taking clients (its promotion's completion).
+      const accepting = world.acceptingSince(pairName, embedded.replica.id);
+      if (recoveredAt === undefined && accepting !== undefined) {
+        recoveredAt = accepting - START;
         printLine(
           recoveredAt,
           'simulator',

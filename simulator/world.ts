@@ -150,8 +150,6 @@ export class CrdrWorld {
   private readonly faults = new FaultQueue<FaultableOperation, ApiFault>();
   /** Per pair, which broker accepted clients from when (null: none), as it changed: the drill report's band. */
   readonly clientLog = new Map<string, Array<{ at: number; brokerId: string | null }>>();
-  /** Every promotion that completed, at the simulated moment it did: the new primary takes clients from then. */
-  readonly completions: Array<{ at: number; pairName: string; primaryId: string; mode: PromoteMode }> = [];
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
   /** TotalReplicationLag datapoints as CloudWatch stores them: per Region, per `Broker` dimension. */
@@ -325,7 +323,6 @@ export class CrdrWorld {
     this.pairs.delete(name);
     this.lastSample.delete(name);
     this.clientLog.delete(name);
-    this.completions.splice(0, this.completions.length, ...this.completions.filter((c) => c.pairName !== name));
   }
 
   // ---- reads ----
@@ -510,12 +507,6 @@ export class CrdrWorld {
 
   private completePromotion(pair: SimPair, at: number): void {
     const { primary, replica } = this.roles(pair.name);
-    this.completions.push({
-      at: Math.round(at),
-      pairName: pair.name,
-      primaryId: replica.id,
-      mode: pair.promotion?.mode ?? 'FAILOVER',
-    });
     primary.role = REPLICATION_ROLE.REPLICA;
     replica.role = REPLICATION_ROLE.PRIMARY;
     // A failover does not wait for the backlog: those messages stay behind on the old primary.
@@ -525,12 +516,17 @@ export class CrdrWorld {
     this.noteClients(at);
   }
 
+  /** When `brokerId` first accepted clients, from the log (a promotion's completion, if its Region serves). */
+  acceptingSince(pairName: string, brokerId: string): number | undefined {
+    return this.clientLog.get(pairName)?.find((entry) => entry.brokerId === brokerId)?.at;
+  }
+
   /** Logs, per pair, the broker accepting clients when it differs from the last one logged. */
   private noteClients(at: number): void {
     for (const pair of this.pairs.values()) {
       const taking = pair.brokerIds.find((id) => this.accepting(this.brokers.get(id) as SimBroker)) ?? null;
       const log = this.clientLog.get(pair.name) ?? [];
-      if (log.at(-1)?.brokerId !== taking || log.length === 0) log.push({ at: Math.round(at), brokerId: taking });
+      if (log.at(-1)?.brokerId !== taking) log.push({ at: Math.round(at), brokerId: taking });
       this.clientLog.set(pair.name, log);
     }
   }

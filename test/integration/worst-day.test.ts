@@ -79,7 +79,7 @@ class Aws {
 
   /** When the replica became the primary, in the simulator (it takes clients from then). */
   promotedAt(): number | undefined {
-    return this.e.world.completions.find((c) => c.primaryId === this.e.replica.id)?.at;
+    return this.e.world.acceptingSince(this.e.pairName, this.e.replica.id);
   }
 
   first(action: string): Decision | undefined {
