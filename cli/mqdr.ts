@@ -7,11 +7,11 @@
  * 3 a switchover you asked for was escalated to a FAILOVER (it completed, but may have left messages behind).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { Command, CommanderError, Option } from 'commander';
+import { packageVersion } from '#lib/command-line.ts';
 import type { Decision, RequestKind } from '#lib/core/model.ts';
 import { estimateDrain } from '#lib/core/predict.ts';
 import type { PairView } from '#lib/operator.ts';
@@ -61,7 +61,7 @@ class Refused extends Error {}
 /** The switchover the operator asked for completed as a FAILOVER: done, but not what was asked. */
 class Escalated extends Error {}
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 
 const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const duration = (ms: number): string => {
@@ -136,7 +136,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, watch')
     .addOption(new Option('--endpoint <url>', 'the operator API').env('MQDR_ENDPOINT').default(LOCAL_ENDPOINT))
     .addOption(new Option('--region <region>', 'Region of the API, for signing').env('AWS_REGION').default('us-west-2'))
-    .version(VERSION, '--version', 'print the version')
+    .version(packageVersion(), '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   // commander reads option defaults from process.env; tests pass their own environment.

@@ -1,12 +1,12 @@
 /** Scheduled probe of the primary from the replica's Region (DescribeBroker plus a handshake with its endpoints). */
-import { scheduledAt } from '#lib/events.ts';
+import { timeOf } from '#lib/events.ts';
 import { handleEvent } from '#lib/orchestrator.ts';
 import { runtimeFromEnv } from '#lib/runtime.ts';
 import { type HandlerBody, logger, makeHandler, metrics } from './shared.ts';
 
 export const healthCheck: HandlerBody = async (event, { config, orchestrator, probe }) => {
   // A schedule's delivery retried long after it fired is stale: the core ignores it by this time.
-  const sentAt = scheduledAt(event);
+  const sentAt = timeOf(event);
   const result = await probe.probe();
   return {
     pairId: config.pairId,

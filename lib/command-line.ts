@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
-const version = (): string =>
+/** This package's version (the package.json above this module, in the repository and in a published package). */
+export const packageVersion = (): string =>
   (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 type Value<O> = O extends { type: 'boolean' } ? boolean : O extends { multiple: true } ? string[] : string;
@@ -36,7 +37,7 @@ export function commandLine<T extends NonNullable<ParseArgsConfig['options']>>(
       process.exit(0);
     }
     if (flags.version) {
-      console.log(`${name} ${version()}`);
+      console.log(`${name} ${packageVersion()}`);
       process.exit(0);
     }
     return parsed as unknown as { values: Values<T>; positionals: string[] };

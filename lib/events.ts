@@ -68,7 +68,7 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
   const viaRule = EventBridgeAlarmEvent.safeParse(raw);
   const direct = viaRule.success ? undefined : DirectAlarmEvent.safeParse(raw);
   const detail = viaRule.success ? viaRule.data.detail : direct?.success ? direct.data.alarmData : undefined;
-  const eventTime = IsoTime.safeParse((raw as { time?: unknown } | null)?.time);
+  const eventTime = timeOf(raw);
   if (!detail) {
     throw new InvalidEventError('not a CloudWatch alarm state change (EventBridge or direct alarm action)', [
       ...issuesOf(viaRule.error as z.ZodError, 'event'),
@@ -93,8 +93,8 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
     // The state change's own time; else when EventBridge first saw the event.
     ...(detail.state.timestamp !== undefined
       ? { sentAt: detail.state.timestamp }
-      : eventTime.success
-        ? { sentAt: eventTime.data }
+      : eventTime !== undefined
+        ? { sentAt: eventTime }
         : {}),
   };
 }
@@ -127,8 +127,11 @@ export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEv
   return { type: 'DEADLINE', operationId: deadline.data.operationId };
 }
 
-/** When a scheduled event (the health check's rate(1 minute)) fired, if the event says so. */
-export function scheduledAt(raw: unknown): number | undefined {
+/**
+ * An EventBridge event's `time`, if it has a valid one: when a scheduled event (the health check's rate(1 minute))
+ * fired, or when EventBridge first saw an alarm's state change.
+ */
+export function timeOf(raw: unknown): number | undefined {
   const time = IsoTime.safeParse((raw as { time?: unknown } | null)?.time);
   return time.success ? time.data : undefined;
 }

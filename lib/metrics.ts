@@ -9,7 +9,7 @@ import { Action, type Decision } from './core/model.ts';
 export const METRICS_NAMESPACE = 'MqCrdrOrchestrator';
 
 export interface MetricPoint {
-  name: 'Decisions' | 'OperationsStarted' | 'Escalations' | 'Refusals' | 'PromoteFailures' | 'TimeToRecovery';
+  name: 'Decisions' | 'OperationsStarted' | 'Escalations' | 'Refusals' | 'PromoteFailures' | 'TimeToRecovery' | 'SweepHeartbeat';
   unit: 'Count' | 'Seconds';
   value: number;
 }
@@ -40,7 +40,7 @@ export function decisionMetrics(decisions: Decision[]): MetricPoint[] {
  * written for no decision and no heartbeat.
  */
 export function publishDecisionMetrics(metrics: Metrics, pairId: string, decisions: Decision[], heartbeat = false): void {
-  const points: Array<{ name: string; unit: 'Count' | 'Seconds'; value: number }> = decisionMetrics(decisions);
+  const points = decisionMetrics(decisions);
   if (heartbeat) points.push({ name: 'SweepHeartbeat', unit: 'Count', value: 1 });
   if (points.length === 0) return;
   metrics.addDimension('PairId', pairId);

@@ -61,7 +61,6 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
   };
   const mq = (region: string) => made(new MqClient(options(region, config.mqEndpoint)));
   const dynamo = made(new DynamoDBClient(options(config.region, config.dynamodbEndpoint)));
-  /** One client per Region, made on first use. */
   /**
    * A client made on first use, its package imported then: a cold start pays only for the clients an
    * invocation calls (the SSM, Scheduler, SNS and CloudWatch clients are on paths most invocations never take).

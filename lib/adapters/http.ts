@@ -38,11 +38,13 @@ export type CallFailure =
   /** The service answered and refused the request (4xx): a configuration, permission or throttling problem. */
   | { kind: 'refused'; status: number; code: string; detail: string };
 
-interface SdkErrorShape {
+/** What the adapters read of an AWS SDK error (the SDK's exceptions and its network errors). */
+export interface SdkErrorShape {
   name?: string;
   code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
 }
 
 /**

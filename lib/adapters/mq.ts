@@ -4,14 +4,7 @@ import { type BrokerObservation, type Mode, Role } from '../core/model.ts';
 import { BrokerApiError } from '../errors.ts';
 import { normalizeRole } from '../mq-facts.ts';
 import type { BrokerApi } from '../ports.ts';
-import { callErrorMessage } from './http.ts';
-
-interface SdkErrorShape {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-  $retryable?: unknown;
-}
+import { callErrorMessage, type SdkErrorShape } from './http.ts';
 
 /** 5xx, throttling and network errors (no HTTP status at all) may succeed when sent again. */
 export const isRetryable = (error: unknown): boolean => {

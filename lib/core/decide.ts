@@ -46,6 +46,7 @@ import {
   type Outcome,
   type PairState,
   type Redirect,
+  type RemoteOutage,
   type RequestKind,
   Role,
   type RpoEstimate,
@@ -285,6 +286,11 @@ function clearProblem(step: Step): void {
   step.record(Action.PROBLEM_CLEARED, `resolved after ${seconds(step.ctx.now - problem.since)}: ${problem.detail}`);
 }
 
+/** Records the end of a streak of unreachable probes: the probe that answered says what it saw. */
+function answersAgain(step: Step, outage: RemoteOutage, detail: string): void {
+  step.record(Action.COUNT_PROBE, `primary's Region answers again after ${outage.probes} unreachable probe(s): ${detail}`);
+}
+
 function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void {
   const { state } = step;
   const { now, config } = step.ctx;
@@ -298,10 +304,7 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
     const outage = state.remoteOutage;
     if (outage) {
       delete state.remoteOutage;
-      step.record(
-        Action.COUNT_PROBE,
-        `primary's Region answers again after ${outage.probes} unreachable probe(s): ${event.detail}`,
-      );
+      answersAgain(step, outage, event.detail);
     }
     raiseProblem(
       step,
@@ -337,10 +340,7 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
         `primary's Region unreachable (${state.remoteOutage.probes} consecutive probe(s)) during ${op.mode}: ${event.detail}`,
       );
     } else if (before) {
-      step.record(
-        Action.COUNT_PROBE,
-        `primary's Region answers again after ${before.probes} unreachable probe(s): ${event.detail}`,
-      );
+      answersAgain(step, before, event.detail);
     }
     const outage = outageEscalationDue(step, op);
     if (outage) escalate(step, op, 'outage', outage);
