@@ -20,15 +20,23 @@ const flag = z
   .default('false')
   .transform((s) => s === 'true' || s === '1');
 const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
+/** The rules a pair's values follow, wherever they are given: here, and in a pair file (scripts/deploy.ts). */
+export const RegionCode = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
+export const PairIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40');
+export const SsmParameterPath = z
+  .string()
+  .max(2048)
+  // A leading / keeps the parameter's ARN `…:parameter/<name>`, as serverless.yml's IAM statement writes it.
+  .regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /');
+export const RedirectProtocol = z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]);
 
 export const EnvSchema = z
   .object({
-    PAIR_ID: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40'),
-    AWS_REGION: region,
+    PAIR_ID: PairIdSchema,
+    AWS_REGION: RegionCode,
     LOCAL_BROKER_ID: z.string().min(1),
     REMOTE_BROKER_ID: z.string().min(1),
-    REMOTE_REGION: region,
+    REMOTE_REGION: RegionCode,
     TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
     DEADLINE_SECONDS: seconds(30, 86_400, 600),
     COOLDOWN_SECONDS: seconds(0, 86_400, 900),
@@ -80,14 +88,9 @@ export const EnvSchema = z
      * default this Region then the remote one) is set to the failover URL of the new primary's
      * REDIRECT_PROTOCOL endpoints. Unset: no redirection.
      */
-    REDIRECT_SSM_PARAMETER: z
-      .string()
-      .max(2048)
-      // A leading / keeps the parameter's ARN `…:parameter/<name>`, as serverless.yml's IAM statement writes it.
-      .regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /')
-      .optional(),
-    REDIRECT_SSM_REGIONS: csv.pipe(z.array(region)),
-    REDIRECT_PROTOCOL: z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]).default('openwire'),
+    REDIRECT_SSM_PARAMETER: SsmParameterPath.optional(),
+    REDIRECT_SSM_REGIONS: csv.pipe(z.array(RegionCode)),
+    REDIRECT_PROTOCOL: RedirectProtocol.default('openwire'),
     REDIRECT_RETRY_SECONDS: seconds(10, 3_600, 60),
     REDIRECT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(10),
     /** What the ARC Region switch step (arcStep) starts when its Region's broker is a replica. */

@@ -15,13 +15,11 @@ import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { commandLine } from '#lib/command-line.ts';
+import { PairIdSchema, RedirectProtocol, RegionCode, SsmParameterPath } from '#lib/config.ts';
 import { issuesOf } from '#lib/errors.ts';
 
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
-const name = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40');
-
 const Broker = z.strictObject({
-  region,
+  region: RegionCode,
   brokerId: z.string().regex(/^b-[0-9a-z]{8}(-[0-9a-z]{4}){3}-[0-9a-z]{12}$/, 'a broker ID such as b-1a2b3c4d-…'),
   brokerName: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/, 'the broker name as created'),
   stompUrl: z.string().regex(/^stomp(\+ssl)?:\/\/[^\s:]+:\d+$/, 'stomp+ssl://host:port of the broker'),
@@ -29,8 +27,8 @@ const Broker = z.strictObject({
 
 export const PairFile = z
   .strictObject({
-    pairId: name,
-    stage: name.default('prod'),
+    pairId: PairIdSchema,
+    stage: PairIdSchema.default('prod'),
     brokers: z.array(Broker).length(2, 'exactly two brokers: one in each Region of the pair'),
     alarms: z.strictObject({
       lagAlarmName: z.string().min(1).max(255),
@@ -47,14 +45,14 @@ export const PairFile = z
       })
       .partial(),
     redirect: z.strictObject({
-      parameter: z.string().regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path starting with /'),
-      protocol: z.enum(['openwire', 'amqp', 'stomp', 'mqtt', 'wss']).default('openwire'),
+      parameter: SsmParameterPath,
+      protocol: RedirectProtocol.default('openwire'),
     }),
     dedup: z.strictObject({
       tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
-      ownerRegion: region,
+      ownerRegion: RegionCode,
       consistency: z.enum(['MREC', 'MRSC']).default('MREC'),
-      witnessRegion: region.optional(),
+      witnessRegion: RegionCode.optional(),
       groups: z.array(z.string().min(1)).min(1),
       retentionSeconds: z.number().int().positive().default(604_800),
     }),
