@@ -50,7 +50,14 @@ async function play(curve: Curve, predictive: boolean): Promise<Result> {
   const clock = new ManualClock(T0);
   const e = await startEmbedded({
     clock,
-    env: { DEADLINE_SECONDS: String(DEADLINE_S), PREDICTIVE_ESCALATION: String(predictive), COOLDOWN_SECONDS: '0' },
+    // No completion watch: an invocation watching moves the manual clock itself, and this loop must apply each
+    // curve's link changes at their own second. Completion is read from the simulator's log either way.
+    env: {
+      DEADLINE_SECONDS: String(DEADLINE_S),
+      PREDICTIVE_ESCALATION: String(predictive),
+      COOLDOWN_SECONDS: '0',
+      WATCH_SECONDS: '0',
+    },
     pair: { backlog: curve.backlog, drainRate: curve.drainRate, produceRate: 0 },
   });
   try {
@@ -67,9 +74,10 @@ async function play(curve: Curve, predictive: boolean): Promise<Result> {
       e.world.sync();
       await e.scheduler.runDue();
       if (t % 60 === 0) await e.invoke.escalate({ kind: 'sweep' });
-      // Measured the same way for both: the first 10-second step at which the new primary is up.
-      if (e.replica.role === 'PRIMARY') {
-        promotedAt = t;
+      // Measured the same way for both: when the simulator logged the new primary taking clients.
+      const up = e.world.acceptingSince(e.pairName, e.replica.id);
+      if (up !== undefined) {
+        promotedAt = (up - T0) / 1000;
         break;
       }
     }
