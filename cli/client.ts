@@ -44,7 +44,14 @@ export interface PairSummary {
   replicationLag: number | null;
 }
 
-const PATHS: Record<RequestKind, string> = { SWITCHOVER: 'switchover', FAILOVER: 'failover', HOLD: 'hold', RELEASE: 'release' };
+const PATHS: Record<RequestKind, string> = {
+  SWITCHOVER: 'switchover',
+  FAILOVER: 'failover',
+  HOLD: 'hold',
+  RELEASE: 'release',
+  REARM: 'rearm',
+  ABANDON: 'abandon',
+};
 const ATTEMPTS = 3;
 
 export class ApiClient {

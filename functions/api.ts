@@ -8,6 +8,11 @@
  *   POST /pairs/{pairId}/failover       {"reason", "confirm": "<pairId>", "dryRun"?}
  *   POST /pairs/{pairId}/hold           {"reason"}   hold automatic escalation
  *   POST /pairs/{pairId}/release        {"reason"}   release it
+ *   POST /pairs/{pairId}/rearm          {"reason"}   re-arm automatic promotion after an automatic one disarmed it
+ *   POST /pairs/{pairId}/abandon        {"reason"}   end the operation in flight
+ *
+ * A confirmed failover goes through even when the orchestrator's table cannot be read or written (break
+ * glass): 202 with `breakGlass`, recorded in the timeline once the table answers.
  *
  * POSTs take an `Idempotency-Key` header. The operator is the caller's IAM ARN, as API Gateway verified it.
  * Every error is JSON `{"error", "message", "requestId"}`; 5xx bodies carry no internal detail.
@@ -20,7 +25,7 @@ import { createError, HttpError } from '@middy/util';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { invocationBudgetMs, withBudget } from '#lib/budget.ts';
 import { Action, type RequestKind } from '#lib/core/model.ts';
-import { InvalidEventError, issuesOf } from '#lib/errors.ts';
+import { BrokerApiError, InvalidEventError, issuesOf } from '#lib/errors.ts';
 import { publishDecisionMetrics } from '#lib/metrics.ts';
 import {
   encodeCursor,
@@ -160,6 +165,8 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
     { method: 'POST', path: '/pairs/{pairId}/failover', handler: requestRoute('FAILOVER', rt, emf) },
     { method: 'POST', path: '/pairs/{pairId}/hold', handler: requestRoute('HOLD', rt, emf) },
     { method: 'POST', path: '/pairs/{pairId}/release', handler: requestRoute('RELEASE', rt, emf) },
+    { method: 'POST', path: '/pairs/{pairId}/rearm', handler: requestRoute('REARM', rt, emf) },
+    { method: 'POST', path: '/pairs/{pairId}/abandon', handler: requestRoute('ABANDON', rt, emf) },
   ];
   const router = httpRouterHandler({
     routes,
@@ -194,6 +201,10 @@ export function errorResponse(error: unknown, requestId: string): Result {
   }
   if (error instanceof InvalidEventError) {
     return json(400, { error: 'BadRequest', message: error.message, requestId });
+  }
+  if (error instanceof BrokerApiError) {
+    // Amazon MQ's own answer (a break-glass Promote it refused): the operator needs it to act.
+    return json(502, { error: 'BrokerApiError', message: error.message, requestId });
   }
   return json(500, {
     error: 'InternalError',

@@ -38,6 +38,17 @@ export const EnvSchema = z
     REMOTE_BROKER_ID: z.string().min(1),
     REMOTE_REGION: RegionCode,
     TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+    /**
+     * The pair view: a DynamoDB global table with a replica in both Regions, where each Region's orchestrator
+     * publishes its own outcomes and reads the other's before any automatic decision. Unset: this stack
+     * decides alone (one Region only, as the single-stack embedded default does).
+     */
+    PAIR_VIEW_TABLE: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/)
+      .optional(),
+    /** manual: automatic triggers never reverse an automatic promotion until an operator re-arms (see README). */
+    FAILBACK_POLICY: z.enum(['manual', 'automatic']).default('manual'),
     DEADLINE_SECONDS: seconds(30, 86_400, 600),
     COOLDOWN_SECONDS: seconds(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
@@ -121,6 +132,7 @@ export interface AppConfig extends OrchestratorConfig {
   remoteRegion: string;
   remoteBrokerId: string;
   tableName: string;
+  pairViewTable?: string;
   probeTimeoutMs: number;
   timeouts: CallTimeouts;
   budgetMs: number;
@@ -154,6 +166,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     remoteBrokerId: e.REMOTE_BROKER_ID,
     remoteRegion: e.REMOTE_REGION,
     tableName: e.TABLE_NAME,
+    ...(e.PAIR_VIEW_TABLE ? { pairViewTable: e.PAIR_VIEW_TABLE } : {}),
+    failbackPolicy: e.FAILBACK_POLICY,
     deadlineMs: e.DEADLINE_SECONDS * 1000,
     cooldownMs: e.COOLDOWN_SECONDS * 1000,
     probeFailureThreshold: e.PROBE_FAILURE_THRESHOLD,

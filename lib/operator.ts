@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { findRequest, isInFlight } from './core/decide.ts';
 import {
   Action,
+  type BreakGlassRecord,
   type BrokerObservation,
   type CoreEvent,
   type Decision,
@@ -19,8 +20,8 @@ import {
   type OperatorRequest,
   type RequestKind,
 } from './core/model.ts';
-import { InvalidEventError, issuesOf } from './errors.ts';
-import { handleEvent } from './orchestrator.ts';
+import { InvalidEventError, issuesOf, StoreError } from './errors.ts';
+import { errorMessage, findBreakGlass, handleEvent, keepBreakGlass, newOperationId, type Orchestrator } from './orchestrator.ts';
 import type { LagSeries } from './ports.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -32,6 +33,8 @@ export const RequestBodies = {
   FAILOVER: z.object({ reason, confirm: z.string().max(100), dryRun: z.boolean().default(false) }).strict(),
   HOLD: z.object({ reason }).strict(),
   RELEASE: z.object({ reason }).strict(),
+  REARM: z.object({ reason }).strict(),
+  ABANDON: z.object({ reason }).strict(),
 } as const satisfies Record<RequestKind, z.ZodType>;
 
 export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits');
@@ -135,6 +138,11 @@ export interface RequestOutcome {
   replayed: boolean;
   /** Every decision this call recorded (none on a replay), including the Promote's result. */
   decisions: Decision[];
+  /**
+   * A confirmed failover sent while the table could not be read or written: where it is kept until the table
+   * records it (marked break glass in the timeline), and what the table said.
+   */
+  breakGlass?: { keptIn: 'pair view' | 'memory'; storeError: string };
 }
 
 /**
@@ -169,7 +177,9 @@ export async function operatorRequest(
   const event: CoreEvent =
     kind === 'HOLD' || kind === 'RELEASE'
       ? { type: 'HOLD', hold: kind === 'HOLD', reason: input.reason, operator, requestKey: key, requestDigest: digest }
-      : {
+      : kind === 'REARM' || kind === 'ABANDON'
+        ? { type: kind, reason: input.reason, operator, requestKey: key, requestDigest: digest }
+        : {
           type: 'OPERATOR',
           mode: kind,
           reason: input.reason,
@@ -187,21 +197,110 @@ export async function operatorRequest(
       `idempotency key ${key} was used for another request (a ${r.dryRun ? 'dry-run ' : ''}${r.kind} with another body); send a new key for a different request`,
     );
 
-  const before = findRequest((await rt.orchestrator.store.load(pairId)).state, key);
-  if (other(before)) throw rejectFor(before);
-  const decisions = await handleEvent(rt.orchestrator, event);
-  const request = findRequest((await rt.orchestrator.store.load(pairId)).state, key);
-  // A request sent at the same moment with the same key and another body may have been recorded first: then
-  // this one decided nothing (a replay of that one), and is refused rather than answered with the other's outcome.
-  if (other(request)) throw rejectFor(request);
-  if (!request) {
-    // Only when 50 newer keyed requests landed in between: the decisions still say what happened.
-    const first = decisions.find((d) => d.requestKey === key && d.action !== Action.COMPLETE);
-    return {
-      request: { key, kind, dryRun, at: first?.at ?? 0, action: first?.action ?? Action.IGNORE },
-      replayed: false,
-      decisions,
-    };
+  if (kind === 'FAILOVER' && !dryRun) {
+    const kept = await findBreakGlass(rt.orchestrator, key);
+    if (kept) return breakGlassOutcome(kept, true, { keptIn: 'pair view', storeError: 'answered from the first request' });
   }
-  return { request, replayed: before !== undefined, decisions };
+  // Whether this request sent a Promote before the table failed: a confirmed failover then goes through anyway.
+  let promoted = false;
+  const o: Orchestrator = {
+    ...rt.orchestrator,
+    broker: {
+      observe: (id) => rt.orchestrator.broker.observe(id),
+      promote: (id, mode) => {
+        promoted = true;
+        return rt.orchestrator.broker.promote(id, mode);
+      },
+    },
+  };
+  try {
+    const before = findRequest((await o.store.load(pairId)).state, key);
+    if (other(before)) throw rejectFor(before);
+    const decisions = await handleEvent(o, event);
+    const request = findRequest((await o.store.load(pairId)).state, key);
+    // A request sent at the same moment with the same key and another body may have been recorded first: then
+    // this one decided nothing (a replay of that one), and is refused rather than answered with the other's outcome.
+    if (other(request)) throw rejectFor(request);
+    if (!request) {
+      // Only when 50 newer keyed requests landed in between: the decisions still say what happened.
+      const first = decisions.find((d) => d.requestKey === key && d.action !== Action.COMPLETE);
+      return {
+        request: { key, kind, dryRun, at: first?.at ?? 0, action: first?.action ?? Action.IGNORE },
+        replayed: false,
+        decisions,
+      };
+    }
+    return { request, replayed: before !== undefined, decisions };
+  } catch (error) {
+    if (kind !== 'FAILOVER' || dryRun || !(error instanceof StoreError)) throw error;
+    return breakGlass(rt, { reason: input.reason, operator, key, promoted }, error);
+  }
+}
+
+/**
+ * Break glass: a confirmed operator failover while the table cannot be read or written. DescribeBroker must
+ * show the local broker a replica with nothing pending; then Promote FAILOVER, an SNS message, and the record
+ * kept (pair view, else memory) until the table answers and the next invocation writes it to the timeline.
+ * If this request's Promote was already sent before the table failed, it is not sent twice.
+ */
+async function breakGlass(
+  rt: Runtime,
+  request: { reason: string; operator: string; key: string; promoted: boolean },
+  storeError: StoreError,
+): Promise<RequestOutcome> {
+  const o = rt.orchestrator;
+  const { pairId, localBrokerId } = rt.config;
+  if (!request.promoted) {
+    const local = await o.broker.observe(localBrokerId);
+    if (local.role !== 'REPLICA' || local.promotionPending) {
+      throw new RequestRejectedError(
+        `the orchestrator's table cannot be read or written (${storeError.message}), and break glass refuses: the local broker is ${local.role} (${local.brokerState})${local.promotionPending ? ' with a promotion under way' : ''}; only a replica with nothing pending is promoted`,
+      );
+    }
+    await o.broker.promote(localBrokerId, 'FAILOVER');
+  }
+  const at = o.clock.now();
+  const record = { id: newOperationId(at), operator: request.operator, reason: request.reason, requestKey: request.key, at };
+  const keptIn = await keepBreakGlass(o, record);
+  const outcome = breakGlassOutcome(record, false, { keptIn, storeError: storeError.message });
+  const message = `${outcome.decisions[0]?.reason ?? ''}. The table said: ${storeError.message}`;
+  try {
+    await o.notifier.notify({
+      pairId,
+      subject: `[${pairId}] break-glass FAILOVER sent`,
+      message,
+      action: Action.START_FAILOVER,
+      status: 'FAILOVER_IN_PROGRESS',
+      operationId: record.id,
+      at,
+    });
+  } catch (error) {
+    o.log.error('break-glass notification failed', { pairId, error: errorMessage(error) });
+  }
+  return outcome;
+}
+
+function breakGlassOutcome(
+  record: BreakGlassRecord,
+  replayed: boolean,
+  breakGlass: NonNullable<RequestOutcome['breakGlass']>,
+): RequestOutcome {
+  const reason = `break glass: Promote FAILOVER accepted at ${new Date(record.at).toISOString()} while the orchestrator's table could not be written; kept in the ${breakGlass.keptIn} and recorded in the timeline, marked break glass, once the table answers${breakGlass.keptIn === 'memory' ? ' (this container only: if the table stays down, note it by hand)' : ''}`;
+  const decision: Decision = {
+    at: record.at,
+    event: `operator ${record.operator} asks FAILOVER (break glass)`,
+    action: Action.START_FAILOVER,
+    reason,
+    operationId: record.id,
+    status: 'FAILOVER_IN_PROGRESS',
+    operator: record.operator,
+    requestKey: record.requestKey,
+    breakGlass: true,
+  };
+  return {
+    request: { key: record.requestKey, kind: 'FAILOVER', dryRun: false, at: record.at, action: Action.START_FAILOVER, operationId: record.id },
+    replayed,
+    decisions: replayed ? [] : [decision],
+    breakGlass,
+  };
 }

@@ -10,10 +10,30 @@
 import { randomUUID } from 'node:crypto';
 import { callErrorMessage } from './adapters/http.ts';
 import { currentBudget } from './budget.ts';
-import { decide, isInFlight } from './core/decide.ts';
-import type { BrokerObservation, Command, CoreConfig, CoreEvent, Decision, LagPoint, PairState } from './core/model.ts';
+import { decide, findRequest, isInFlight } from './core/decide.ts';
+import type {
+  BreakGlassRecord,
+  BrokerObservation,
+  Command,
+  CoreConfig,
+  CoreEvent,
+  Decision,
+  LagPoint,
+  PairState,
+  PairViewRead,
+} from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
-import type { BrokerApi, ClientRedirector, Clock, DeadlineScheduler, LagMetrics, Notifier, PairStore } from './ports.ts';
+import type {
+  BrokerApi,
+  ClientRedirector,
+  Clock,
+  DeadlineScheduler,
+  LagMetrics,
+  Notifier,
+  PairStore,
+  PairViewStore,
+  PublishedItem,
+} from './ports.ts';
 
 export interface OrchestratorConfig extends CoreConfig {
   localBrokerId: string;
@@ -45,6 +65,10 @@ export interface Orchestrator {
   lag?: { metrics: LagMetrics; brokers: Array<{ region: string; brokerName: string }>; timeoutMs?: number };
   /** Points clients at the new primary after a completion (when config.redirect is set). */
   redirector?: ClientRedirector;
+  /** The pair view: read before every decision, this Region's outcomes published after (absent: one stack alone). */
+  view?: PairViewStore;
+  /** Break-glass failovers that neither the table nor the pair view could keep yet (this container only). */
+  pendingBreakGlass?: BreakGlassRecord[];
 }
 
 /** A lag series long enough for a switchover's drain rate: one datapoint a minute. */
@@ -75,6 +99,8 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { 
       queue.shift() ?? (watching() && (await keepWatching(o, last, watchUntil)) ? ({ type: 'WATCH' } as const) : undefined);
     if (!next) break;
     const outcome = await decideAndRecord(o, next);
+    // A break-glass failover waiting to be recorded was decided first; the event itself comes next.
+    if (outcome.deferred) queue.unshift(outcome.deferred);
     last = outcome;
     recorded.push(...outcome.decisions);
     for (const decision of outcome.decisions) o.log.info('decision', { pairId: o.config.pairId, ...decision });
@@ -115,26 +141,135 @@ async function keepWatching(
 async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
   const { config } = o;
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-    const [stored, observation] = await Promise.all([o.store.load(config.pairId), o.broker.observe(config.localBrokerId)]);
+    const [stored, observation, view] = await Promise.all([
+      o.store.load(config.pairId),
+      o.broker.observe(config.localBrokerId),
+      readView(o),
+    ]);
+    const glass = event.type === 'BREAK_GLASS' ? undefined : unrecordedBreakGlass(o, stored.state, view?.own)[0];
+    const decided: CoreEvent = glass ? { type: 'BREAK_GLASS', record: glass } : event;
     const now = o.clock.now();
-    const lag = await readLag(o, stored.state, event, now);
-    const outcome = decide(stored.state, event, {
+    const lag = await readLag(o, stored.state, decided, now);
+    const outcome = decide(stored.state, decided, {
       now,
       observation,
       config,
       newOperationId: o.newOperationId ?? (() => newOperationId(now)),
       ...(lag ? { lag } : {}),
+      ...(view ? { pair: view.read } : {}),
     });
-    if (outcome.decisions.length === 0) return { ...outcome, observation };
+    const result = { ...outcome, observation, ...(glass ? { deferred: event } : {}) };
+    if (outcome.decisions.length === 0) {
+      await publish(o, outcome.state, view);
+      return result;
+    }
     try {
       await o.store.save(stored, outcome.state, outcome.decisions);
-      return { ...outcome, observation };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       o.log.info('lost the race for the pair record; deciding again', { pairId: config.pairId, attempt });
+      continue;
     }
+    if (glass) o.pendingBreakGlass = o.pendingBreakGlass?.filter((r) => r.id !== glass.id);
+    await publish(o, outcome.state, view);
+    return result;
   }
   throw new ContentionError(config.pairId, MAX_WRITE_ATTEMPTS);
+}
+
+interface ViewRead {
+  read: PairViewRead;
+  own?: PublishedItem;
+}
+
+/** The pair view before a decision; a view that cannot be read is a fact the core decides on, not a failure. */
+async function readView(o: Orchestrator): Promise<ViewRead | undefined> {
+  if (!o.view) return undefined;
+  try {
+    const { own, peer } = await o.view.read(o.config.pairId);
+    return { read: { peer: peer ?? null }, ...(own ? { own } : {}) };
+  } catch (error) {
+    o.log.warn('pair view not read', { pairId: o.config.pairId, error: errorMessage(error) });
+    return { read: { error: errorMessage(error) } };
+  }
+}
+
+const isRecorded = (state: PairState, record: BreakGlassRecord): boolean =>
+  findRequest(state, record.requestKey) !== undefined || state.operation?.id === record.id;
+
+/** Break-glass failovers kept in the pair view or in memory and not in the record yet, oldest first. */
+function unrecordedBreakGlass(o: Orchestrator, state: PairState, own: PublishedItem | undefined): BreakGlassRecord[] {
+  const all = new Map<string, BreakGlassRecord>();
+  for (const r of [...(own?.breakGlass ?? []), ...(o.pendingBreakGlass ?? [])]) all.set(r.id, r);
+  return [...all.values()].filter((r) => !isRecorded(state, r)).sort((a, b) => a.at - b.at);
+}
+
+/** What this Region publishes for the other: its newest promotion, its operation, its re-arm. */
+function publishedItem(o: Orchestrator, state: PairState, own: PublishedItem | undefined): PublishedItem {
+  const op = state.operation;
+  const glass = (own?.breakGlass ?? []).filter((r) => !isRecorded(state, r));
+  return {
+    region: o.config.region ?? '',
+    version: state.version,
+    publishedAt: o.clock.now(),
+    ...(state.lastPromotion ? { lastPromotion: state.lastPromotion } : {}),
+    ...(op ? { operation: { id: op.id, mode: op.mode, status: op.status, trigger: op.trigger, startedAt: op.startedAt } } : {}),
+    ...(state.rearm ? { rearm: state.rearm } : {}),
+    ...(glass.length > 0 ? { breakGlass: glass } : {}),
+  };
+}
+
+/** JSON with sorted keys: DynamoDB gives a map's attributes back in no particular order. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+
+/**
+ * Publishes this Region's outcomes when they differ from what the view holds. A failed write is logged: the
+ * next event (the sweep, within a minute) finds the difference and writes again.
+ */
+async function publish(o: Orchestrator, state: PairState, view: ViewRead | undefined): Promise<void> {
+  if (!o.view || !view || view.read.error !== undefined) return;
+  const item = publishedItem(o, state, view.own);
+  const content = ({ version: _v, publishedAt: _p, ...rest }: PublishedItem) => canonical(rest);
+  if (view.own && content(view.own) === content(item)) return;
+  try {
+    await o.view.publish(o.config.pairId, item);
+  } catch (error) {
+    o.log.warn('pair view not written; the next event writes it again', { pairId: o.config.pairId, error: errorMessage(error) });
+  }
+}
+
+/**
+ * Keeps a break-glass failover until the table can record it: in this Region's item of the pair view (another
+ * table, readable by the next invocation in any container), else in this container's memory. Returns where.
+ */
+export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord): Promise<'pair view' | 'memory'> {
+  o.pendingBreakGlass = [...(o.pendingBreakGlass ?? []), record];
+  if (!o.view) return 'memory';
+  try {
+    const { own } = await o.view.read(o.config.pairId);
+    const base = own ?? { region: o.config.region ?? '', version: 0, publishedAt: o.clock.now() };
+    await o.view.publish(o.config.pairId, { ...base, breakGlass: [...(own?.breakGlass ?? []), record] });
+    return 'pair view';
+  } catch (error) {
+    o.log.error('break-glass failover kept in memory only', { pairId: o.config.pairId, error: errorMessage(error) });
+    return 'memory';
+  }
+}
+
+/** A break-glass failover already sent with this idempotency key and not recorded yet, if any. */
+export async function findBreakGlass(o: Orchestrator, key: string): Promise<BreakGlassRecord | undefined> {
+  const kept = o.pendingBreakGlass?.find((r) => r.requestKey === key);
+  if (kept || !o.view) return kept;
+  try {
+    return (await o.view.read(o.config.pairId)).own?.breakGlass?.find((r) => r.requestKey === key);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -2,7 +2,16 @@
  * The interfaces the orchestrator needs from the outside world. Each has one AWS adapter in lib/adapters/
  * (and the local scheduler in lib/adapters/local-scheduler.ts for the embedded default).
  */
-import type { BrokerObservation, Decision, LagPoint, Mode, Notification, PairState } from './core/model.ts';
+import type {
+  BreakGlassRecord,
+  BrokerObservation,
+  Decision,
+  LagPoint,
+  Mode,
+  Notification,
+  PairState,
+  PublishedOutcome,
+} from './core/model.ts';
 
 export interface Clock {
   now(): number;
@@ -106,4 +115,19 @@ export interface LagMetrics {
     periodSeconds: number,
     abortSignal?: AbortSignal,
   ): Promise<LagSeries>;
+}
+
+/** One Region's item in the pair view: its published outcomes, and break-glass failovers not recorded yet. */
+export interface PublishedItem extends PublishedOutcome {
+  breakGlass?: BreakGlassRecord[];
+}
+
+/**
+ * The pair view (a DynamoDB global table on AWS): each Region writes only its own item and reads both from its
+ * own Region's replica, so a read answers even while the other Region is down (with what had replicated).
+ */
+export interface PairViewStore {
+  read(pairId: string): Promise<{ own?: PublishedItem; peer?: PublishedItem }>;
+  /** Replaces this Region's own item. */
+  publish(pairId: string, item: PublishedItem): Promise<void>;
 }

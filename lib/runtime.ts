@@ -10,6 +10,7 @@ import { DynamoPairStore } from './adapters/dynamo-store.ts';
 import { BoundedHttpHandler } from './adapters/http.ts';
 import { CloudWatchLagMetrics } from './adapters/lag-metrics.ts';
 import { MqBrokerApi } from './adapters/mq.ts';
+import { DynamoPairView } from './adapters/pair-view.ts';
 import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
 import { EventBridgeDeadlineScheduler } from './adapters/scheduler.ts';
 import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
@@ -117,6 +118,7 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
       lag: { metrics: lagMetrics, brokers: config.lagBrokers, timeoutMs: config.probeTimeoutMs },
       config,
       store: new DynamoPairStore(dynamo, config.tableName),
+      ...(config.pairViewTable ? { view: new DynamoPairView(dynamo, config.pairViewTable, config.region) } : {}),
       broker: localBroker,
       ...(redirector ? { redirector } : {}),
       scheduler,

@@ -42,6 +42,7 @@ export const PairFile = z
         probeTimeoutMs: z.number().int().min(100).max(30_000),
         outageEscalationSeconds: z.number().int().min(0).max(86_400),
         dryRun: z.boolean(),
+        failbackPolicy: z.enum(['manual', 'automatic']),
       })
       .partial(),
     redirect: z.strictObject({
@@ -100,6 +101,8 @@ export function stackParams(pair: PairFile, region: string): Record<string, stri
     lagAlarmThreshold: String(pair.alarms.lagAlarmThreshold),
     redirectParameter: pair.redirect.parameter,
     redirectProtocol: pair.redirect.protocol,
+    // The first broker's Region is deployed first and creates the pair-view global table.
+    pairViewTableOwner: String(pair.brokers[0]?.region === region),
     dedupTableName: pair.dedup.tableName,
     dedupTableOwner: String(pair.dedup.ownerRegion === region),
     dedupConsistency: pair.dedup.consistency,
@@ -116,6 +119,7 @@ export function stackParams(pair: PairFile, region: string): Record<string, stri
     ...(p.probeTimeoutMs !== undefined ? { probeTimeoutMs: String(p.probeTimeoutMs) } : {}),
     ...(p.outageEscalationSeconds !== undefined ? { outageEscalationSeconds: String(p.outageEscalationSeconds) } : {}),
     ...(p.dryRun !== undefined ? { dryRun: String(p.dryRun) } : {}),
+    ...(p.failbackPolicy !== undefined ? { failbackPolicy: p.failbackPolicy } : {}),
   };
 }
 

@@ -284,6 +284,7 @@ export function alarmStateChangeEvent(
   previous: string,
   at: number,
   reason = 'Threshold Crossed',
+  region = REPLICA_REGION,
 ) {
   return {
     version: '0',
@@ -292,8 +293,8 @@ export function alarmStateChangeEvent(
     source: 'aws.cloudwatch',
     account: '123456789012',
     time: new Date(at).toISOString(),
-    region: REPLICA_REGION,
-    resources: [`arn:aws:cloudwatch:${REPLICA_REGION}:123456789012:alarm:${alarmName}`],
+    region,
+    resources: [`arn:aws:cloudwatch:${region}:123456789012:alarm:${alarmName}`],
     detail: {
       alarmName,
       state: { value: state, reason, timestamp: new Date(at).toISOString() },
@@ -322,23 +323,29 @@ export function alarmStateChangeEvent(
 export class LagAlarmEvaluator {
   private state: 'OK' | 'ALARM' = 'OK';
 
+  /**
+   * `region`: the alarm of that Region's broker, as each Region's stack declares one on its own broker (it is
+   * over the threshold only while that broker is the primary). Absent: the current primary's, wherever it is.
+   */
   constructor(
-    private readonly e: Embedded,
+    private readonly e: Pick<Embedded, 'world' | 'pairName'>,
     readonly alarmName: string,
     readonly threshold: number,
+    readonly region?: string,
   ) {}
 
   evaluate(now: number): { from: string; to: string; lag: number; event: unknown } | undefined {
-    // CloudWatch evaluates the alarm in the primary's Region: while that Region is down or hangs, nothing is
-    // evaluated there and nothing reaches the replica's Region.
+    // CloudWatch evaluates the alarm in its own Region: while that Region is down or hangs, nothing is
+    // evaluated there and nothing reaches the other Region.
     const { world, pairName } = this.e;
-    if (!world.isRegionServing(world.roles(pairName).primary.region)) return undefined;
-    const lag = world.lag(pairName);
+    const primary = world.roles(pairName).primary.region;
+    if (!world.isRegionServing(this.region ?? primary)) return undefined;
+    const lag = this.region === undefined || this.region === primary ? world.lag(pairName) : 0;
     const to = lag > this.threshold ? 'ALARM' : 'OK';
     const from = this.state;
     if (to === from) return undefined;
     this.state = to;
-    const event = alarmStateChangeEvent(this.alarmName, to, from, now, `TotalReplicationLag ${lag} > ${this.threshold}`);
+    const event = alarmStateChangeEvent(this.alarmName, to, from, now, `TotalReplicationLag ${lag} > ${this.threshold}`, this.region);
     return { from, to, lag, event };
   }
 }

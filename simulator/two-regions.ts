@@ -1,14 +1,14 @@
 /**
  * The pair as deployed: one orchestrator stack in each of the two Regions, over one simulated pair. Each stack
- * has its own table, its own deadline scheduler and topic, and its own broker as the local one (the stack in
- * the primary's Region watches its broker as the "local" one and refuses to promote it). The handlers, SDK
- * clients, simulator and dynalite are the real ones, on one manual clock shared as concurrent Lambdas share
- * time (ManualClock.track).
- *
- * This is what the pair-wide guards (a peer view, the fail-back policy) are to be tested on; today it shows
- * each Region deciding alone.
+ * has its own table, its own deadline scheduler, topic and operator API, and its own broker as the local one
+ * (the stack in the primary's Region watches its broker as the "local" one and refuses to promote it). The
+ * pair view is two real tables, one per Region, with replication between them whose delay the caller sets
+ * (simulator/global-table.ts). The handlers, SDK clients, simulator and dynalite are the real ones, on one
+ * manual clock shared as concurrent Lambdas share time (ManualClock.track); each Region's Lambdas may read it
+ * skewed.
  */
 
+import { createApi } from '#functions/api.ts';
 import { escalate } from '#functions/escalate.ts';
 import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
@@ -16,11 +16,15 @@ import type { HandlerResult } from '#functions/shared.ts';
 import { makeHandler } from '#functions/shared.ts';
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
+import type { Clock } from '#lib/ports.ts';
 import { createRuntime, type Runtime } from '#lib/runtime.ts';
+import { startLocalGateway } from './api-gateway.ts';
 import {
   addOrdersPair,
   createTable,
+  LagAlarmEvaluator,
   LOCAL_CREDENTIALS,
+  LOCAL_USERS,
   type ManualClock,
   PRIMARY_REGION,
   pairEnv,
@@ -28,16 +32,24 @@ import {
   REPLICA_REGION,
   startDynalite,
 } from './embedded.ts';
+import { GlobalTableReplication } from './global-table.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
 import { CrdrWorld, type SimBroker } from './world.ts';
 
+export type PairRegion = typeof PRIMARY_REGION | typeof REPLICA_REGION;
+export const REGIONS: readonly PairRegion[] = [PRIMARY_REGION, REPLICA_REGION];
+
 export interface RegionStack {
-  region: string;
+  region: PairRegion;
   /** This stack's own broker. */
   local: SimBroker;
   runtime: Runtime;
   scheduler: LocalDeadlineScheduler;
+  /** This Region's operator API (SigV4, as API Gateway with IAM authorization). */
+  apiEndpoint: string;
+  /** The lag alarm on this Region's broker; its state changes go to the other Region's onAlarm. */
+  alarm: LagAlarmEvaluator;
   /** Decisions of deadline schedules that fired. */
   scheduled: HandlerResult[];
   invoke: {
@@ -51,26 +63,44 @@ export interface TwoRegions {
   world: CrdrWorld;
   simulator: RunningSimulator;
   pairName: string;
-  stacks: Record<typeof PRIMARY_REGION | typeof REPLICA_REGION, RegionStack>;
+  alarmName: string;
+  stacks: Record<PairRegion, RegionStack>;
+  /** The pair view's replication between the Regions' tables: set its delay, pause it. */
+  replication: GlobalTableReplication;
+  /** Each Region's Lambdas read the clock this far off (ms); change it as the test goes. */
+  skewMs: Record<PairRegion, number>;
+  /** Runs what time brings in the Regions that are up: due deadline schedules, the pair view's replication. */
+  tick(): Promise<void>;
   close(): Promise<void>;
 }
+
+export const LAG_THRESHOLD = 1_000;
 
 export async function startTwoRegions(options: {
   clock: ManualClock;
   env?: Record<string, string>;
   pair?: { produceRate?: number; drainRate?: number; backlog?: number };
+  /** The pair view's replication delay (default 1 s, DynamoDB's typical figure). */
+  viewDelayMs?: number;
+  /** Puts something (a fault proxy) between a Region's stack and DynamoDB; returns the endpoint to use. */
+  dynamoEndpoint?: (region: PairRegion, endpoint: string) => Promise<string>;
 }): Promise<TwoRegions> {
   const { clock } = options;
   const world = new CrdrWorld(clock);
   const { pairName, primary, replica } = addOrdersPair(world, options.pair);
+  const alarmName = `${pairName}-replication-lag`;
   const simulator = await startSimulator(world);
   const db = await startDynalite();
-  const runtimes: Runtime[] = [];
+  const closers: Array<() => unknown> = [];
+  const skewMs: Record<PairRegion, number> = { [PRIMARY_REGION]: 0, [REPLICA_REGION]: 0 };
+  const viewTable = (region: string) => `crdr-pair-view-${region}`;
 
-  const stack = async (local: SimBroker, remote: SimBroker): Promise<RegionStack> => {
-    // Each Region's own table, as each stack declares its own.
-    const tableName = `crdr-orchestrator-${local.region}`;
-    await createTable(db.endpoint, tableName, local.region);
+  const stack = async (region: PairRegion, local: SimBroker, remote: SimBroker): Promise<RegionStack> => {
+    // Each Region's own table, as each stack declares its own; the pair view's replica in this Region.
+    const tableName = `crdr-orchestrator-${region}`;
+    await createTable(db.endpoint, tableName, region);
+    await createTable(db.endpoint, viewTable(region), region);
+    const endpoint = options.dynamoEndpoint ? await options.dynamoEndpoint(region, db.endpoint) : db.endpoint;
     const config = loadConfig({
       // pairEnv names the stack's own broker "replica" and the other "primary": here they are local and remote.
       ...pairEnv({
@@ -79,30 +109,37 @@ export async function startTwoRegions(options: {
         replica: local,
         tableName,
         simulatorEndpoint: simulator.endpoint,
-        dynamodbEndpoint: db.endpoint,
-        topicArn: world.addTopic(local.region, 'crdr-notifications'),
+        dynamodbEndpoint: endpoint,
+        topicArn: world.addTopic(region, 'crdr-notifications'),
       }),
+      PAIR_VIEW_TABLE: viewTable(region),
       ...options.env,
     });
+    const lambdaClock: Clock = { now: () => clock.now() + skewMs[region], sleep: (ms) => clock.sleep(ms) };
     const scheduled: HandlerResult[] = [];
     let escalateHandler: ReturnType<typeof makeHandler> | undefined;
-    const scheduler = new LocalDeadlineScheduler(clock, async (payload) => {
+    const scheduler = new LocalDeadlineScheduler(lambdaClock, async (payload) => {
       const handler = escalateHandler as ReturnType<typeof makeHandler>;
       scheduled.push(await clock.track(() => handler(payload, lambdaContext('escalate'))));
     });
-    const runtime = createRuntime(config, quietLog, { clock, scheduler, credentials: LOCAL_CREDENTIALS });
-    runtimes.push(runtime);
+    const runtime = createRuntime(config, quietLog, { clock: lambdaClock, scheduler, credentials: LOCAL_CREDENTIALS });
+    closers.push(() => runtime.close());
     const handlers = {
       onAlarm: makeHandler(onAlarm, () => runtime),
       healthCheck: makeHandler(healthCheck, () => runtime),
       escalate: makeHandler(escalate, () => runtime),
     };
     escalateHandler = handlers.escalate;
+    const api = createApi(() => runtime);
+    const gateway = await startLocalGateway({ handler: (event, context) => clock.track(() => api(event, context)), users: LOCAL_USERS });
+    closers.push(() => gateway.close());
     return {
-      region: local.region,
+      region,
       local,
       runtime,
       scheduler,
+      apiEndpoint: gateway.endpoint,
+      alarm: new LagAlarmEvaluator({ world, pairName }, alarmName, LAG_THRESHOLD, region),
       scheduled,
       invoke: {
         onAlarm: (event) => clock.track(() => handlers.onAlarm(event, lambdaContext('onAlarm'))),
@@ -112,13 +149,33 @@ export async function startTwoRegions(options: {
     };
   };
 
+  const replication = new GlobalTableReplication(
+    db.endpoint,
+    [
+      { region: PRIMARY_REGION, tableName: viewTable(PRIMARY_REGION) },
+      { region: REPLICA_REGION, tableName: viewTable(REPLICA_REGION) },
+    ],
+    clock,
+    (region) => world.isRegionUp(region),
+    { delayMs: options.viewDelayMs ?? 1_000 },
+  );
+  const stacks = { [PRIMARY_REGION]: await stack(PRIMARY_REGION, primary, replica), [REPLICA_REGION]: await stack(REPLICA_REGION, replica, primary) };
   return {
     world,
     simulator,
     pairName,
-    stacks: { [PRIMARY_REGION]: await stack(primary, replica), [REPLICA_REGION]: await stack(replica, primary) },
+    alarmName,
+    stacks,
+    replication,
+    skewMs,
+    tick: async () => {
+      await world.syncListeners();
+      await replication.replicate();
+      for (const s of Object.values(stacks)) if (world.isRegionUp(s.region)) await s.scheduler.runDue();
+    },
     close: async () => {
-      for (const runtime of runtimes) runtime.close();
+      replication.close();
+      for (const close of closers) await close();
       await simulator.close();
       await db.close();
     },

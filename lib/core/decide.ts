@@ -18,7 +18,11 @@
  *  - an operator hold stops deadlines and the sweep from escalating (an operator's own failover still does);
  *  - an operator request carrying an idempotency key already seen decides nothing again;
  *  - clients are redirected only after the promotion is observed complete, and never to a broker that has
- *    stopped being the primary.
+ *    stopped being the primary;
+ *  - pair-wide (the peer Region's outcomes, read from the pair view before deciding): after an automatic
+ *    promotion by either Region, automatic triggers never promote the other way until an operator re-arms
+ *    (FAILBACK_POLICY=manual); the cooldown counts from either Region's last completion; an unreadable view
+ *    stops automatic promotion; an operation the other Region's promotion made moot ends SUPERSEDED.
  *
  * Deadline timing of a switchover (S = start, D = S + deadline, B = sweep backstop interval):
  *
@@ -31,6 +35,7 @@
  */
 import {
   Action,
+  type BreakGlassRecord,
   type BrokerObservation,
   type Command,
   type CoreEvent,
@@ -45,6 +50,8 @@ import {
   type OperatorRequest,
   type Outcome,
   type PairState,
+  type Promotion,
+  type Rearm,
   type Redirect,
   type RemoteOutage,
   type RequestKind,
@@ -85,6 +92,12 @@ export const describeEvent = (event: CoreEvent): string => {
       return `operator ${event.operator} asks ${event.mode}${event.dryRun ? ' (dry run)' : ''}`;
     case 'HOLD':
       return `operator ${event.operator} ${event.hold ? 'holds' : 'releases'} automatic escalation`;
+    case 'REARM':
+      return `operator ${event.operator} re-arms automatic promotion`;
+    case 'ABANDON':
+      return `operator ${event.operator} abandons the operation`;
+    case 'BREAK_GLASS':
+      return `break-glass failover by ${event.record.operator} at ${iso(event.record.at)}`;
     case 'PROMOTE_RESULT':
       return `Promote ${event.mode} ${event.accepted ? 'accepted' : `rejected (${event.error ?? 'no reason'})`}`;
     case 'REDIRECT_RESULT':
@@ -117,7 +130,11 @@ class Step {
   record(action: Action, reason: string, extra: Partial<Decision> = {}): void {
     const op = this.state.operation;
     const { event } = this;
-    const requester = event.type === 'OPERATOR' || event.type === 'HOLD' ? event : undefined;
+    const requester = isOperatorRequest(event)
+      ? event
+      : event.type === 'BREAK_GLASS'
+        ? { operator: event.record.operator, requestKey: event.record.requestKey }
+        : undefined;
     this.decisions.push({
       at: this.ctx.now,
       event: this.eventText,
@@ -158,13 +175,17 @@ class Step {
 
 export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext): Outcome {
   const step = new Step(prev, event, ctx);
+  // A break-glass failover comes first: the promotion the broker may show now is that one.
+  if (event.type === 'BREAK_GLASS' && !isReplay(prev, event)) onBreakGlass(step, event.record);
 
-  // Whatever the event, an operation in flight whose promotion is now observed complete is completed first.
+  // Whatever the event, an operation in flight whose promotion is now observed complete is completed first;
+  // one that the other Region's promotion made moot ends.
   const op = step.op;
   if (op && isInFlight(op) && isPromoted(ctx.observation)) complete(step, op);
+  else if (op && isInFlight(op)) supersedeIfMoot(step, op);
 
   // A retried operator request is answered from its first outcome: nothing is decided twice.
-  if (!isReplay(prev, event)) onEvent(step, event);
+  if (event.type !== 'BREAK_GLASS' && !isReplay(prev, event)) onEvent(step, event);
 
   if (step.decisions.length === 0) return { state: prev, decisions: [], commands: [] };
   step.state.version = prev.version + 1;
@@ -175,8 +196,14 @@ export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext):
 export const findRequest = (state: PairState, key: string | undefined): OperatorRequest | undefined =>
   key === undefined ? undefined : state.requests?.find((r) => r.key === key);
 
+const isOperatorRequest = (event: CoreEvent): event is Extract<CoreEvent, { type: 'OPERATOR' | 'HOLD' | 'REARM' | 'ABANDON' }> =>
+  event.type === 'OPERATOR' || event.type === 'HOLD' || event.type === 'REARM' || event.type === 'ABANDON';
+
 const isReplay = (state: PairState, event: CoreEvent): boolean =>
-  (event.type === 'OPERATOR' || event.type === 'HOLD') && findRequest(state, event.requestKey) !== undefined;
+  isOperatorRequest(event)
+    ? findRequest(state, event.requestKey) !== undefined
+    : event.type === 'BREAK_GLASS' &&
+      (findRequest(state, event.record.requestKey) !== undefined || state.operation?.id === event.record.id);
 
 /** Why an alarm or probe event is too old to act on, if it is. */
 function staleness(step: Step, event: CoreEvent): string | undefined {
@@ -220,6 +247,16 @@ function onEvent(step: Step, event: CoreEvent): void {
       onHold(step, event);
       rememberRequest(step, event.requestKey, event.hold ? 'HOLD' : 'RELEASE', false, event.requestDigest);
       break;
+    case 'REARM':
+      onRearm(step, event);
+      rememberRequest(step, event.requestKey, 'REARM', false, event.requestDigest);
+      break;
+    case 'ABANDON':
+      onAbandon(step, event);
+      rememberRequest(step, event.requestKey, 'ABANDON', false, event.requestDigest);
+      break;
+    case 'BREAK_GLASS':
+      break; // decided before the completion check (decide)
     case 'PROMOTE_RESULT':
       onPromoteResult(step, event);
       break;
@@ -489,7 +526,7 @@ function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>)
       ? { operator: event.operator, reason: `started with escalation held: ${event.reason}`, at: step.ctx.now }
       : undefined;
   tryStart(step, event.mode, trigger, event.reason, {
-    ignoreCooldown: true,
+    byOperator: true,
     dryRun,
     ...(holdEscalation ? { holdEscalation } : {}),
   });
@@ -560,13 +597,13 @@ function tryStart(
   trigger: string,
   reason: string,
   {
-    ignoreCooldown = false,
+    byOperator = false,
     dryRun = false,
     holdEscalation,
-  }: { ignoreCooldown?: boolean; dryRun?: boolean; holdEscalation?: EscalationHold } = {},
+  }: { byOperator?: boolean; dryRun?: boolean; holdEscalation?: EscalationHold } = {},
 ): void {
   const { now, config, observation } = step.ctx;
-  const refusal = startRefusal(step, mode, ignoreCooldown);
+  const refusal = startRefusal(step, mode) ?? (byOperator ? undefined : pairRefusal(step));
   if (refusal) {
     step.record(Action.REFUSE, `${reason}: ${refusal}`);
     step.notify(`refused ${mode}`, `${reason}: ${refusal}`);
@@ -608,8 +645,9 @@ function tryStart(
   step.notify(`${mode} started`, `${reason} (local broker ${observation.brokerState})${deadline}`);
 }
 
-function startRefusal(step: Step, mode: Mode, ignoreCooldown: boolean): string | undefined {
-  const { now, config, observation } = step.ctx;
+/** Why no operation may start, for operators and automatic triggers alike. */
+function startRefusal(step: Step, mode: Mode): string | undefined {
+  const { observation } = step.ctx;
   const op = step.op;
   if (observation.role === Role.UNKNOWN) {
     return `local broker could not be observed (${observation.error ?? 'no detail'}); never promote blind`;
@@ -623,11 +661,178 @@ function startRefusal(step: Step, mode: Mode, ignoreCooldown: boolean): string |
   if (observation.promotionPending) {
     return 'the local broker shows a promotion under way that no operation of this pair records; promote by hand only after it ends';
   }
-  if (!ignoreCooldown && op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined) {
-    const until = op.completedAt + config.cooldownMs;
-    if (now < until) return `cooldown after ${op.id} for another ${seconds(until - now)}`;
+  return undefined;
+}
+
+/** The pair's newest promotion, by either Region, as far as this Region knows. */
+function newestPromotion(step: Step): Promotion | undefined {
+  const own = step.state.lastPromotion;
+  const peer = step.ctx.pair?.peer?.lastPromotion;
+  if (!own || !peer) return own ?? peer;
+  return peer.startedAt > own.startedAt ? peer : own;
+}
+
+function newestRearm(step: Step): Rearm | undefined {
+  const own = step.state.rearm;
+  const peer = step.ctx.pair?.peer?.rearm;
+  if (!own || !peer) return own ?? peer;
+  return peer.at > own.at ? peer : own;
+}
+
+/**
+ * The promotion that keeps automatic promotion from this Region disarmed, and why, if one does: under the
+ * manual fail-back policy, the pair's newest promotion when it was automatic and made by the other Region;
+ * under any policy and with a pair view, this Region's own newest promotion when its broker is a replica again
+ * and the view shows nothing later (the view lags, or the other Region could not publish). A re-arm after it
+ * lifts either.
+ */
+function disarmedBy(step: Step): { promotion: Promotion; why: string } | undefined {
+  const { config, observation } = step.ctx;
+  const promotion = newestPromotion(step);
+  const rearm = newestRearm(step);
+  if (!promotion || (rearm && rearm.at >= promotion.startedAt)) return undefined;
+  const what = `${promotion.region}'s ${promotion.mode} ${promotion.operationId} (${promotion.trigger}, started ${iso(promotion.startedAt)})`;
+  if (promotion.region === (config.region ?? promotion.region)) {
+    // Without a pair view (one stack alone) there is nothing to wait for.
+    const moot =
+      step.ctx.pair !== undefined &&
+      observation.role === Role.REPLICA &&
+      !observation.promotionPending &&
+      promotion.acceptedAt !== undefined;
+    return moot
+      ? {
+          promotion,
+          why: `the local broker is a replica again after ${what}, but the pair view shows no later promotion by the other Region (it lags, or that Region could not publish); automatic promotion waits until it does`,
+        }
+      : undefined;
+  }
+  if ((config.failbackPolicy ?? 'manual') !== 'manual' || !promotion.automatic) return undefined;
+  return {
+    promotion,
+    why: `automatic fail-back is disarmed: ${what} was automatic, and automatic triggers never reverse it (FAILBACK_POLICY=manual)`,
+  };
+}
+
+/** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */
+function pairRefusal(step: Step): string | undefined {
+  const { now, config, pair } = step.ctx;
+  if (pair?.error !== undefined) {
+    return `the pair view cannot be read (${pair.error}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`;
+  }
+  const disarmed = disarmedBy(step);
+  if (disarmed) return `${disarmed.why}; re-arm it (mqdr rearm) or fail back by hand (mqdr switchover, then reconcile)`;
+  const op = step.op;
+  const completions: Array<{ at: number; what: string }> = [
+    ...(op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined ? [{ at: op.completedAt, what: op.id }] : []),
+    ...[step.state.lastPromotion, pair?.peer?.lastPromotion].flatMap((p) =>
+      p?.completedAt !== undefined ? [{ at: p.completedAt, what: `${p.operationId} in ${p.region}` }] : [],
+    ),
+  ];
+  const last = completions.sort((a, b) => b.at - a.at)[0];
+  if (last && now < last.at + config.cooldownMs) {
+    return `pair-wide cooldown after ${last.what} for another ${seconds(last.at + config.cooldownMs - now)}`;
   }
   return undefined;
+}
+
+/** This Region's promotion as the pair view shows it. */
+function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Promotion {
+  const previous = step.state.lastPromotion?.operationId === op.id ? step.state.lastPromotion : undefined;
+  return {
+    ...previous,
+    region: step.ctx.config.region ?? 'local',
+    operationId: op.id,
+    mode: op.mode,
+    trigger: op.trigger,
+    automatic: !op.trigger.startsWith('operator:'),
+    startedAt: op.startedAt,
+    ...(op.breakGlass ? { breakGlass: true } : {}),
+    ...extra,
+  };
+}
+
+/**
+ * Ends an operation in flight that the other Region's promotion made moot: the local broker is a replica with
+ * nothing pending, and the peer's view shows a promotion it started after this operation did. Escalating it
+ * would promote against the pair's newer choice.
+ */
+function supersedeIfMoot(step: Step, op: Operation): void {
+  const { observation, pair } = step.ctx;
+  const peer = pair?.peer?.lastPromotion;
+  if (observation.role !== Role.REPLICA || observation.promotionPending || !peer || peer.startedAt <= op.startedAt) return;
+  if (peer.acceptedAt === undefined && peer.completedAt === undefined) return;
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.SUPERSEDED;
+  op.endedAt = step.ctx.now;
+  const reason = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}) at ${iso(peer.startedAt)}, after this ${op.mode} started, and the local broker is a replica with no promotion pending; never escalated`;
+  step.record(Action.SUPERSEDE, reason);
+  step.notify(`${op.mode} superseded`, reason);
+}
+
+function onRearm(step: Step, event: Extract<CoreEvent, { type: 'REARM' }>): void {
+  const disarmed = disarmedBy(step);
+  if (!disarmed) {
+    step.record(Action.IGNORE, 'automatic promotion is armed: no automatic promotion of the pair waits for a re-arm');
+    return;
+  }
+  step.state.rearm = { operator: event.operator, reason: event.reason, at: step.ctx.now };
+  const { promotion: p } = disarmed;
+  const reason = `${event.reason}; automatic promotion re-armed after ${p.region}'s ${p.mode} ${p.operationId} (${p.trigger})`;
+  step.record(Action.REARM, reason);
+  step.notify('automatic promotion re-armed', `${event.operator}: ${reason}`);
+}
+
+function onAbandon(step: Step, event: Extract<CoreEvent, { type: 'ABANDON' }>): void {
+  const op = step.op;
+  if (!op || !isInFlight(op)) {
+    step.record(Action.IGNORE, `no operation in flight${op ? ` (${op.id} is ${op.status})` : ''}: nothing to abandon`);
+    return;
+  }
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.ABANDONED;
+  op.endedAt = step.ctx.now;
+  const pending = step.ctx.observation.promotionPending
+    ? '; Amazon MQ still shows a promotion under way, which abandoning does not stop'
+    : '';
+  step.record(Action.ABANDON, `${event.reason}${pending}`);
+  step.notify(`${op.mode} abandoned`, `${event.operator}: ${event.reason}${pending}`);
+}
+
+/**
+ * Records a failover an operator sent while the table could not be written (break glass). It interrupts a
+ * switchover in flight, as an operator's failover does; completion follows as for any failover.
+ */
+function onBreakGlass(step: Step, record: BreakGlassRecord): void {
+  const { now } = step.ctx;
+  const current = step.op;
+  const reason = `break glass: ${record.operator} failed over at ${iso(record.at)} while the table could not be written (${record.reason}); recorded ${seconds(now - record.at)} later`;
+  if (current && isInFlight(current)) {
+    step.cancelDeadlineIfPending(current);
+    current.mode = Mode.FAILOVER;
+    current.status = OperationStatus.FAILOVER_IN_PROGRESS;
+    current.escalatedAt = record.at;
+    current.breakGlass = true;
+    current.rpo = { messages: null };
+    step.record(Action.ESCALATE_TO_FAILOVER, reason, { breakGlass: true, rpo: current.rpo });
+  } else {
+    step.state.operation = {
+      id: record.id,
+      mode: Mode.FAILOVER,
+      status: OperationStatus.FAILOVER_IN_PROGRESS,
+      trigger: `operator:${record.operator}`,
+      reason: record.reason,
+      startedAt: record.at,
+      promoteRequestedAt: record.at,
+      promoteAttempts: 1,
+      breakGlass: true,
+      rpo: { messages: null },
+    };
+    step.record(Action.START_FAILOVER, reason, { breakGlass: true, rpo: { messages: null } });
+  }
+  const op = step.op as Operation;
+  step.state.lastPromotion = promotionOf(step, op, { acceptedAt: record.at });
+  step.notify('break-glass FAILOVER recorded', reason);
+  rememberRequest(step, record.requestKey, 'FAILOVER', false);
 }
 
 /**
@@ -647,6 +852,12 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
       'escalation held',
       `${reason}; not failing over because ${held.operator} holds escalation: release it or fail over by hand`,
     );
+    return;
+  }
+  const pairError = step.ctx.pair?.error;
+  if (pairError !== undefined && !trigger.startsWith('operator:')) {
+    // Whether the other Region promoted since this switchover started is unknown: never escalate blind.
+    step.record(Action.WAIT, `${reason}, but the pair view cannot be read (${pairError}); failover not requested, the sweep tries again`);
     return;
   }
   if (observation.role !== Role.REPLICA) {
@@ -680,6 +891,7 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
 
 function markInProgress(step: Step, op: Operation, reason: string): void {
   op.status = op.mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_IN_PROGRESS : OperationStatus.FAILOVER_IN_PROGRESS;
+  step.state.lastPromotion = promotionOf(step, op, { acceptedAt: step.ctx.now });
   step.record(Action.PROMOTE_ACCEPTED, reason);
   step.notify(`${op.mode} in progress`, `${reason}; waiting for the local broker to become the primary`);
 }
@@ -691,7 +903,14 @@ function complete(step: Step, op: Operation): void {
   op.completedAt = now;
   // A switchover completes only once the lag is zero: nothing is left behind.
   op.rpo ??= { messages: 0 };
-  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}`;
+  const promotion = promotionOf(step, op, { completedAt: now });
+  promotion.acceptedAt ??= now;
+  step.state.lastPromotion = promotion;
+  const disarms =
+    promotion.automatic && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
+      ? '; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand'
+      : '';
+  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}${disarms}`;
   step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
   if (step.ctx.config.redirect) {

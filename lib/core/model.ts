@@ -15,8 +15,10 @@ export type Mode = (typeof Mode)[keyof typeof Mode];
  *                                                                            │ Promote accepted
  *   IDLE ──operator failover──▶ FAILOVER_REQUESTED ──────────────────────────▶ FAILOVER_IN_PROGRESS ──observed──▶ COMPLETED
  *
- * Any *_REQUESTED whose Promote is rejected for good ends FAILED. COMPLETED and FAILED are at rest: a new
- * operation may start from them (after the cooldown), as from IDLE.
+ * Any *_REQUESTED whose Promote is rejected for good ends FAILED. An operation in flight ends SUPERSEDED when
+ * the other Region's orchestrator promoted its broker after it started and the local broker is a replica with
+ * nothing pending (its promotion is moot), and ABANDONED when an operator ends it. COMPLETED, FAILED, SUPERSEDED
+ * and ABANDONED are at rest: a new operation may start from them (after the cooldown), as from IDLE.
  */
 export const OperationStatus = {
   IDLE: 'IDLE',
@@ -26,6 +28,8 @@ export const OperationStatus = {
   FAILOVER_IN_PROGRESS: 'FAILOVER_IN_PROGRESS',
   COMPLETED: 'COMPLETED',
   FAILED: 'FAILED',
+  SUPERSEDED: 'SUPERSEDED',
+  ABANDONED: 'ABANDONED',
 } as const;
 export type OperationStatus = (typeof OperationStatus)[keyof typeof OperationStatus];
 
@@ -108,6 +112,70 @@ export interface Operation {
   redirect?: Redirect;
   /** An operator started this switchover with automatic escalation held, for this operation only. */
   escalationHeldBy?: EscalationHold;
+  /** When it ended SUPERSEDED or ABANDONED, and why. */
+  endedAt?: number;
+  /** An operator's failover sent while the table could not be written, recorded once it could. */
+  breakGlass?: boolean;
+}
+
+/**
+ * A promotion of the pair's broker in one Region, as that Region's orchestrator records and publishes it: the
+ * pair-wide view the fail-back policy and the pair-wide cooldown are judged on.
+ */
+export interface Promotion {
+  region: string;
+  operationId: string;
+  mode: Mode;
+  trigger: string;
+  /** Started by an alarm, a probe or an ARC step, not by an operator: it disarms automatic fail-back. */
+  automatic: boolean;
+  startedAt: number;
+  /** When Amazon MQ accepted the Promote (or it was seen under way). */
+  acceptedAt?: number;
+  completedAt?: number;
+  breakGlass?: boolean;
+}
+
+/** An operator re-armed automatic promotion after an automatic one disarmed it. */
+export interface Rearm {
+  operator: string;
+  reason: string;
+  at: number;
+}
+
+/**
+ * What one Region's orchestrator publishes for the other to read (the pair view: a DynamoDB global table on
+ * AWS, where each Region writes only its own item).
+ */
+export interface PublishedOutcome {
+  region: string;
+  /** The writer's record version and clock when it wrote this. */
+  version: number;
+  publishedAt: number;
+  /** Its newest promotion, accepted or completed. */
+  lastPromotion?: Promotion;
+  /** Its current operation, in flight or at rest. */
+  operation?: { id: string; mode: Mode; status: OperationStatus; trigger: string; startedAt: number };
+  rearm?: Rearm;
+}
+
+/**
+ * The peer Region's outcomes as this Region read them before deciding: `peer` null when it has published
+ * nothing yet, `error` when the view could not be read (automatic promotion then waits: it never acts blind).
+ */
+export type PairViewRead = { peer: PublishedOutcome | null; error?: undefined } | { peer?: undefined; error: string };
+
+export const FailbackPolicy = { MANUAL: 'manual', AUTOMATIC: 'automatic' } as const;
+export type FailbackPolicy = (typeof FailbackPolicy)[keyof typeof FailbackPolicy];
+
+/** An operator failover sent while the table could not be written, kept until it can be recorded. */
+export interface BreakGlassRecord {
+  id: string;
+  operator: string;
+  reason: string;
+  requestKey: string;
+  /** When Amazon MQ accepted its Promote FAILOVER. */
+  at: number;
 }
 
 /** An operator's hold on automatic escalation: deadlines and the sweep do not fail over while it is set. */
@@ -117,7 +185,14 @@ export interface EscalationHold {
   at: number;
 }
 
-export const RequestKind = { SWITCHOVER: 'SWITCHOVER', FAILOVER: 'FAILOVER', HOLD: 'HOLD', RELEASE: 'RELEASE' } as const;
+export const RequestKind = {
+  SWITCHOVER: 'SWITCHOVER',
+  FAILOVER: 'FAILOVER',
+  HOLD: 'HOLD',
+  RELEASE: 'RELEASE',
+  REARM: 'REARM',
+  ABANDON: 'ABANDON',
+} as const;
 export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
 
 /** What an operator request with an idempotency key led to; a retry with the same key is answered from it. */
@@ -167,6 +242,10 @@ export interface PairState {
   escalationHold?: EscalationHold;
   /** Recent operator requests that carried an idempotency key, oldest first. */
   requests?: OperatorRequest[];
+  /** This Region's newest promotion (published to the pair view). */
+  lastPromotion?: Promotion;
+  /** The last re-arm of automatic promotion made through this Region (published to the pair view). */
+  rearm?: Rearm;
 }
 
 export const initialState = (pairId: string): PairState => ({
@@ -216,6 +295,12 @@ export type CoreEvent =
       holdEscalation?: boolean;
     }
   | { type: 'HOLD'; hold: boolean; reason: string; operator: string; requestKey?: string; requestDigest?: string }
+  /** Automatic promotion, disarmed by an automatic one, is armed again. */
+  | { type: 'REARM'; reason: string; operator: string; requestKey?: string; requestDigest?: string }
+  /** An operator ends the operation in flight. */
+  | { type: 'ABANDON'; reason: string; operator: string; requestKey?: string; requestDigest?: string }
+  /** A break-glass failover, recorded once the table answers again. */
+  | { type: 'BREAK_GLASS'; record: BreakGlassRecord }
   | {
       type: 'PROMOTE_RESULT';
       operationId: string;
@@ -272,6 +357,10 @@ export const Action = {
   /** A configuration or permission problem stops the orchestrator from judging the pair (notified once). */
   PROBLEM: 'PROBLEM',
   PROBLEM_CLEARED: 'PROBLEM_CLEARED',
+  /** The other Region promoted after this operation started: it ends without escalating. */
+  SUPERSEDE: 'SUPERSEDE',
+  ABANDON: 'ABANDON',
+  REARM: 'REARM',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -292,6 +381,8 @@ export interface Decision {
   recoveryMs?: number;
   /** On a failover's start or escalation, and on COMPLETE: the operation's RPO estimate. */
   rpo?: RpoEstimate;
+  /** A failover an operator sent while the table could not be written, recorded once it could. */
+  breakGlass?: boolean;
 }
 
 export interface CoreConfig {
@@ -308,6 +399,14 @@ export interface CoreConfig {
    * Region was down, a delivery hours late) is recorded and ignored. Absent: no limit.
    */
   maxEventAgeMs?: number;
+  /** This deployment's Region: the promotions it records and publishes are this Region's. */
+  region?: string;
+  /**
+   * `manual` (the default): after an automatic promotion by either Region, automatic triggers never promote
+   * in the other direction until an operator re-arms or fails back by hand. `automatic`: they may, after the
+   * pair-wide cooldown.
+   */
+  failbackPolicy?: FailbackPolicy;
   /** The remote broker and Region this deployment was configured with, checked against the local broker's counterpart. */
   remote?: { brokerId: string; region: string };
   /**
@@ -338,6 +437,8 @@ export interface DecisionContext {
    * when not read or unreadable (then no prediction, and the RPO is unknown).
    */
   lag?: LagPoint[];
+  /** The peer Region's published outcomes; absent when the deployment has no pair view (one stack alone). */
+  pair?: PairViewRead;
 }
 
 export interface Outcome {
