@@ -34,6 +34,8 @@ export interface RequestResult {
   request: OperatorRequest;
   replayed: boolean;
   decisions: Decision[];
+  /** A confirmed failover sent while the orchestrator's table was down (break glass). */
+  breakGlass?: { keptIn: string; storeError: string };
 }
 
 export interface PairSummary {

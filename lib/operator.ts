@@ -180,15 +180,15 @@ export async function operatorRequest(
       : kind === 'REARM' || kind === 'ABANDON'
         ? { type: kind, reason: input.reason, operator, requestKey: key, requestDigest: digest }
         : {
-          type: 'OPERATOR',
-          mode: kind,
-          reason: input.reason,
-          operator,
-          requestKey: key,
-          dryRun,
-          requestDigest: digest,
-          ...('escalate' in input && input.escalate === false ? { holdEscalation: true } : {}),
-        };
+            type: 'OPERATOR',
+            mode: kind,
+            reason: input.reason,
+            operator,
+            requestKey: key,
+            dryRun,
+            requestDigest: digest,
+            ...('escalate' in input && input.escalate === false ? { holdEscalation: true } : {}),
+          };
   /** Another request holds the key: the one recorded under it (by a conditional write, so exactly one). */
   const other = (r: OperatorRequest | undefined): r is OperatorRequest =>
     r !== undefined && (r.kind !== kind || r.dryRun !== dryRun || (r.digest !== undefined && r.digest !== digest));
@@ -298,7 +298,14 @@ function breakGlassOutcome(
     breakGlass: true,
   };
   return {
-    request: { key: record.requestKey, kind: 'FAILOVER', dryRun: false, at: record.at, action: Action.START_FAILOVER, operationId: record.id },
+    request: {
+      key: record.requestKey,
+      kind: 'FAILOVER',
+      dryRun: false,
+      at: record.at,
+      action: Action.START_FAILOVER,
+      operationId: record.id,
+    },
     replayed,
     decisions: replayed ? [] : [decision],
     breakGlass,

@@ -345,7 +345,14 @@ export class LagAlarmEvaluator {
     const from = this.state;
     if (to === from) return undefined;
     this.state = to;
-    const event = alarmStateChangeEvent(this.alarmName, to, from, now, `TotalReplicationLag ${lag} > ${this.threshold}`, this.region);
+    const event = alarmStateChangeEvent(
+      this.alarmName,
+      to,
+      from,
+      now,
+      `TotalReplicationLag ${lag} > ${this.threshold}`,
+      this.region,
+    );
     return { from, to, lag, event };
   }
 }

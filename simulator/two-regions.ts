@@ -16,6 +16,7 @@ import type { HandlerResult } from '#functions/shared.ts';
 import { makeHandler } from '#functions/shared.ts';
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
+import type { Decision } from '#lib/core/model.ts';
 import type { Clock } from '#lib/ports.ts';
 import { createRuntime, type Runtime } from '#lib/runtime.ts';
 import { startLocalGateway } from './api-gateway.ts';
@@ -131,7 +132,10 @@ export async function startTwoRegions(options: {
     };
     escalateHandler = handlers.escalate;
     const api = createApi(() => runtime);
-    const gateway = await startLocalGateway({ handler: (event, context) => clock.track(() => api(event, context)), users: LOCAL_USERS });
+    const gateway = await startLocalGateway({
+      handler: (event, context) => clock.track(() => api(event, context)),
+      users: LOCAL_USERS,
+    });
     closers.push(() => gateway.close());
     return {
       region,
@@ -159,7 +163,10 @@ export async function startTwoRegions(options: {
     (region) => world.isRegionUp(region),
     { delayMs: options.viewDelayMs ?? 1_000 },
   );
-  const stacks = { [PRIMARY_REGION]: await stack(PRIMARY_REGION, primary, replica), [REPLICA_REGION]: await stack(REPLICA_REGION, replica, primary) };
+  const stacks = {
+    [PRIMARY_REGION]: await stack(PRIMARY_REGION, primary, replica),
+    [REPLICA_REGION]: await stack(REPLICA_REGION, replica, primary),
+  };
   return {
     world,
     simulator,
@@ -180,4 +187,90 @@ export async function startTwoRegions(options: {
       await db.close();
     },
   };
+}
+
+export interface PairEntry {
+  /** ms after the driver's start. */
+  t: number;
+  region: PairRegion;
+  /** The function (and trigger) that decided. */
+  via: string;
+  decision: Decision;
+}
+
+export const otherRegion = (region: PairRegion): PairRegion => (region === PRIMARY_REGION ? REPLICA_REGION : PRIMARY_REGION);
+
+/**
+ * Plays what AWS runs for the deployed pair, every 5 s of the manual clock: due deadline schedules and the pair
+ * view's replication; every minute, in each Region that is up, the lag alarm of its broker (CloudWatch), whose
+ * state changes EventBridge forwards to the other Region's onAlarm, the health probe and the sweep. A state
+ * change whose target Region is down waits and is delivered when it is back, as EventBridge retries it (its
+ * default policy keeps trying for 24 hours).
+ */
+export class PairDriver {
+  readonly log: PairEntry[] = [];
+  readonly failures: Array<{ t: number; region: PairRegion; via: string; error: string }> = [];
+  private undelivered: Array<{ to: PairRegion; event: unknown }> = [];
+
+  constructor(
+    readonly pair: TwoRegions,
+    readonly clock: ManualClock,
+    readonly t0: number = clock.now(),
+  ) {}
+
+  get t(): number {
+    return this.clock.now() - this.t0;
+  }
+
+  async play(untilMs: number, at: (t: number) => void | Promise<void> = () => undefined): Promise<void> {
+    for (let t = Math.ceil(this.t / 5_000) * 5_000; t <= untilMs; t += 5_000) {
+      if (this.clock.now() < this.t0 + t) this.clock.advance(this.t0 + t - this.clock.now());
+      await at(t);
+      await this.pair.tick();
+      for (const region of REGIONS) this.drainScheduled(region);
+      if (t % 60_000 === 0) await this.minute();
+    }
+  }
+
+  /** Records a handler's decisions, or its failure (a table down fails the invocation: Lambda retries it). */
+  async record(region: PairRegion, via: string, invocation: Promise<HandlerResult>): Promise<HandlerResult | undefined> {
+    const t = this.t;
+    try {
+      const result = await invocation;
+      for (const decision of result.decisions) this.log.push({ t, region, via, decision });
+      return result;
+    } catch (error) {
+      this.failures.push({ t, region, via, error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    }
+  }
+
+  /** An alarm state change EventBridge holds for `to`, delivered when that Region is up (a stale one, say). */
+  queueAlarm(to: PairRegion, event: unknown): void {
+    this.undelivered.push({ to, event });
+  }
+
+  private async minute(): Promise<void> {
+    const { world, stacks } = this.pair;
+    for (const region of REGIONS) {
+      const change = stacks[region].alarm.evaluate(this.clock.now());
+      if (change) this.undelivered.push({ to: otherRegion(region), event: change.event });
+    }
+    const up = REGIONS.filter((r) => world.isRegionUp(r));
+    const due = this.undelivered.filter((d) => up.includes(d.to));
+    this.undelivered = this.undelivered.filter((d) => !up.includes(d.to));
+    await Promise.all([
+      ...due.map((d) => this.record(d.to, 'onAlarm', stacks[d.to].invoke.onAlarm(d.event))),
+      ...up.flatMap((r) => [
+        this.record(r, 'healthCheck', stacks[r].invoke.healthCheck()),
+        this.record(r, 'sweep', stacks[r].invoke.escalate({ kind: 'sweep' })),
+      ]),
+    ]);
+  }
+
+  private drainScheduled(region: PairRegion): void {
+    const results = this.pair.stacks[region].scheduled.splice(0);
+    for (const result of results)
+      for (const decision of result.decisions) this.log.push({ t: this.t, region, via: 'deadline', decision });
+  }
 }

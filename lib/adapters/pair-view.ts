@@ -49,7 +49,10 @@ export class DynamoPairView implements PairViewStore {
     if (item.region !== this.region) throw new Error(`a Region publishes only its own item (${this.region}, not ${item.region})`);
     await this.call('write to the pair view', () =>
       this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: { pk: pk(pairId), sk: `${REGION_PREFIX}${item.region}`, outcome: item } }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: pk(pairId), sk: `${REGION_PREFIX}${item.region}`, outcome: item },
+        }),
       ),
     );
   }

@@ -183,6 +183,7 @@ export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext):
   const op = step.op;
   if (op && isInFlight(op) && isPromoted(ctx.observation)) complete(step, op);
   else if (op && isInFlight(op)) supersedeIfMoot(step, op);
+  trackRole(step);
 
   // A retried operator request is answered from its first outcome: nothing is decided twice.
   if (event.type !== 'BREAK_GLASS' && !isReplay(prev, event)) onEvent(step, event);
@@ -396,6 +397,15 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
   const threshold = step.ctx.config.probeFailureThreshold;
   if (state.consecutiveProbeFailures < threshold) {
     step.record(Action.COUNT_PROBE, `primary unhealthy (${state.consecutiveProbeFailures}/${threshold}): ${event.detail}`);
+    return;
+  }
+  const refused = state.consecutiveProbeFailures > threshold ? pairRefusal(step) : undefined;
+  if (refused) {
+    // Refused and notified at the threshold already: a probe that keeps failing counts quietly.
+    step.record(
+      Action.COUNT_PROBE,
+      `primary unhealthy (${state.consecutiveProbeFailures} probes in a row); automatic promotion stays refused: ${refused}`,
+    );
     return;
   }
   tryStart(
@@ -686,31 +696,56 @@ function newestRearm(step: Step): Rearm | undefined {
  * and the view shows nothing later (the view lags, or the other Region could not publish). A re-arm after it
  * lifts either.
  */
-function disarmedBy(step: Step): { promotion: Promotion; why: string } | undefined {
-  const { config, observation } = step.ctx;
+function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefined {
+  const { config } = step.ctx;
   const promotion = newestPromotion(step);
   const rearm = newestRearm(step);
-  if (!promotion || (rearm && rearm.at >= promotion.startedAt)) return undefined;
-  const what = `${promotion.region}'s ${promotion.mode} ${promotion.operationId} (${promotion.trigger}, started ${iso(promotion.startedAt)})`;
-  if (promotion.region === (config.region ?? promotion.region)) {
-    // Without a pair view (one stack alone) there is nothing to wait for.
-    const moot =
-      step.ctx.pair !== undefined &&
-      observation.role === Role.REPLICA &&
-      !observation.promotionPending &&
-      promotion.acceptedAt !== undefined;
-    return moot
-      ? {
-          promotion,
-          why: `the local broker is a replica again after ${what}, but the pair view shows no later promotion by the other Region (it lags, or that Region could not publish); automatic promotion waits until it does`,
-        }
-      : undefined;
+  const demotedAt = step.state.demotedAt;
+  const peer = step.ctx.pair?.peer?.lastPromotion;
+  const own = step.state.lastPromotion;
+  // Demoted by a promotion the view does not show yet (it lags, or the other Region could not publish): the
+  // other Region's newest promotion must be newer than this Region's own.
+  const explained = peer !== undefined && (own === undefined || peer.startedAt > own.startedAt);
+  if (demotedAt !== undefined && !explained && !(rearm && rearm.at >= demotedAt)) {
+    return {
+      why: `the local broker was the primary and was seen a replica at ${iso(demotedAt)}, but the pair view shows no promotion by the other Region that explains it (the view lags, or that Region could not publish); automatic promotion waits until it does`,
+    };
   }
+  if (!promotion || (rearm && rearm.at >= promotion.startedAt)) return undefined;
+  if (promotion.region === (config.region ?? promotion.region)) return undefined;
   if ((config.failbackPolicy ?? 'manual') !== 'manual' || !promotion.automatic) return undefined;
+  const what = `${promotion.region}'s ${promotion.mode} ${promotion.operationId} (${promotion.trigger}, started ${iso(promotion.startedAt)})`;
   return {
     promotion,
     why: `automatic fail-back is disarmed: ${what} was automatic, and automatic triggers never reverse it (FAILBACK_POLICY=manual)`,
   };
+}
+
+/**
+ * Records the local broker's settled role when it changes (only with a pair view: a stack alone has nobody
+ * to compare with). PRIMARY then REPLICA marks a demotion, which keeps automatic promotion waiting until the
+ * view shows the promotion that caused it.
+ */
+function trackRole(step: Step): void {
+  const { observation, now, pair } = step.ctx;
+  if (pair === undefined || observation.promotionPending) return;
+  const role =
+    observation.role === Role.PRIMARY && observation.brokerState === 'RUNNING'
+      ? 'PRIMARY'
+      : observation.role === Role.REPLICA
+        ? 'REPLICA'
+        : undefined;
+  const before = step.state.localRole;
+  if (!role || before?.role === role) return;
+  step.state.localRole = { role, since: now };
+  if (role === 'PRIMARY') delete step.state.demotedAt;
+  else if (before?.role === 'PRIMARY') step.state.demotedAt = now;
+  // A completion recorded in this step already says the broker became the primary.
+  if (step.decisions.some((d) => d.action === Action.COMPLETE)) return;
+  step.record(
+    Action.ROLE_OBSERVED,
+    `local broker is ${role === 'PRIMARY' ? 'the PRIMARY' : 'a REPLICA'}${before ? ` (was ${before.role} since ${iso(before.since)}${role === 'REPLICA' ? ': the other Region promoted its broker' : ''})` : ''}`,
+  );
 }
 
 /** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */
@@ -776,8 +811,9 @@ function onRearm(step: Step, event: Extract<CoreEvent, { type: 'REARM' }>): void
     return;
   }
   step.state.rearm = { operator: event.operator, reason: event.reason, at: step.ctx.now };
-  const { promotion: p } = disarmed;
-  const reason = `${event.reason}; automatic promotion re-armed after ${p.region}'s ${p.mode} ${p.operationId} (${p.trigger})`;
+  const p = disarmed.promotion;
+  const after = p ? `${p.region}'s ${p.mode} ${p.operationId} (${p.trigger})` : 'a demotion the pair view does not explain';
+  const reason = `${event.reason}; automatic promotion re-armed after ${after}`;
   step.record(Action.REARM, reason);
   step.notify('automatic promotion re-armed', `${event.operator}: ${reason}`);
 }
@@ -857,7 +893,10 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
   const pairError = step.ctx.pair?.error;
   if (pairError !== undefined && !trigger.startsWith('operator:')) {
     // Whether the other Region promoted since this switchover started is unknown: never escalate blind.
-    step.record(Action.WAIT, `${reason}, but the pair view cannot be read (${pairError}); failover not requested, the sweep tries again`);
+    step.record(
+      Action.WAIT,
+      `${reason}, but the pair view cannot be read (${pairError}); failover not requested, the sweep tries again`,
+    );
     return;
   }
   if (observation.role !== Role.REPLICA) {

@@ -246,6 +246,13 @@ export interface PairState {
   lastPromotion?: Promotion;
   /** The last re-arm of automatic promotion made through this Region (published to the pair view). */
   rearm?: Rearm;
+  /**
+   * The local broker's settled role as last recorded (with a pair view only): a broker seen PRIMARY that is
+   * later seen a REPLICA was demoted by a promotion in the other Region, whether or not the view shows it yet.
+   */
+  localRole?: { role: 'PRIMARY' | 'REPLICA'; since: number };
+  /** When the local broker was first seen a REPLICA after being the PRIMARY. */
+  demotedAt?: number;
 }
 
 export const initialState = (pairId: string): PairState => ({
@@ -361,6 +368,8 @@ export const Action = {
   SUPERSEDE: 'SUPERSEDE',
   ABANDON: 'ABANDON',
   REARM: 'REARM',
+  /** The local broker's settled role changed (with a pair view): recorded once per change. */
+  ROLE_OBSERVED: 'ROLE_OBSERVED',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 

@@ -1,62 +1,208 @@
 /**
  * Both Regions' orchestrators over one simulated pair, as deployed (simulator/two-regions.ts): each Region's
- * probes and sweep every minute, each with its own table. A Region that is down runs no Lambda.
+ * alarm, probes and sweep every minute, each with its own table, the pair view replicated between the
+ * Regions' tables, the operator API of each Region over SigV4. A Region that is down runs no Lambda.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
-import { startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+import { ApiClient } from '#cli/client.ts';
+import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
+import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from '../support/dynamo-faults.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const MIN = 60_000;
 let pair: TwoRegions | undefined;
+const proxies: DynamoFaultProxy[] = [];
 afterEach(async () => {
   await pair?.close();
   pair = undefined;
+  for (const p of proxies.splice(0)) await p.close();
 });
 
-/** Plays AWS's schedules in both Regions until `until` (ms after T0); `at` scripts the incident. */
-async function play(p: TwoRegions, clock: ManualClock, until: number, at: (t: number) => void = () => undefined) {
-  const decisions: Array<{ region: string; action: string }> = [];
-  for (let t = Math.ceil((clock.now() - T0) / 5_000) * 5_000; t <= until; t += 5_000) {
-    if (clock.now() < T0 + t) clock.advance(T0 + t - clock.now());
-    at(t);
-    await p.world.syncListeners();
-    for (const stack of Object.values(p.stacks)) {
-      if (p.world.isRegionUp(stack.region)) await stack.scheduler.runDue();
-    }
-    if (t % MIN !== 0) continue;
-    const running = Object.values(p.stacks).filter((s) => p.world.isRegionUp(s.region));
-    const results = await Promise.all(running.flatMap((s) => [s.invoke.healthCheck(), s.invoke.escalate({ kind: 'sweep' })]));
-    for (const [i, r] of results.entries()) {
-      const region = running[Math.floor(i / 2)]?.region ?? '?';
-      decisions.push(...r.decisions.map((d) => ({ region, action: d.action })));
-    }
-  }
-  return decisions;
+const apiOf = (p: TwoRegions, region: PairRegion) =>
+  new ApiClient({ endpoint: p.stacks[region].apiEndpoint, region, credentials: LOCAL_CREDENTIALS, attempts: 1 });
+const promotions = (p: TwoRegions) => p.world.promoteLog.map((x) => `${x.region} ${x.mode}`);
+const actions = (d: PairDriver, region: PairRegion) => d.log.filter((e) => e.region === region).map((e) => e.decision.action);
+
+/** Each Region's stack behind its own fault proxy: a Region's tables can be taken down. */
+async function withProxies(clock: ManualClock, options: Parameters<typeof startTwoRegions>[0] = { clock }) {
+  const byRegion = new Map<PairRegion, DynamoFaultProxy>();
+  const p = await startTwoRegions({
+    ...options,
+    clock,
+    dynamoEndpoint: async (region, endpoint) => {
+      const proxy = await startDynamoFaultProxy(endpoint);
+      proxies.push(proxy);
+      byRegion.set(region, proxy);
+      return proxy.endpoint;
+    },
+  });
+  return { p, proxy: (region: PairRegion) => byRegion.get(region) as DynamoFaultProxy };
 }
 
 describe('both Regions deployed', () => {
-  it('a healthy pair: neither Region decides anything; the primary Region’s stack sees its broker is the primary', async () => {
+  it('a healthy pair: each Region records its broker’s role once, then decides nothing', async () => {
     const clock = new ManualClock(T0);
     pair = await startTwoRegions({ clock });
-    const decisions = await play(pair, clock, 5 * MIN);
-    expect(decisions).toEqual([]);
+    const driver = new PairDriver(pair, clock);
+    await driver.play(5 * MIN);
+    expect(driver.log.map((e) => `${e.t} ${e.region} ${e.decision.action} ${e.decision.reason}`).sort()).toEqual([
+      `0 ${PRIMARY_REGION} ROLE_OBSERVED local broker is the PRIMARY`,
+      `0 ${REPLICA_REGION} ROLE_OBSERVED local broker is a REPLICA`,
+    ]);
+    expect(driver.failures).toEqual([]);
     expect(pair.world.promoteLog).toEqual([]);
   });
 
-  it('the primary Region goes down and comes back as the replica: one failover, and its own stack does not promote back', async () => {
+  it('fail-back: after an automatic failover the old Region comes back; a stale alarm and failing probes promote nothing back, an operator fails back', async () => {
     const clock = new ManualClock(T0);
     pair = await startTwoRegions({ clock });
-    const decisions = await play(pair, clock, 15 * MIN, (t) => {
-      if (t === MIN + 5_000) pair?.world.setRegionUp(PRIMARY_REGION, false);
-      if (t === 8 * MIN) pair?.world.setRegionUp(PRIMARY_REGION, true);
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    const oldPrimary = p.stacks[PRIMARY_REGION].local;
+    const newPrimary = p.stacks[REPLICA_REGION].local;
+    await driver.play(15 * MIN, (t) => {
+      if (t === MIN + 5_000) p.world.setRegionUp(PRIMARY_REGION, false);
+      if (t === 2 * MIN) {
+        // us-west-2's lag alarm fired while us-east-1 was down: EventBridge delivers it when that Region is back.
+        driver.queueAlarm(PRIMARY_REGION, alarmStateChangeEvent(p.alarmName, 'ALARM', 'OK', clock.now(), 'lag', REPLICA_REGION));
+      }
+      if (t === 8 * MIN) {
+        p.world.setRegionUp(PRIMARY_REGION, true);
+        // And us-east-1 cannot reach the new primary's endpoints: its probes fail.
+        p.world.setEndpointsUp(newPrimary.id, false);
+      }
     });
-    expect(pair.world.promoteLog.map((p) => `${p.region} ${p.mode}`)).toEqual([
-      `${REPLICA_REGION} SWITCHOVER`,
-      `${REPLICA_REGION} FAILOVER`,
-    ]);
-    expect(pair.world.roles(pair.pairName).primary.region).toBe(REPLICA_REGION);
-    // Back as the replica, us-east-1 probes the new primary in us-west-2, finds it healthy, and decides nothing.
-    expect(decisions.filter((d) => d.region === PRIMARY_REGION)).toEqual([]);
+    if (process.env.DEBUG_PAIR)
+      for (const e of driver.log) console.log(e.t / 1000, e.region, e.via, e.decision.action, e.decision.reason);
+    expect(promotions(p)).toEqual([`${REPLICA_REGION} SWITCHOVER`, `${REPLICA_REGION} FAILOVER`]);
+    expect(p.world.roles(p.pairName).primary.id).toBe(newPrimary.id);
+    const east = driver.log.filter((e) => e.region === PRIMARY_REGION).map((e) => e.decision);
+    expect(east.find((d) => d.action === 'IGNORE')?.reason).toMatch(/^stale: sent at .* past MAX_EVENT_AGE_SECONDS/);
+    const refusals = east.filter((d) => d.action === 'REFUSE');
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.at(-1)?.reason).toMatch(/automatic fail-back is disarmed: us-west-2's FAILOVER .*mqdr rearm/);
+    expect(actions(driver, PRIMARY_REGION)).not.toContain('START_SWITCHOVER');
+
+    // The operator fails back by hand through us-east-1's API; automation stays out of the way.
+    p.world.setEndpointsUp(newPrimary.id, true);
+    const answer = await apiOf(p, PRIMARY_REGION).request('SWITCHOVER', p.pairName, { reason: 'fail back after the outage' });
+    expect(answer.request.action).toBe('START_SWITCHOVER');
+    await driver.play(30 * MIN);
+    expect(p.world.roles(p.pairName).primary.id).toBe(oldPrimary.id);
+    expect(promotions(p)).toEqual([`${REPLICA_REGION} SWITCHOVER`, `${REPLICA_REGION} FAILOVER`, `${PRIMARY_REGION} SWITCHOVER`]);
+    expect(driver.failures).toEqual([]);
+  });
+
+  it('ping-pong: a link slower than the producers, both Regions automated: exactly one promotion', async () => {
+    const clock = new ManualClock(T0);
+    pair = await startTwoRegions({ clock, pair: { produceRate: 200, drainRate: 150 } });
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    await driver.play(40 * MIN);
+    const regions = new Set(p.world.promoteLog.map((x) => x.region));
+    expect([...regions]).toEqual([REPLICA_REGION]);
+    // One operation: a switchover, escalated to a failover when it could not drain.
+    const started = driver.log.filter((e) => e.decision.action.startsWith('START_'));
+    expect(started.map((e) => `${e.region} ${e.decision.action}`)).toEqual([`${REPLICA_REGION} START_SWITCHOVER`]);
+    const refused = driver.log.filter((e) => e.region === PRIMARY_REGION && e.decision.action === 'REFUSE');
+    expect(refused.at(0)?.decision.reason).toMatch(/automatic fail-back is disarmed/);
+    expect(driver.failures).toEqual([]);
+    // An operator re-arms through either Region's API; the re-arm is recorded, and pair-wide.
+    const east = apiOf(p, PRIMARY_REGION);
+    const rearm = await east.request('REARM', p.pairName, { reason: 'link upgraded' });
+    expect(rearm.request.action).toBe('REARM');
+    expect(rearm.decisions[0]?.reason).toMatch(/^link upgraded; automatic promotion re-armed after us-west-2's SWITCHOVER/);
+    expect((await east.request('REARM', p.pairName, { reason: 'again' })).request.action).toBe('IGNORE');
+    await driver.play(41 * MIN);
+    const west = apiOf(p, REPLICA_REGION);
+    expect((await west.request('REARM', p.pairName, { reason: 'seen from the other side' })).request.action).toBe('IGNORE');
+  });
+
+  it('a stale record ends SUPERSEDED: the other Region promoted while this Region’s table was down; its deadline escalates nothing', async () => {
+    const clock = new ManualClock(T0);
+    // A backlog: us-west-2's lag alarm starts a switchover at once, which takes two minutes to drain and
+    // completes while us-west-2's table is down.
+    const { p, proxy } = await withProxies(clock, { clock, pair: { backlog: 20_000 } });
+    pair = p;
+    const driver = new PairDriver(p, clock);
+    await driver.play(0);
+    expect(actions(driver, REPLICA_REGION)).toContain('PROMOTE_ACCEPTED');
+    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
+    await driver.play(5 * MIN);
+    expect(p.world.roles(p.pairName).primary.region).toBe(REPLICA_REGION);
+    // us-east-1's operator moves the primary back while us-west-2's record still says SWITCHOVER_IN_PROGRESS.
+    const east = apiOf(p, PRIMARY_REGION);
+    expect((await east.request('SWITCHOVER', p.pairName, { reason: 'back east' })).request.action).toBe('START_SWITCHOVER');
+    await driver.play(8 * MIN);
+    expect(p.world.roles(p.pairName).primary.region).toBe(PRIMARY_REGION);
+    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, undefined);
+    await driver.play(20 * MIN); // past the switchover's deadline (start + 10 min)
+    if (process.env.DEBUG_PAIR)
+      for (const e of driver.log) console.log(e.t / 1000, e.region, e.via, e.decision.action, e.decision.reason);
+    const record = await p.stacks[REPLICA_REGION].runtime.orchestrator.store.load(p.pairName);
+    expect(record.state.operation?.status).toBe('SUPERSEDED');
+    const superseded = driver.log.find((e) => e.region === REPLICA_REGION && e.decision.action === 'SUPERSEDE');
+    expect(superseded?.decision.reason).toMatch(/us-east-1 promoted its broker \(SWITCHOVER .*operator:/);
+    expect(actions(driver, REPLICA_REGION)).not.toContain('ESCALATE_TO_FAILOVER');
+    expect(promotions(p)).toEqual([`${REPLICA_REGION} SWITCHOVER`, `${PRIMARY_REGION} SWITCHOVER`]);
+    expect(p.world.published.some((m) => m.subject?.includes('SWITCHOVER superseded'))).toBe(true);
+  });
+
+  it('an operator abandons a stuck operation, with a reason; its deadline is cancelled', async () => {
+    const clock = new ManualClock(T0);
+    pair = await startTwoRegions({ clock, pair: { produceRate: 200, drainRate: 150, backlog: 100_000 } });
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    const west = apiOf(p, REPLICA_REGION);
+    const started = await west.request('SWITCHOVER', p.pairName, { reason: 'game day', escalate: false });
+    expect(started.request.action).toBe('START_SWITCHOVER');
+    await driver.play(5 * MIN);
+    const abandoned = await west.request('ABANDON', p.pairName, { reason: 'the link cannot drain; retry tonight' });
+    expect(abandoned.request.action).toBe('ABANDON');
+    expect(abandoned.decisions.at(-1)?.reason).toMatch(/retry tonight; Amazon MQ still shows a promotion under way/);
+    const again = await west.request('ABANDON', p.pairName, { reason: 'twice' });
+    expect(again.request.action).toBe('IGNORE');
+    expect(p.stacks[REPLICA_REGION].scheduler.pending).toBe(0);
+  });
+
+  it('break glass: with the replica Region’s table down, a confirmed failover goes through and is recorded once the table answers', async () => {
+    const clock = new ManualClock(T0);
+    const { p, proxy } = await withProxies(clock);
+    pair = p;
+    const driver = new PairDriver(p, clock);
+    await driver.play(MIN);
+    p.world.setRegionUp(PRIMARY_REGION, false);
+    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
+    const west = apiOf(p, REPLICA_REGION);
+    const answer = await west.request(
+      'FAILOVER',
+      p.pairName,
+      { reason: 'us-east-1 is gone', confirm: p.pairName },
+      'break-glass-1',
+    );
+    expect(answer.breakGlass?.keptIn).toBe('pair view');
+    expect(answer.request.action).toBe('START_FAILOVER');
+    expect(promotions(p)).toEqual([`${REPLICA_REGION} FAILOVER`]);
+    expect(p.world.published.some((m) => m.subject?.includes('break-glass FAILOVER sent'))).toBe(true);
+    // A retry with the same key is answered from the first: no second Promote.
+    const retry = await west.request(
+      'FAILOVER',
+      p.pairName,
+      { reason: 'us-east-1 is gone', confirm: p.pairName },
+      'break-glass-1',
+    );
+    expect(retry.replayed).toBe(true);
+    expect(promotions(p)).toHaveLength(1);
+
+    await driver.play(4 * MIN);
+    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, undefined);
+    await driver.play(6 * MIN);
+    const timeline = await p.stacks[REPLICA_REGION].runtime.orchestrator.store.timeline(p.pairName);
+    const glass = timeline.find((d) => d.breakGlass);
+    expect(glass).toMatchObject({ action: 'START_FAILOVER', operator: expect.stringContaining('arn:aws:iam::') });
+    expect(glass?.reason).toMatch(/^break glass: .* failed over at .* while the table could not be written/);
+    expect(timeline.filter((d) => d.action === 'COMPLETE')).toHaveLength(1);
+    expect(promotions(p)).toHaveLength(1);
   });
 });

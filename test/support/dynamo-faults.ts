@@ -31,6 +31,11 @@ export interface DynamoFaultProxy {
   /** The next `count` calls of `operation` meet `fault`. */
   inject(operation: DynamoOperation, fault: DynamoFault, count?: number): void;
   clear(): void;
+  /**
+   * A table that is down until set back (undefined): every call naming it fails as DynamoDB fails an impaired
+   * table (500 InternalServerError, which the client retries) or hangs without an answer.
+   */
+  setTableDown(tableName: string, how: 'fail' | 'hang' | undefined): void;
   /** How many injected faults are still armed. */
   readonly armed: number;
   /** Bytes of the answers passed back so far: what the client read from DynamoDB. */
@@ -47,7 +52,18 @@ const readAll = async (stream: IncomingMessage): Promise<Buffer> => {
 export async function startDynamoFaultProxy(target: string): Promise<DynamoFaultProxy> {
   const upstream = new URL(target);
   const faults = new FaultQueue<string, DynamoFault>();
+  const down = new Map<string, 'fail' | 'hang'>();
+  const hanging = new Set<() => void>();
   let bytesRead = 0;
+  /** The table a call names: TableName, or the first of a batch's RequestItems. */
+  const tableOf = (body: Buffer): string | undefined => {
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { TableName?: string; RequestItems?: Record<string, unknown> };
+      return parsed.TableName ?? Object.keys(parsed.RequestItems ?? {})[0];
+    } catch {
+      return undefined;
+    }
+  };
 
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
@@ -68,6 +84,21 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
     (async () => {
       const body = await readAll(req);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      const table = tableOf(body);
+      const outage = table === undefined ? undefined : down.get(table);
+      if (outage === 'fail') return reply(500, 'InternalServerError', `table ${table} is impaired (injected)`);
+      if (outage === 'hang') {
+        // Held until the client gives up (its request timeout) or the proxy closes.
+        await new Promise<void>((resolve) => {
+          const release = () => resolve();
+          hanging.add(release);
+          req.socket.once('close', () => {
+            hanging.delete(release);
+            resolve();
+          });
+        });
+        return;
+      }
       const fault = faults.take(operation);
       if (fault && fault !== 'lost-response') {
         const answer = ANSWERS[fault];
@@ -86,6 +117,10 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
     endpoint: `http://127.0.0.1:${port}`,
     inject: (operation, fault, count = 1) => faults.inject(operation, fault, count),
     clear: () => faults.clear(),
+    setTableDown: (tableName, how) => {
+      if (how) down.set(tableName, how);
+      else down.delete(tableName);
+    },
     get armed() {
       return faults.armed;
     },
@@ -94,6 +129,7 @@ export async function startDynamoFaultProxy(target: string): Promise<DynamoFault
     },
     close: () =>
       new Promise((resolve) => {
+        for (const release of hanging) release();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
