@@ -133,7 +133,9 @@ interface PromoteOptions {
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const program = new Command('mqdr')
-    .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, watch')
+    .description(
+      'Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, rearm, abandon, watch',
+    )
     .addOption(new Option('--endpoint <url>', 'the operator API').env('MQDR_ENDPOINT').default(LOCAL_ENDPOINT))
     .addOption(new Option('--region <region>', 'Region of the API, for signing').env('AWS_REGION').default('us-west-2'))
     .version(packageVersion(), '--version', 'print the version')
@@ -156,6 +158,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const verb = r.replayed ? 'already handled (same idempotency key)' : 'recorded';
     io.out(`${r.request.kind} ${verb}: ${r.request.action}${r.request.operationId ? ` ${r.request.operationId}` : ''}`);
     for (const d of r.decisions) io.out(formatDecision(d));
+    if (r.breakGlass) {
+      io.err(
+        `BREAK GLASS: the orchestrator's table could not be written (${r.breakGlass.storeError}); the failover was sent anyway and is kept in the ${r.breakGlass.keptIn} until the table records it. Watch the broker in the console: status reads the table.`,
+      );
+    }
   };
 
   const request = async (kind: RequestKind, pairId: string, body: Record<string, unknown>, key: string | undefined, json = false) => {
@@ -301,14 +308,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
         if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
       }
-      await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey, o.json);
-      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
+      const r = await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey, o.json);
+      if (o.watch && !o.dryRun && !r.breakGlass) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
     },
   );
 
   for (const [name, kind, description] of [
     ['hold', 'HOLD', 'stop deadlines from escalating to a failover (you are on it)'],
     ['release', 'RELEASE', 're-arm automatic escalation (escalates now if the deadline passed)'],
+    ['rearm', 'REARM', 're-arm automatic promotion after an automatic one disarmed it (FAILBACK_POLICY=manual)'],
+    ['abandon', 'ABANDON', 'end the operation in flight (a promotion Amazon MQ has under way goes on)'],
   ] as const) {
     program
       .command(name)

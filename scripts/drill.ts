@@ -21,6 +21,7 @@ import {
   startEmbedded,
 } from '#simulator/embedded.ts';
 import type { SimBroker } from '#simulator/world.ts';
+import { pairScenarios, runPairDrill } from './pair-drill.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const TICK_MS = 5_000;
@@ -389,7 +390,8 @@ const { values } = commandLine(
   `usage: npm start -- [--scenario NAME | --all | --list] [--report PATH]
 
 A disaster drill on the embedded default (Amazon MQ simulator + in-process DynamoDB), on a compressed clock.
-  --scenario NAME   one of: ${Object.keys(scenarios).join(', ')} (default failover)
+  --scenario NAME   one of: ${Object.keys(scenarios).join(', ')} (default failover);
+                    with both Regions' orchestrators: ${Object.keys(pairScenarios).join(', ')}
   --all             every scenario, one after the other
   --list            the scenarios and what each plays
   --report PATH     where the HTML report goes ({scenario} is replaced; default reports/drill-{scenario}.html)
@@ -401,16 +403,21 @@ A disaster drill on the embedded default (Amazon MQ simulator + in-process Dynam
     report: { type: 'string', default: 'reports/drill-{scenario}.html' },
   },
 );
+const every = [...Object.keys(scenarios), ...Object.keys(pairScenarios)];
 if (values.list) {
-  for (const [name, s] of Object.entries(scenarios)) console.log(`${name.padEnd(20)} ${s.description}`);
+  for (const [name, s] of [...Object.entries(scenarios), ...Object.entries(pairScenarios)]) {
+    console.log(`${name.padEnd(20)} ${s.description}`);
+  }
   process.exit(0);
 }
-const names = values.all ? Object.keys(scenarios) : [values.scenario];
+const names = values.all ? every : [values.scenario];
 for (const name of names) {
   const scenario = scenarios[name];
-  if (!scenario) {
-    console.error(`unknown scenario ${name}; choose one of: ${Object.keys(scenarios).join(', ')} (or --all)`);
+  const pairScenario = pairScenarios[name];
+  if (scenario) await run(name, scenario, values.report);
+  else if (pairScenario) await runPairDrill(name, pairScenario, values.report);
+  else {
+    console.error(`unknown scenario ${name}; choose one of: ${every.join(', ')} (or --all)`);
     process.exit(2);
   }
-  await run(name, scenario, values.report);
 }

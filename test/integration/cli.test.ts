@@ -172,6 +172,18 @@ describe('mqdr', () => {
     expect(await c.run('status', 'orders', '--lag-minutes', 'soon')).toBe(2);
   });
 
+  it('rearm and abandon are recorded, and say when there is nothing to do', async () => {
+    const { e, clock } = await start({ backlog: 100_000, drainRate: 100, produceRate: 0 });
+    const c = cli(e, clock);
+    expect(await c.run('rearm', 'orders', '-r', 'nothing disarmed')).toBe(0);
+    expect(c.out[0]).toBe('REARM recorded: IGNORE');
+    expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--no-escalate')).toBe(0);
+    expect(await c.run('abandon', 'orders', '-r', 'retry tonight')).toBe(0);
+    expect(c.out[0]).toMatch(/^ABANDON recorded: ABANDON op-/);
+    expect(c.out[1]).toContain('retry tonight; Amazon MQ still shows a promotion under way');
+    expect(await c.run('abandon', 'orders')).toBe(2);
+  });
+
   it('report writes the HTML report of the pair from the API', async () => {
     const { e, clock } = await start({ backlog: 3_000, drainRate: 100, produceRate: 0 });
     const c = cli(e, clock);

@@ -138,6 +138,33 @@ describe('both Regions of a pair, from one file and one command', () => {
     ).toEqual(['true', 'false']);
   });
 
+  it('declares the pair view: one global table with a replica in both Regions, created by the first Region, read and written by name', () => {
+    expect(
+      REGIONS.map((r) => (templates[r]?.Parameters as Record<string, { Default: string }>).PairViewTableOwner?.Default),
+    ).toEqual(['true', 'false']);
+    const east = (templates['us-east-1']?.Resources as Record<string, Resource>).PairViewTable;
+    expect(east?.Type).toBe('AWS::DynamoDB::GlobalTable');
+    expect(east?.Condition).toBe('IsPairViewTableOwner');
+    expect(east?.Properties).toMatchObject({
+      TableName: 'mq-crdr-orchestrator-prod-orders-view',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+    expect((east?.Properties.Replicas as Array<{ Region: unknown }>).map((r) => r.Region)).toEqual([
+      { Ref: 'AWS::Region' },
+      'us-west-2',
+    ]);
+    for (const region of REGIONS) {
+      const all = templates[region]?.Resources as Record<string, Resource>;
+      const env = all.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> };
+      expect(env.Variables).toMatchObject({
+        PAIR_VIEW_TABLE: 'mq-crdr-orchestrator-prod-orders-view',
+        FAILBACK_POLICY: 'manual',
+      });
+    }
+    const view = statements('EscalateRole').find((st) => JSON.stringify(st.Resource).includes('-view'));
+    expect(view?.Action).toEqual(['dynamodb:Query', 'dynamodb:PutItem']);
+  });
+
   it('refuses to package without a pair: the missing params are named', async () => {
     const failed = await promisify(execFile)('npx', ['osls', 'package', '--package', `${OUT}/bare`], {
       env: { ...process.env, AWS_ACCESS_KEY_ID: 'dummy', AWS_SECRET_ACCESS_KEY: 'dummy', SLS_TELEMETRY_DISABLED: '1' },
@@ -196,8 +223,10 @@ describe('generated CloudFormation template', () => {
       'GET /pairs',
       'GET /pairs/{pairId}',
       'GET /pairs/{pairId}/timeline',
+      'POST /pairs/{pairId}/abandon',
       'POST /pairs/{pairId}/failover',
       'POST /pairs/{pairId}/hold',
+      'POST /pairs/{pairId}/rearm',
       'POST /pairs/{pairId}/release',
       'POST /pairs/{pairId}/switchover',
     ]);
@@ -273,6 +302,9 @@ describe('generated CloudFormation template', () => {
     const common = [
       'dynamodb:BatchWriteItem',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      // The pair view: the same two actions on the global table, by name.
       'dynamodb:PutItem',
       'dynamodb:Query',
       'logs:CreateLogStream',
