@@ -20,6 +20,8 @@ export class GlobalTableReplication {
   delayMs: number;
   /** While paused nothing replicates: a view that lags as long as the test wants. */
   paused = false;
+  /** Every copy made, in order: when an item reached the other Region's table (what tests check against). */
+  readonly copies: Array<{ at: number; to: string; item: Record<string, unknown> }> = [];
   private readonly doc: DynamoDBDocumentClient;
   private readonly client: DynamoDBClient;
   /** Per item (table, key): its content and when it was first seen with that content. */
@@ -74,6 +76,7 @@ export class GlobalTableReplication {
       const since = this.seen.get(id)?.since ?? now;
       if (theirs.get(key(item)) === json || now - since < this.delayMs) continue;
       await this.doc.send(new PutCommand({ TableName: to.tableName, Item: item }));
+      this.copies.push({ at: now, to: to.region, item });
       copied += 1;
     }
     return copied;

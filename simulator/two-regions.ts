@@ -51,8 +51,8 @@ export interface RegionStack {
   apiEndpoint: string;
   /** The lag alarm on this Region's broker; its state changes go to the other Region's onAlarm. */
   alarm: LagAlarmEvaluator;
-  /** Decisions of deadline schedules that fired. */
-  scheduled: HandlerResult[];
+  /** Decisions of deadline schedules that fired, or how their invocation failed. */
+  scheduled: Array<HandlerResult | Error>;
   invoke: {
     onAlarm(event: unknown): Promise<HandlerResult>;
     healthCheck(event?: unknown): Promise<HandlerResult>;
@@ -63,6 +63,8 @@ export interface RegionStack {
 export interface TwoRegions {
   world: CrdrWorld;
   simulator: RunningSimulator;
+  /** dynalite itself, past any proxy: where tests read the tables as they are. */
+  dynamodbEndpoint: string;
   pairName: string;
   alarmName: string;
   stacks: Record<PairRegion, RegionStack>;
@@ -117,11 +119,16 @@ export async function startTwoRegions(options: {
       ...options.env,
     });
     const lambdaClock: Clock = { now: () => clock.now() + skewMs[region], sleep: (ms) => clock.sleep(ms) };
-    const scheduled: HandlerResult[] = [];
+    const scheduled: Array<HandlerResult | Error> = [];
     let escalateHandler: ReturnType<typeof makeHandler> | undefined;
     const scheduler = new LocalDeadlineScheduler(lambdaClock, async (payload) => {
       const handler = escalateHandler as ReturnType<typeof makeHandler>;
-      scheduled.push(await clock.track(() => handler(payload, lambdaContext('escalate'))));
+      try {
+        scheduled.push(await clock.track(() => handler(payload, lambdaContext('escalate'))));
+      } catch (error) {
+        // Scheduler retries briefly, then the dead-letter queue keeps it; the sweep is the backstop.
+        scheduled.push(error instanceof Error ? error : new Error(String(error)));
+      }
     });
     const runtime = createRuntime(config, quietLog, { clock: lambdaClock, scheduler, credentials: LOCAL_CREDENTIALS });
     closers.push(() => runtime.close());
@@ -170,6 +177,7 @@ export async function startTwoRegions(options: {
   return {
     world,
     simulator,
+    dynamodbEndpoint: db.endpoint,
     pairName,
     alarmName,
     stacks,
@@ -210,12 +218,16 @@ export const otherRegion = (region: PairRegion): PairRegion => (region === PRIMA
 export class PairDriver {
   readonly log: PairEntry[] = [];
   readonly failures: Array<{ t: number; region: PairRegion; via: string; error: string }> = [];
+  /** How long each invocation took in real time, for budget checks. */
+  readonly durations: Array<{ region: PairRegion; via: string; ms: number }> = [];
   private undelivered: Array<{ to: PairRegion; event: unknown }> = [];
 
   constructor(
     readonly pair: TwoRegions,
     readonly clock: ManualClock,
     readonly t0: number = clock.now(),
+    /** The step of the schedules' clock: 5 s by default (deadlines fire within it). */
+    readonly tickMs = 5_000,
   ) {}
 
   get t(): number {
@@ -223,7 +235,7 @@ export class PairDriver {
   }
 
   async play(untilMs: number, at: (t: number) => void | Promise<void> = () => undefined): Promise<void> {
-    for (let t = Math.ceil(this.t / 5_000) * 5_000; t <= untilMs; t += 5_000) {
+    for (let t = Math.ceil(this.t / this.tickMs) * this.tickMs; t <= untilMs; t += this.tickMs) {
       if (this.clock.now() < this.t0 + t) this.clock.advance(this.t0 + t - this.clock.now());
       await at(t);
       await this.pair.tick();
@@ -235,13 +247,16 @@ export class PairDriver {
   /** Records a handler's decisions, or its failure (a table down fails the invocation: Lambda retries it). */
   async record(region: PairRegion, via: string, invocation: Promise<HandlerResult>): Promise<HandlerResult | undefined> {
     const t = this.t;
+    const started = performance.now();
     try {
       const result = await invocation;
       for (const decision of result.decisions) this.log.push({ t, region, via, decision });
       return result;
     } catch (error) {
-      this.failures.push({ t, region, via, error: error instanceof Error ? error.message : String(error) });
+      this.failures.push({ t, region, via, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
       return undefined;
+    } finally {
+      this.durations.push({ region, via, ms: performance.now() - started });
     }
   }
 
@@ -250,7 +265,8 @@ export class PairDriver {
     this.undelivered.push({ to, event });
   }
 
-  private async minute(): Promise<void> {
+  /** What AWS runs every minute in both Regions (see the class comment). */
+  async minute(): Promise<void> {
     const { world, stacks } = this.pair;
     for (const region of REGIONS) {
       const change = stacks[region].alarm.evaluate(this.clock.now());
@@ -269,8 +285,10 @@ export class PairDriver {
   }
 
   private drainScheduled(region: PairRegion): void {
-    const results = this.pair.stacks[region].scheduled.splice(0);
-    for (const result of results)
-      for (const decision of result.decisions) this.log.push({ t: this.t, region, via: 'deadline', decision });
+    for (const result of this.pair.stacks[region].scheduled.splice(0)) {
+      if (result instanceof Error)
+        this.failures.push({ t: this.t, region, via: 'deadline', error: `${result.name}: ${result.message}` });
+      else for (const decision of result.decisions) this.log.push({ t: this.t, region, via: 'deadline', decision });
+    }
   }
 }

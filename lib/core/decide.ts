@@ -296,6 +296,12 @@ function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void
   tryStart(step, Mode.SWITCHOVER, `alarm:${event.alarmName}`, `${event.kind} alarm ${event.alarmName}`);
 }
 
+/**
+ * How far apart the two Regions' Lambda clocks may be when their timestamps are compared (an assumption:
+ * Lambda's clocks are synchronized by Amazon Time Sync, and the model test skews them by up to ±30 s).
+ */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
 /** Outage evidence older than this (the probes stopped) escalates nothing: two and a half probe periods. */
 export const OUTAGE_EVIDENCE_MAX_AGE_MS = 150_000;
 
@@ -788,13 +794,16 @@ function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Prom
 
 /**
  * Ends an operation in flight that the other Region's promotion made moot: the local broker is a replica with
- * nothing pending, and the peer's view shows a promotion it started after this operation did. Escalating it
- * would promote against the pair's newer choice.
+ * nothing pending, and the peer's view shows a promotion it started after this operation did (within the clock
+ * skew allowance). Escalating it would promote against the pair's newer choice.
  */
 function supersedeIfMoot(step: Step, op: Operation): void {
   const { observation, pair } = step.ctx;
   const peer = pair?.peer?.lastPromotion;
-  if (observation.role !== Role.REPLICA || observation.promotionPending || !peer || peer.startedAt <= op.startedAt) return;
+  // The two Regions' clocks may disagree: a peer promotion stamped up to MAX_CLOCK_SKEW_MS before this
+  // operation may still have come after it, and escalating then would reverse it.
+  if (observation.role !== Role.REPLICA || observation.promotionPending || !peer) return;
+  if (peer.startedAt <= op.startedAt - MAX_CLOCK_SKEW_MS) return;
   if (peer.acceptedAt === undefined && peer.completedAt === undefined) return;
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.SUPERSEDED;

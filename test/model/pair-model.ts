@@ -1,0 +1,433 @@
+/**
+ * Random fault schedules for the pair as deployed: both Regions' orchestrators (simulator/two-regions.ts), each
+ * with its own table behind a fault proxy, the pair view replicated between the Regions with a delay the
+ * schedule changes, each Region's Lambdas reading a clock skewed by up to ±30 s. Every minute each Region that
+ * is up runs its alarm, probe and sweep, as AWS does; operators act through a Region's API.
+ *
+ * Faults: Regions down or hung, the inter-Region link down, a broker's endpoints refusing (probes fail), a
+ * Region's table failing or hanging, a Region's pair view unreadable, replication paused or slow, alarm
+ * deliveries late by up to hours (EventBridge retries), operator switchovers, failovers (break glass when the
+ * table is down), re-arms and abandons. The fail-back policy and the cooldown vary per schedule.
+ *
+ * Invariants, checked after every step (P1, P2, P5, P6) and at rest once every fault has healed (P3, P4, P7):
+ *  P1 no automatic promotion reverses an earlier automatic promotion of the pair while fail-back is disarmed
+ *     (FAILBACK_POLICY=manual, no operator promotion or re-arm since), once that promotion had reached the
+ *     deciding Region's replica of the pair view;
+ *  P2 pair-wide cooldown: an automatic promotion starts no sooner than the cooldown after any promotion of the
+ *     pair completed, once that completion had reached the deciding Region's view;
+ *  P3 at rest, no record is in flight while its broker is a replica with nothing pending;
+ *  P4 a break-glass failover is in its Region's timeline once the table answers;
+ *  P5 every invocation returns within its budget (2 s here, 1 s slack);
+ *  P6 an invocation fails only with the orchestrator's typed errors;
+ *  P7 at rest the pair has one primary and no promotion under way.
+ * What the view cannot show in time (its replication delay, a Region down) is outside P1 and P2: the README
+ * says why the guards stay safe then.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { ApiClient, ApiError } from '#cli/client.ts';
+import { isInFlight, MAX_CLOCK_SKEW_MS } from '#lib/core/decide.ts';
+import type { PairState, Promotion, PublishedOutcome } from '#lib/core/model.ts';
+import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock } from '#simulator/embedded.ts';
+import { otherRegion, PairDriver, type PairRegion, REGIONS, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from '../support/dynamo-faults.ts';
+import { T0, TIMEOUTS } from './harness.ts';
+
+const MIN = 60_000;
+const BUDGET_MS = Number(TIMEOUTS.INVOCATION_BUDGET_MS) + 1_000;
+const EXPECTED_FAILURE = /^(StoreError|ContentionError)\b/;
+
+type Region = PairRegion;
+const region = fc.constantFrom<Region>(...REGIONS);
+
+export type PairStep =
+  | { t: 'minute' }
+  | { t: 'tick'; seconds: number }
+  | { t: 'region'; r: Region; up: boolean }
+  | { t: 'hang'; r: Region; on: boolean }
+  | { t: 'partition'; on: boolean }
+  | { t: 'endpoints'; r: Region; up: boolean }
+  | { t: 'table'; r: Region; how: 'fail' | 'hang' | 'up' }
+  | { t: 'view'; r: Region; how: 'fail' | 'up' }
+  | { t: 'replication'; how: 'pause' | 'resume' | 'slow' | 'fast' }
+  /** An alarm state change delivered to `to` (from the other Region's alarm) `ageSeconds` after it happened. */
+  | { t: 'alarm'; to: Region; state: 'ALARM' | 'OK'; ageSeconds: number }
+  | { t: 'operator'; r: Region; kind: 'SWITCHOVER' | 'FAILOVER' | 'REARM' | 'ABANDON' }
+  | { t: 'skew'; r: Region; ms: number };
+
+export interface PairScenario {
+  policy: 'manual' | 'automatic';
+  cooldownSeconds: number;
+  load: { produceRate: number; drainRate: number; backlog: number };
+  skew: Record<Region, number>;
+  steps: PairStep[];
+}
+
+const step: fc.Arbitrary<PairStep> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant({ t: 'minute' as const }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), seconds: fc.integer({ min: 5, max: 50 }) }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('region' as const), r: region, up: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('hang' as const), r: region, on: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('partition' as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('endpoints' as const), r: region, up: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('table' as const),
+      r: region,
+      how: fc.constantFrom('fail' as const, 'hang' as const, 'up' as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('view' as const), r: region, how: fc.constantFrom('fail' as const, 'up' as const) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('replication' as const),
+      how: fc.constantFrom('pause' as const, 'resume' as const, 'slow' as const, 'fast' as const),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('alarm' as const),
+      to: region,
+      state: fc.constantFrom('ALARM' as const, 'ALARM' as const, 'OK' as const),
+      ageSeconds: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 299 }), fc.integer({ min: 301, max: 3 * 3600 })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant('operator' as const),
+      r: region,
+      kind: fc.constantFrom('SWITCHOVER' as const, 'FAILOVER' as const, 'REARM' as const, 'ABANDON' as const),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('skew' as const), r: region, ms: fc.integer({ min: -30_000, max: 30_000 }) }),
+  },
+);
+
+export const pairScenario: fc.Arbitrary<PairScenario> = fc.record({
+  policy: fc.constantFrom('manual' as const, 'manual' as const, 'automatic' as const),
+  cooldownSeconds: fc.constantFrom(0, 300, 900),
+  load: fc.record({
+    produceRate: fc.constantFrom(0, 50, 200),
+    drainRate: fc.constantFrom(150, 400),
+    backlog: fc.constantFrom(0, 2_000, 30_000),
+  }),
+  skew: fc.record({
+    'us-east-1': fc.integer({ min: -30_000, max: 30_000 }),
+    'us-west-2': fc.integer({ min: -30_000, max: 30_000 }),
+  }) as fc.Arbitrary<Record<Region, number>>,
+  steps: fc.array(step, { minLength: 4, maxLength: 16 }),
+});
+
+/** How often the schedules reached what the invariants are about, for the run's figures. */
+export const pairStats = new Map<string, number>();
+const tally = (what: string) => pairStats.set(what, (pairStats.get(what) ?? 0) + 1);
+
+export class PairInvariantViolation extends Error {
+  override name = 'PairInvariantViolation';
+}
+
+/** A promotion as the model saw it happen (Amazon MQ accepted a Promote). */
+interface Accepted {
+  region: Region;
+  operationId: string;
+  automatic: boolean;
+  at: number;
+}
+
+/** Plays one schedule on a fresh pair of stacks; throws at the first broken invariant. */
+export async function playPair(s: PairScenario): Promise<void> {
+  const clock = new ManualClock(T0);
+  const proxies = new Map<Region, DynamoFaultProxy>();
+  const p = await startTwoRegions({
+    clock,
+    pair: s.load,
+    env: {
+      ...TIMEOUTS,
+      DEADLINE_SECONDS: '300',
+      COOLDOWN_SECONDS: String(s.cooldownSeconds),
+      FAILBACK_POLICY: s.policy,
+      PROBE_FAILURE_THRESHOLD: '2',
+      PROMOTE_RETRY_AFTER_SECONDS: '30',
+      WATCH_SECONDS: '0',
+      AWS_MAX_ATTEMPTS: '1',
+    },
+    dynamoEndpoint: async (r, endpoint) => {
+      const proxy = await startDynamoFaultProxy(endpoint);
+      proxies.set(r, proxy);
+      return proxy.endpoint;
+    },
+  });
+  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: p.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS });
+  const doc = DynamoDBDocumentClient.from(raw);
+  try {
+    await new PairRun(s, p, clock, doc, (r) => proxies.get(r) as DynamoFaultProxy).play();
+  } finally {
+    raw.destroy();
+    await p.close();
+    for (const proxy of proxies.values()) await proxy.close();
+  }
+}
+
+class PairRun {
+  private readonly driver: PairDriver;
+  private readonly accepted: Accepted[] = [];
+  private readonly operatorOps = new Set<string>();
+  /** Operator promotions and re-arms: each lifts the disarm of every earlier automatic promotion. */
+  private lastOperatorAct = Number.NEGATIVE_INFINITY;
+  private breakGlass: Array<{ region: Region; key: string; operationId?: string }> = [];
+  private promotesSeen = 0;
+  private keys = 0;
+  private log: string[] = [];
+
+  constructor(
+    readonly s: PairScenario,
+    readonly p: TwoRegions,
+    readonly clock: ManualClock,
+    readonly doc: DynamoDBDocumentClient,
+    readonly proxy: (r: Region) => DynamoFaultProxy,
+  ) {
+    this.driver = new PairDriver(p, clock, T0, 30_000);
+    for (const r of REGIONS) p.skewMs[r] = s.skew[r];
+  }
+
+  fail(message: string): never {
+    throw new PairInvariantViolation(`${message}\n  steps so far: ${this.log.join(' | ')}`);
+  }
+
+  async play(): Promise<void> {
+    await this.driver.play(0);
+    await this.observe('start');
+    for (const st of this.s.steps) {
+      this.log.push(JSON.stringify(st));
+      await this.apply(st);
+      await this.observe(st.t);
+    }
+    // At rest: every fault heals, replication catches up, time passes.
+    const { world } = this.p;
+    for (const r of REGIONS) {
+      world.setRegionUp(r, true);
+      world.setRegionHung(r, false);
+      world.setEndpointsUp(this.p.stacks[r].local.id, true);
+      this.proxy(r).setTableDown(`crdr-orchestrator-${r}`, undefined);
+      this.proxy(r).setTableDown(`crdr-pair-view-${r}`, undefined);
+    }
+    world.setPartitioned(false);
+    this.p.replication.paused = false;
+    this.p.replication.delayMs = 1_000;
+    this.log.push('heal');
+    for (let minute = 0; minute < 8; minute++) {
+      await this.driver.play(this.driver.t + MIN);
+      await this.observe('rest');
+    }
+    await this.atRest();
+    for (const e of this.driver.log) {
+      const a = e.decision.action;
+      if (
+        ['SUPERSEDE', 'ABANDON', 'REARM', 'ROLE_OBSERVED', 'START_SWITCHOVER', 'START_FAILOVER', 'ESCALATE_TO_FAILOVER'].includes(
+          a,
+        )
+      )
+        tally(a);
+      if (a === 'REFUSE' && /disarmed|explains it/.test(e.decision.reason)) tally('refused: fail-back disarmed');
+      if (a === 'REFUSE' && /pair-wide cooldown/.test(e.decision.reason)) tally('refused: pair-wide cooldown');
+      if (/pair view cannot be read/.test(e.decision.reason)) tally('waited: pair view unreadable');
+      if (a === 'IGNORE' && e.decision.reason.startsWith('stale:')) tally('ignored: stale event');
+    }
+    if (this.breakGlass.length > 0) tally('break-glass failovers');
+    tally(`schedules (${this.s.policy} fail-back)`);
+  }
+
+  private async apply(st: PairStep): Promise<void> {
+    const { world, stacks, replication } = this.p;
+    switch (st.t) {
+      case 'minute':
+        await this.driver.play(this.driver.t + MIN);
+        return;
+      case 'tick':
+        await this.driver.play(this.driver.t + st.seconds * 1000);
+        return;
+      case 'region':
+        world.setRegionUp(st.r, st.up);
+        return;
+      case 'hang':
+        world.setRegionHung(st.r, st.on);
+        return;
+      case 'partition':
+        world.setPartitioned(st.on);
+        return;
+      case 'endpoints':
+        world.setEndpointsUp(stacks[st.r].local.id, st.up);
+        return;
+      case 'table':
+        this.proxy(st.r).setTableDown(`crdr-orchestrator-${st.r}`, st.how === 'up' ? undefined : st.how);
+        return;
+      case 'view':
+        this.proxy(st.r).setTableDown(`crdr-pair-view-${st.r}`, st.how === 'up' ? undefined : 'fail');
+        return;
+      case 'replication':
+        if (st.how === 'pause') replication.paused = true;
+        if (st.how === 'resume') replication.paused = false;
+        if (st.how === 'slow') replication.delayMs = 3 * MIN;
+        if (st.how === 'fast') replication.delayMs = 1_000;
+        return;
+      case 'alarm': {
+        if (!world.isRegionUp(st.to)) return;
+        const event = alarmStateChangeEvent(
+          this.p.alarmName,
+          st.state,
+          st.state === 'ALARM' ? 'OK' : 'ALARM',
+          this.clock.now() - st.ageSeconds * 1000,
+          'late delivery',
+          otherRegion(st.to),
+        );
+        await this.driver.record(st.to, 'onAlarm(late)', stacks[st.to].invoke.onAlarm(event));
+        return;
+      }
+      case 'operator':
+        await this.operator(st.r, st.kind);
+        return;
+      case 'skew':
+        this.p.skewMs[st.r] = st.ms;
+        return;
+    }
+  }
+
+  private async operator(r: Region, kind: 'SWITCHOVER' | 'FAILOVER' | 'REARM' | 'ABANDON'): Promise<void> {
+    if (!this.p.world.isRegionServing(r)) return; // the Region's API Gateway is down with it
+    const api = new ApiClient({ endpoint: this.p.stacks[r].apiEndpoint, region: r, credentials: LOCAL_CREDENTIALS, attempts: 1 });
+    const key = `model-${++this.keys}-${r}`;
+    const body =
+      kind === 'FAILOVER' ? { reason: 'model failover', confirm: this.p.pairName } : { reason: `model ${kind.toLowerCase()}` };
+    const before = this.p.world.promoteLog.length;
+    const started = performance.now();
+    try {
+      const answer = await api.request(kind, this.p.pairName, body, key);
+      tally(`operator ${kind}: ${answer.breakGlass ? 'break glass' : answer.request.action}`);
+      if (answer.request.operationId && kind !== 'ABANDON') this.operatorOps.add(answer.request.operationId);
+      if (answer.request.action === 'REARM') this.lastOperatorAct = this.clock.now();
+      if (answer.breakGlass) {
+        this.breakGlass.push({
+          region: r,
+          key,
+          ...(answer.request.operationId ? { operationId: answer.request.operationId } : {}),
+        });
+      }
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      tally(`operator ${kind}: HTTP ${error.status}`);
+      // A 4xx or 5xx is an answer: the table down, a refused break glass, Amazon MQ refusing.
+    } finally {
+      this.driver.durations.push({ region: r, via: `api ${kind}`, ms: performance.now() - started });
+    }
+    for (const call of this.p.world.promoteLog.slice(before)) {
+      if (call.region === r) this.lastOperatorAct = Math.max(this.lastOperatorAct, call.at);
+    }
+  }
+
+  private async read<T>(table: string, key: { pk: string; sk: string }): Promise<T | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    return out.Item as T | undefined;
+  }
+
+  private async record(r: Region): Promise<PairState | undefined> {
+    return (await this.read<{ state: PairState }>(`crdr-orchestrator-${r}`, { pk: `PAIR#${this.p.pairName}`, sk: 'STATE' }))
+      ?.state;
+  }
+
+  /** After each step: attribute new promotions, check P1, P2, P5, P6, then note what each view shows now. */
+  private async observe(after: string): Promise<void> {
+    const calls = this.p.world.promoteLog.slice(this.promotesSeen);
+    this.promotesSeen = this.p.world.promoteLog.length;
+    const records = Object.fromEntries(await Promise.all(REGIONS.map(async (r) => [r, await this.record(r)] as const))) as Record<
+      Region,
+      PairState | undefined
+    >;
+    for (const call of calls) {
+      const r = call.region as Region;
+      const op = records[r]?.operation;
+      const operationId = op?.id ?? `unrecorded@${call.at}`;
+      const byOperator =
+        this.operatorOps.has(operationId) || (op?.trigger.startsWith('operator:') ?? false) || call.at <= this.lastOperatorAct;
+      if (this.accepted.some((a) => a.operationId === operationId)) continue; // an escalation, or a re-sent Promote
+      const promotion: Accepted = { region: r, operationId, automatic: !byOperator, at: call.at };
+      if (promotion.automatic) this.checkAutomatic(promotion, after);
+      this.accepted.push(promotion);
+    }
+    for (const d of this.driver.durations.splice(0)) {
+      if (d.ms > BUDGET_MS) this.fail(`P5: ${d.region} ${d.via} took ${Math.round(d.ms)} ms, over its budget`);
+    }
+    for (const f of this.driver.failures.splice(0)) {
+      if (!EXPECTED_FAILURE.test(f.error)) this.fail(`P6: ${f.region} ${f.via} failed with an untyped error: ${f.error}`);
+    }
+  }
+
+  /**
+   * The other Region's promotions as `region`'s replica of the view showed them at `at`: from the replication's
+   * log of copies (the writer's own Region reads its own items at once).
+   */
+  private shownIn(region: Region, at: number): Promotion[] {
+    const shown = new Map<string, Promotion>();
+    for (const copy of this.p.replication.copies) {
+      if (copy.to !== region || copy.at > at) continue;
+      const last = (copy.item.outcome as PublishedOutcome | undefined)?.lastPromotion;
+      if (last) shown.set(`${last.operationId} ${last.completedAt ?? ''}`, last);
+    }
+    return [...shown.values()];
+  }
+
+  /** P1 and P2 for an automatic promotion of a new operation in `a.region`. */
+  private checkAutomatic(a: Accepted, after: string): void {
+    const shown = this.shownIn(a.region, a.at);
+    const previous = this.accepted.filter((x) => x.at <= a.at).at(-1);
+    if (
+      this.s.policy === 'manual' &&
+      previous?.automatic &&
+      previous.region !== a.region &&
+      previous.at > this.lastOperatorAct &&
+      shown.some((x) => x.operationId === previous.operationId)
+    ) {
+      this.fail(
+        `P1: ${a.region} promoted automatically (${a.operationId}, after ${after}) and reversed ${previous.region}'s automatic ${previous.operationId}, which its view showed, with fail-back disarmed`,
+      );
+    }
+    for (const x of shown) {
+      if (x.completedAt === undefined || !this.accepted.some((y) => y.operationId === x.operationId)) continue;
+      // Completion stamped by the other Region's clock: the core's skew allowance applies.
+      if (a.at + MAX_CLOCK_SKEW_MS < x.completedAt + this.s.cooldownSeconds * 1000) {
+        this.fail(
+          `P2: ${a.region} promoted automatically at ${new Date(a.at).toISOString()}, within the pair-wide cooldown after ${x.operationId} (completed ${new Date(x.completedAt).toISOString()})`,
+        );
+      }
+    }
+  }
+
+  private async atRest(): Promise<void> {
+    const { world, pairName, stacks } = this.p;
+    const roles = REGIONS.map((r) => stacks[r].local.role);
+    if (roles.filter((x) => x === 'PRIMARY').length !== 1) this.fail(`P7: at rest the brokers are ${roles.join(' and ')}`);
+    if (world.pair(pairName).promotion) this.fail('P7: a promotion is still under way at rest');
+    for (const r of REGIONS) {
+      const state = await this.record(r);
+      const op = state?.operation;
+      if (op && isInFlight(op) && stacks[r].local.role === 'REPLICA') {
+        this.fail(`P3: at rest ${r}'s record says ${op.id} ${op.status} while its broker is a replica with nothing pending`);
+      }
+    }
+    for (const g of this.breakGlass) {
+      const timeline = await stacks[g.region].runtime.orchestrator.store.timeline(pairName);
+      if (!timeline.some((d) => d.breakGlass && d.requestKey === g.key)) {
+        this.fail(`P4: break-glass failover ${g.key} in ${g.region} is not in its timeline once the table answers`);
+      }
+    }
+  }
+}
