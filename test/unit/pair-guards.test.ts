@@ -1,0 +1,206 @@
+/**
+ * The pair-wide rules of the core, one Region's decision at a time: the peer's published outcomes come in as
+ * `ctx.pair`, as the orchestrator reads them from the pair view.
+ */
+import { describe, expect, it } from 'vitest';
+import { decide } from '#lib/core/decide.ts';
+import {
+  type BrokerObservation,
+  type CoreConfig,
+  type CoreEvent,
+  initialState,
+  type Outcome,
+  type PairState,
+  type PairViewRead,
+  type Promotion,
+} from '#lib/core/model.ts';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const MIN = 60_000;
+const east: CoreConfig = {
+  pairId: 'orders',
+  region: 'us-east-1',
+  failbackPolicy: 'manual',
+  deadlineMs: 600_000,
+  cooldownMs: 900_000,
+  probeFailureThreshold: 3,
+  promoteRetryAfterMs: 120_000,
+  maxPromoteAttempts: 3,
+  dryRun: false,
+};
+const replica: BrokerObservation = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false };
+const primary: BrokerObservation = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false };
+const lagAlarm: CoreEvent = {
+  type: 'ALARM',
+  alarmName: 'orders-replication-lag',
+  kind: 'REPLICATION_LAG',
+  state: 'ALARM',
+  previousState: 'OK',
+};
+
+/** us-west-2's failover, automatic, completed at T0 + 5 min. */
+const westFailover: Promotion = {
+  region: 'us-west-2',
+  operationId: 'op-west',
+  mode: 'FAILOVER',
+  trigger: 'health-check',
+  automatic: true,
+  startedAt: T0,
+  acceptedAt: T0 + MIN,
+  completedAt: T0 + 5 * MIN,
+};
+const peer = (lastPromotion?: Promotion, extra: object = {}): PairViewRead => ({
+  peer: { region: 'us-west-2', version: 9, publishedAt: T0, ...(lastPromotion ? { lastPromotion } : {}), ...extra },
+});
+
+/** A record that has seen its broker a replica already (the first event with a view records the role). */
+const base = (): PairState => ({ ...initialState('orders'), localRole: { role: 'REPLICA', since: T0 - MIN } });
+
+let ids = 0;
+const step = (
+  state: PairState,
+  event: CoreEvent,
+  ctx: { now?: number; observation?: BrokerObservation; pair?: PairViewRead; cfg?: CoreConfig } = {},
+): Outcome =>
+  decide(state, event, {
+    now: ctx.now ?? T0 + 60 * MIN,
+    observation: ctx.observation ?? replica,
+    config: ctx.cfg ?? east,
+    newOperationId: () => `op-${++ids}`,
+    ...(ctx.pair ? { pair: ctx.pair } : {}),
+  });
+const promotes = (o: Outcome) => o.commands.filter((c) => c.type === 'PROMOTE');
+
+describe('fail-back policy', () => {
+  it('after the other Region’s automatic promotion, an alarm or failing probes never promote back (manual)', () => {
+    const out = step(base(), lagAlarm, { pair: peer(westFailover) });
+    expect(promotes(out)).toEqual([]);
+    expect(out.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed: us-west-2's FAILOVER op-west .*mqdr rearm/);
+    let s = base();
+    const probe: CoreEvent = { type: 'PROBE', healthy: false, detail: 'connect refused' };
+    const actions: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const o = step(s, probe, { pair: peer(westFailover) });
+      expect(promotes(o)).toEqual([]);
+      actions.push(...o.decisions.map((d) => d.action));
+      s = o.state;
+    }
+    // Refused (and notified) once at the threshold; the probes after it count quietly.
+    expect(actions).toEqual(['COUNT_PROBE', 'COUNT_PROBE', 'REFUSE', 'COUNT_PROBE', 'COUNT_PROBE']);
+  });
+
+  it('an operator may still promote; an operator’s own promotion does not disarm anything', () => {
+    const operator: CoreEvent = { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'fail back', operator: 'alice' };
+    expect(promotes(step(base(), operator, { pair: peer(westFailover) }))).toHaveLength(1);
+    const byOperator = { ...westFailover, trigger: 'operator:bob', automatic: false };
+    expect(promotes(step(base(), lagAlarm, { pair: peer(byOperator) }))).toHaveLength(1);
+  });
+
+  it('a re-arm, by either Region, lifts the disarm; with nothing disarmed it is ignored', () => {
+    const rearm: CoreEvent = { type: 'REARM', reason: 'link fixed', operator: 'alice' };
+    const rearmed = step(base(), rearm, { pair: peer(westFailover) });
+    expect(rearmed.decisions).toMatchObject([
+      { action: 'REARM', reason: expect.stringContaining("after us-west-2's FAILOVER op-west") },
+    ]);
+    expect(promotes(step(rearmed.state, lagAlarm, { pair: peer(westFailover), now: T0 + 61 * MIN }))).toHaveLength(1);
+    // The other Region's re-arm, read from the view, counts the same.
+    const theirs = peer(westFailover, { rearm: { operator: 'bob', reason: 'ok', at: T0 + 30 * MIN } });
+    expect(promotes(step(base(), lagAlarm, { pair: theirs }))).toHaveLength(1);
+    expect(step(base(), rearm, { pair: peer() }).decisions).toMatchObject([{ action: 'IGNORE' }]);
+  });
+
+  it('FAILBACK_POLICY=automatic promotes back, but only after the pair-wide cooldown', () => {
+    const cfg = { ...east, failbackPolicy: 'automatic' } as const;
+    const early = step(base(), lagAlarm, { cfg, pair: peer(westFailover), now: T0 + 10 * MIN });
+    expect(early.decisions[0]?.reason).toMatch(/pair-wide cooldown after op-west in us-west-2 for another 600 s/);
+    expect(promotes(step(base(), lagAlarm, { cfg, pair: peer(westFailover), now: T0 + 21 * MIN }))).toHaveLength(1);
+  });
+
+  it('a pair view that cannot be read stops automatic promotion and escalation, not operators', () => {
+    const unreadable: PairViewRead = { error: 'table impaired' };
+    const out = step(base(), lagAlarm, { pair: unreadable });
+    expect(out.decisions[0]?.reason).toMatch(/the pair view cannot be read \(table impaired\)/);
+    const operator: CoreEvent = { type: 'OPERATOR', mode: 'FAILOVER', reason: 'now', operator: 'alice' };
+    expect(promotes(step(base(), operator, { pair: unreadable }))).toHaveLength(1);
+    // A switchover in flight at its deadline waits for the view rather than failing over blind.
+    const started = step(base(), lagAlarm, { pair: peer(), now: T0 });
+    const id = started.state.operation?.id as string;
+    const deadline = step(started.state, { type: 'DEADLINE', operationId: id }, { pair: unreadable, now: T0 + 11 * MIN });
+    expect(promotes(deadline)).toEqual([]);
+    expect(deadline.decisions.at(-1)).toMatchObject({
+      action: 'WAIT',
+      reason: expect.stringContaining('pair view cannot be read'),
+    });
+  });
+
+  it('a demotion the view does not show yet keeps automatic promotion waiting until it does', () => {
+    const seenPrimary = step(initialState('orders'), { type: 'SWEEP' }, { observation: primary, pair: peer(), now: T0 });
+    expect(seenPrimary.decisions).toMatchObject([{ action: 'ROLE_OBSERVED', reason: 'local broker is the PRIMARY' }]);
+    const demoted = step(seenPrimary.state, lagAlarm, { pair: peer(), now: T0 + 8 * MIN });
+    expect(demoted.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED', 'REFUSE']);
+    expect(demoted.decisions[1]?.reason).toMatch(/shows no promotion by the other Region that explains it/);
+    // Once the view shows us-west-2's automatic failover, the fail-back rule decides.
+    const shown = step(demoted.state, lagAlarm, { pair: peer(westFailover), now: T0 + 9 * MIN });
+    expect(shown.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
+  });
+});
+
+describe('superseded, abandoned, break glass', () => {
+  /** us-east-1's switchover, accepted at T0 (the record never saw it complete). */
+  const inFlight = (): PairState => {
+    const started = step(base(), lagAlarm, { pair: peer(), now: T0 });
+    const id = started.state.operation?.id as string;
+    return step(
+      started.state,
+      { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: true, retryable: false },
+      {
+        pair: peer(),
+        now: T0,
+        observation: { ...replica, promotionPending: true },
+      },
+    ).state;
+  };
+
+  it('ends SUPERSEDED when the other Region promoted after it started and the local broker is a replica, never escalating', () => {
+    const later = { ...westFailover, startedAt: T0 + 3 * MIN, acceptedAt: T0 + 3 * MIN };
+    const out = step(inFlight(), { type: 'SWEEP' }, { pair: peer(later), now: T0 + 9 * MIN });
+    expect(out.state.operation?.status).toBe('SUPERSEDED');
+    expect(out.decisions[0]).toMatchObject({
+      action: 'SUPERSEDE',
+      reason: expect.stringMatching(/^us-west-2 promoted its broker \(FAILOVER op-west/),
+    });
+    expect(promotes(out)).toEqual([]);
+    expect(out.commands.map((c) => c.type)).toEqual(['CANCEL_DEADLINE', 'NOTIFY']);
+    // An older promotion of the other Region (beyond the clock-skew allowance) supersedes nothing: escalation.
+    const older = { ...westFailover, startedAt: T0 - 2 * MIN };
+    const escalated = step(inFlight(), { type: 'SWEEP' }, { pair: peer(older), now: T0 + 11 * MIN });
+    expect(escalated.decisions.map((d) => d.action)).toContain('ESCALATE_TO_FAILOVER');
+  });
+
+  it('an operator abandons the operation in flight, with a reason; the deadline is cancelled', () => {
+    const abandon: CoreEvent = { type: 'ABANDON', reason: 'stuck; retry tonight', operator: 'alice' };
+    const out = step(inFlight(), abandon, {
+      pair: peer(),
+      now: T0 + 2 * MIN,
+      observation: { ...replica, promotionPending: true },
+    });
+    expect(out.state.operation?.status).toBe('ABANDONED');
+    expect(out.decisions[0]?.reason).toBe(
+      'stuck; retry tonight; Amazon MQ still shows a promotion under way, which abandoning does not stop',
+    );
+    expect(out.commands.map((c) => c.type)).toEqual(['CANCEL_DEADLINE', 'NOTIFY']);
+    expect(step(out.state, abandon, { pair: peer(), now: T0 + 3 * MIN }).decisions).toMatchObject([{ action: 'IGNORE' }]);
+  });
+
+  it('records a break-glass failover once, marked, and completes it when the broker is the primary', () => {
+    const record = { id: 'op-glass', operator: 'alice', reason: 'table down', requestKey: 'glass-1', at: T0 + 2 * MIN };
+    const out = step(base(), { type: 'BREAK_GLASS', record }, { observation: primary, pair: peer(), now: T0 + 7 * MIN });
+    expect(out.decisions.map((d) => [d.action, d.breakGlass ?? false])).toEqual([
+      ['START_FAILOVER', true],
+      ['COMPLETE', false],
+    ]);
+    expect(out.decisions[0]?.reason).toMatch(/^break glass: alice failed over at .* recorded 300 s later/);
+    expect(out.state.lastPromotion).toMatchObject({ operationId: 'op-glass', automatic: false, breakGlass: true });
+    expect(step(out.state, { type: 'BREAK_GLASS', record }, { observation: primary, pair: peer() }).decisions).toEqual([]);
+  });
+});
