@@ -147,6 +147,13 @@ describe('both Regions deployed', () => {
     expect(actions(driver, REPLICA_REGION)).not.toContain('ESCALATE_TO_FAILOVER');
     expect(promotions(p)).toEqual([`${REPLICA_REGION} SWITCHOVER`, `${PRIMARY_REGION} SWITCHOVER`]);
     expect(p.world.published.some((m) => m.subject?.includes('SWITCHOVER superseded'))).toBe(true);
+    // The record is at rest: a later real outage of us-east-1 is acted on, not refused as "already in flight".
+    await driver.play(21 * MIN, (t) => {
+      if (t === 21 * MIN) p.world.setRegionUp(PRIMARY_REGION, false);
+    });
+    await driver.play(30 * MIN);
+    expect(p.world.roles(p.pairName).primary.region).toBe(REPLICA_REGION);
+    expect(promotions(p).slice(2)).toEqual([`${REPLICA_REGION} SWITCHOVER`, `${REPLICA_REGION} FAILOVER`]);
   });
 
   it('an operator abandons a stuck operation, with a reason; its deadline is cancelled', async () => {
