@@ -2,15 +2,16 @@
  * `npm run bench:cold [-- --runs 15]`: each Lambda function's bundle, side by side with a minimal Powertools +
  * DynamoDB handler (bench/baseline-handler.ts) bundled the same way: the esbuild options are read from
  * serverless.yml's custom.esbuild (format, target, minify, source map, banner, plugins), as the package step
- * uses them. Printed per function: the zipped size (deflate, as in the deployment zip), the median cold init
- * (a fresh Node process importing the bundle: module loading and top-level code, what a Lambda cold start
- * pays before the first invocation), and both as ratios to the baseline.
+ * uses them, code splitting included. Printed per function: the zipped size (deflate of every file it ships, as in
+ * the deployment zip), the median cold init (a fresh Node process importing the bundle: module loading and
+ * top-level code, what a Lambda cold start pays before the first invocation; chunks imported lazily load later,
+ * on the path that needs them), and both as ratios to the baseline.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
@@ -42,10 +43,11 @@ const plugins = typeof esb.plugins === 'string' ? (createRequire(import.meta.url
 const out = mkdtempSync(join(tmpdir(), 'bench-cold-'));
 
 async function bundle(name: string, entry: string): Promise<{ file: string; bytes: number; zipped: number }> {
-  const file = join(out, `${name}.mjs`);
+  const dir = join(out, name);
   await build({
     entryPoints: [entry],
-    outfile: file,
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: esb.format as 'esm',
@@ -53,12 +55,20 @@ async function bundle(name: string, entry: string): Promise<{ file: string; byte
     minify: esb.minify === true,
     keepNames: esb.keepNames === true,
     sourcemap: esb.sourcemap === true,
+    splitting: esb.splitting === true,
     banner: esb.banner as Record<string, string>,
     plugins,
     logLevel: 'error',
   });
-  const code = readFileSync(file);
-  return { file, bytes: code.length, zipped: deflateRawSync(code, { level: 6 }).length };
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  let bytes = 0;
+  let zipped = 0;
+  for (const f of files) {
+    const code = readFileSync(join(f.parentPath, f.name));
+    bytes += code.length;
+    zipped += deflateRawSync(code, { level: 6 }).length;
+  }
+  return { file: join(dir, `${basename(entry).replace(/\.ts$/, '')}.mjs`), bytes, zipped };
 }
 
 /** Median milliseconds for a fresh Node process to import the bundle (its handler is not called). */

@@ -1,66 +1,71 @@
 /** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './validation.ts';
 import type { CallTimeouts } from './adapters/http.ts';
 import type { SsmRedirectConfig } from './adapters/ssm-redirect.ts';
 import { ConfigurationError, issuesOf } from './errors.ts';
 import { PROTOCOL_SCHEMES } from './mq-facts.ts';
 import type { OrchestratorConfig } from './orchestrator.ts';
 
-const csv = z
-  .string()
-  .default('')
-  .transform((s) =>
+const csv = z.pipe(
+  z._default(z.string(), ''),
+  z.transform((s: string) =>
     s
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean),
-  );
-const flag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .default('false')
-  .transform((s) => s === 'true' || s === '1');
-const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+  ),
+);
+const flag = z.pipe(
+  z._default(z.enum(['true', 'false', '1', '0', '']), 'false'),
+  z.transform((s) => s === 'true' || s === '1'),
+);
+/** A whole number within bounds, with a default: every numeric setting. */
+const int = (min: number, max: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
+const seconds = int;
+const arn = z.optional(z.string().check(z.startsWith('arn:')));
+const url = z.optional(z.url());
+const nonEmpty = z.string().check(z.minLength(1));
+const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/));
 /** The rules a pair's values follow, wherever they are given: here, and in a pair file (scripts/deploy.ts). */
-export const RegionCode = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1');
-export const PairIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40');
-export const SsmParameterPath = z
-  .string()
-  .max(2048)
+export const RegionCode = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1'));
+export const PairIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40'));
+export const SsmParameterPath = z.string().check(
+  z.maxLength(2048),
   // A leading / keeps the parameter's ARN `…:parameter/<name>`, as serverless.yml's IAM statement writes it.
-  .regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /');
+  z.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /'),
+);
 export const RedirectProtocol = z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]);
 
 export const EnvSchema = z
   .object({
     PAIR_ID: PairIdSchema,
     AWS_REGION: RegionCode,
-    LOCAL_BROKER_ID: z.string().min(1),
-    REMOTE_BROKER_ID: z.string().min(1),
+    LOCAL_BROKER_ID: nonEmpty,
+    REMOTE_BROKER_ID: nonEmpty,
     REMOTE_REGION: RegionCode,
-    TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+    TABLE_NAME: tableName,
     /**
      * The pair view: a DynamoDB global table with a replica in both Regions, where each Region's orchestrator
      * publishes its own outcomes and reads the other's before any automatic decision. Unset: this stack
      * decides alone (one Region only, as the single-stack embedded default does).
      */
-    PAIR_VIEW_TABLE: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{3,255}$/)
-      .optional(),
+    PAIR_VIEW_TABLE: z.optional(tableName),
     /** manual: automatic triggers never reverse an automatic promotion until an operator re-arms (see README). */
-    FAILBACK_POLICY: z.enum(['manual', 'automatic']).default('manual'),
+    FAILBACK_POLICY: z._default(z.enum(['manual', 'automatic']), 'manual'),
     DEADLINE_SECONDS: seconds(30, 86_400, 600),
     COOLDOWN_SECONDS: seconds(0, 86_400, 900),
-    PROBE_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
-    PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
+    PROBE_FAILURE_THRESHOLD: int(1, 100, 3),
+    PROBE_TIMEOUT_MS: int(100, 30_000, 3_000),
     /**
      * Every AWS SDK client: how long a connection and a whole request may take (each attempt). A call that hangs
      * fails as a timeout instead of outliving the invocation.
      */
-    SDK_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(3_000),
-    SDK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    SDK_CONNECT_TIMEOUT_MS: int(50, 30_000, 3_000),
+    SDK_REQUEST_TIMEOUT_MS: int(100, 60_000, 5_000),
     /** The invocation's overall budget, well under the Lambda timeout (and cut to what Lambda says remains). */
-    INVOCATION_BUDGET_MS: z.coerce.number().int().min(1_000).max(900_000).default(80_000),
+    INVOCATION_BUDGET_MS: int(1_000, 900_000, 80_000),
     /**
      * A switchover waiting while the primary's Region is unreachable (its API and its endpoints failing for
      * PROBE_FAILURE_THRESHOLD consecutive probes) cannot complete: it escalates this long after the outage is
@@ -80,50 +85,52 @@ export const EnvSchema = z
     WATCH_SECONDS: seconds(0, 900, 60),
     WATCH_INTERVAL_SECONDS: seconds(1, 60, 5),
     PROMOTE_RETRY_AFTER_SECONDS: seconds(10, 3_600, 120),
-    MAX_PROMOTE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    MAX_PROMOTE_ATTEMPTS: int(1, 20, 3),
     DRY_RUN: flag,
     /**
      * The brokers' names, for their TotalReplicationLag metric (dimension `Broker`): with them the escalate and
      * api functions read the lag series, to escalate early and to estimate each failover's RPO.
      */
-    LOCAL_BROKER_NAME: z.string().min(1).optional(),
-    REMOTE_BROKER_NAME: z.string().min(1).optional(),
-    PREDICTIVE_ESCALATION: z
-      .enum(['true', 'false', '1', '0'])
-      .default('true')
-      .transform((s) => s === 'true' || s === '1'),
-    PREDICTION_MIN_POINTS: z.coerce.number().int().min(2).max(60).default(3),
+    LOCAL_BROKER_NAME: z.optional(nonEmpty),
+    REMOTE_BROKER_NAME: z.optional(nonEmpty),
+    PREDICTIVE_ESCALATION: z.pipe(
+      z._default(z.enum(['true', 'false', '1', '0']), 'true'),
+      z.transform((s) => s === 'true' || s === '1'),
+    ),
+    PREDICTION_MIN_POINTS: int(2, 60, 3),
     PREDICTION_MARGIN_SECONDS: seconds(0, 86_400, 60),
     /**
      * Client redirection: after every completed promotion, this SSM parameter (in REDIRECT_SSM_REGIONS, by
      * default this Region then the remote one) is set to the failover URL of the new primary's
      * REDIRECT_PROTOCOL endpoints. Unset: no redirection.
      */
-    REDIRECT_SSM_PARAMETER: SsmParameterPath.optional(),
-    REDIRECT_SSM_REGIONS: csv.pipe(z.array(RegionCode)),
-    REDIRECT_PROTOCOL: RedirectProtocol.default('openwire'),
+    REDIRECT_SSM_PARAMETER: z.optional(SsmParameterPath),
+    REDIRECT_SSM_REGIONS: z.pipe(csv, z.array(RegionCode)),
+    REDIRECT_PROTOCOL: z._default(RedirectProtocol, 'openwire'),
     REDIRECT_RETRY_SECONDS: seconds(10, 3_600, 60),
-    REDIRECT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(10),
+    REDIRECT_MAX_ATTEMPTS: int(1, 20, 10),
     /** What the ARC Region switch step (arcStep) starts when its Region's broker is a replica. */
-    ARC_STEP_MODE: z.enum(['SWITCHOVER', 'FAILOVER']).default('SWITCHOVER'),
+    ARC_STEP_MODE: z._default(z.enum(['SWITCHOVER', 'FAILOVER']), 'SWITCHOVER'),
     LAG_ALARM_NAMES: csv,
     HEALTH_ALARM_NAMES: csv,
-    TOPIC_ARN: z.string().startsWith('arn:').optional(),
-    SCHEDULE_GROUP: z.string().min(1).default('default'),
-    ESCALATE_FUNCTION_ARN: z.string().startsWith('arn:').optional(),
-    SCHEDULER_ROLE_ARN: z.string().startsWith('arn:').optional(),
-    DEAD_LETTER_QUEUE_ARN: z.string().startsWith('arn:').optional(),
+    TOPIC_ARN: arn,
+    SCHEDULE_GROUP: z._default(nonEmpty, 'default'),
+    ESCALATE_FUNCTION_ARN: arn,
+    SCHEDULER_ROLE_ARN: arn,
+    DEAD_LETTER_QUEUE_ARN: arn,
     /** Endpoint overrides for the embedded default (simulator, dynalite); unset on AWS. */
-    MQ_ENDPOINT: z.url().optional(),
-    DYNAMODB_ENDPOINT: z.url().optional(),
-    SNS_ENDPOINT: z.url().optional(),
-    CLOUDWATCH_ENDPOINT: z.url().optional(),
-    SSM_ENDPOINT: z.url().optional(),
+    MQ_ENDPOINT: url,
+    DYNAMODB_ENDPOINT: url,
+    SNS_ENDPOINT: url,
+    CLOUDWATCH_ENDPOINT: url,
+    SSM_ENDPOINT: url,
   })
-  .refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' })
-  .refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
-    message: 'set both ESCALATE_FUNCTION_ARN and SCHEDULER_ROLE_ARN (or neither)',
-  });
+  .check(
+    z.refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' }),
+    z.refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
+      message: 'set both ESCALATE_FUNCTION_ARN and SCHEDULER_ROLE_ARN (or neither)',
+    }),
+  );
 
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -1,8 +1,8 @@
 /** Typed errors of the orchestrator. Messages say what happened and what to do next. */
-import type { ZodError } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
-/** Each zod issue as `path: message`; `root` names what an issue without a path is about. */
-export const issuesOf = (error: ZodError, root: string): string[] =>
+/** Each zod issue (classic or mini) as `path: message`; `root` names what an issue without a path is about. */
+export const issuesOf = (error: $ZodError, root: string): string[] =>
   error.issues.map((i) => `${i.path.join('.') || root}: ${i.message}`);
 
 export class OrchestratorError extends Error {

@@ -3,7 +3,8 @@
  *  - CloudWatch alarm state changes, through an EventBridge rule or as the alarm's direct Lambda action;
  *  - the escalate function's inputs: a deadline schedule's payload, or the rate(1 minute) sweep.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './validation.ts';
 import { AlarmKind, type CoreEvent } from './core/model.ts';
 import { InvalidEventError, issuesOf } from './errors.ts';
 import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
@@ -11,49 +12,43 @@ import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
 const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 /** An ISO time as CloudWatch and EventBridge write it; anything else is left out rather than guessed at. */
 const IsoTime = z
-  .string()
-  .transform((t) => Date.parse(t))
-  .refine((t) => Number.isFinite(t), 'not an ISO time');
-const AlarmState = z.object({ value: AlarmStateValue, reason: z.string().optional(), timestamp: IsoTime.optional() });
-const AlarmConfiguration = z
-  .object({
-    metrics: z
-      .array(
-        z
-          .object({
-            metricStat: z
-              .object({ metric: z.object({ name: z.string().optional() }).loose() })
-              .loose()
-              .optional(),
-          })
-          .loose(),
-      )
-      .optional(),
-  })
-  .loose()
-  .optional();
-const AlarmDetail = z
-  .object({
-    alarmName: z.string().min(1),
-    state: AlarmState,
-    previousState: AlarmState.optional(),
-    configuration: AlarmConfiguration,
-  })
-  .loose();
+  .pipe(
+    z.string(),
+    z.transform((t) => Date.parse(t)),
+  )
+  .check(z.refine((t) => Number.isFinite(t), 'not an ISO time'));
+const AlarmState = z.object({ value: AlarmStateValue, reason: z.optional(z.string()), timestamp: z.optional(IsoTime) });
+const AlarmConfiguration = z.optional(
+  z.looseObject({
+    metrics: z.optional(
+      z.array(
+        z.looseObject({
+          metricStat: z.optional(z.looseObject({ metric: z.looseObject({ name: z.optional(z.string()) }) })),
+        }),
+      ),
+    ),
+  }),
+);
+const AlarmDetail = z.looseObject({
+  alarmName: z.string().check(z.minLength(1)),
+  state: AlarmState,
+  previousState: z.optional(AlarmState),
+  configuration: AlarmConfiguration,
+});
 
 /** EventBridge rule on detail-type "CloudWatch Alarm State Change". */
-export const EventBridgeAlarmEvent = z
-  .object({
-    source: z.literal('aws.cloudwatch'),
-    'detail-type': z.literal('CloudWatch Alarm State Change'),
-    detail: AlarmDetail,
-  })
-  .loose();
+export const EventBridgeAlarmEvent = z.looseObject({
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  detail: AlarmDetail,
+});
 
 /** The alarm's direct Lambda action (@types/aws-lambda CloudWatchAlarmEvent). */
-export const DirectAlarmEvent = z
-  .object({ source: z.literal('aws.cloudwatch'), alarmArn: z.string(), alarmData: AlarmDetail })
-  .loose();
+export const DirectAlarmEvent = z.looseObject({
+  source: z.literal('aws.cloudwatch'),
+  alarmArn: z.string(),
+  alarmData: AlarmDetail,
+});
 
 export interface AlarmNames {
   lagAlarmNames: string[];
@@ -71,7 +66,7 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
   const eventTime = timeOf(raw);
   if (!detail) {
     throw new InvalidEventError('not a CloudWatch alarm state change (EventBridge or direct alarm action)', [
-      ...issuesOf(viaRule.error as z.ZodError, 'event'),
+      ...(viaRule.error ? issuesOf(viaRule.error, 'event') : []),
     ]);
   }
   const metrics = (detail.configuration?.metrics ?? []).map((m) => m.metricStat?.metric.name);
@@ -99,16 +94,13 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
   };
 }
 
-const DeadlineInput = z
-  .object({ kind: z.literal('deadline'), pairId: z.string().min(1), operationId: z.string().min(1) })
-  .strict();
+const nonEmpty = z.string().check(z.minLength(1));
+const DeadlineInput = z.strictObject({ kind: z.literal('deadline'), pairId: nonEmpty, operationId: nonEmpty });
 export const EscalateInput = z.union([
   DeadlineInput,
-  z.object({ kind: z.literal('sweep') }).strict(),
+  z.strictObject({ kind: z.literal('sweep') }),
   // A scheduled EventBridge rule without input: treated as a sweep.
-  z
-    .object({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') })
-    .loose(),
+  z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }),
 ]);
 
 export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEvent, { type: 'DEADLINE' | 'SWEEP' }> {

@@ -7,7 +7,8 @@
  * led to, so a retried request is answered from its first outcome and never starts a second operation.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './validation.ts';
 import { findRequest, isInFlight } from './core/decide.ts';
 import {
   Action,
@@ -25,37 +26,43 @@ import { errorMessage, findBreakGlass, handleEvent, keepBreakGlass, newOperation
 import type { LagSeries } from './ports.ts';
 import type { Runtime } from './runtime.ts';
 
-const reason = z.string().trim().min(3, 'say why, in at least 3 characters').max(500);
+const reason = z.string().check(z.trim(), z.minLength(3, 'say why, in at least 3 characters'), z.maxLength(500));
+const flag = (fallback: boolean) => z._default(z.boolean(), fallback);
+const reasonOnly = () => z.strictObject({ reason });
 
 export const RequestBodies = {
   /** `escalate: false`: the switchover never escalates to a failover by itself (`mqdr switchover --no-escalate`). */
-  SWITCHOVER: z.object({ reason, dryRun: z.boolean().default(false), escalate: z.boolean().default(true) }).strict(),
-  FAILOVER: z.object({ reason, confirm: z.string().max(100), dryRun: z.boolean().default(false) }).strict(),
-  HOLD: z.object({ reason }).strict(),
-  RELEASE: z.object({ reason }).strict(),
-  REARM: z.object({ reason }).strict(),
-  ABANDON: z.object({ reason }).strict(),
-} as const satisfies Record<RequestKind, z.ZodType>;
+  SWITCHOVER: z.strictObject({ reason, dryRun: flag(false), escalate: flag(true) }),
+  FAILOVER: z.strictObject({ reason, confirm: z.string().check(z.maxLength(100)), dryRun: flag(false) }),
+  HOLD: reasonOnly(),
+  RELEASE: reasonOnly(),
+  REARM: reasonOnly(),
+  ABANDON: reasonOnly(),
+} as const;
 
-export const IdempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits');
+export const IdempotencyKey = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits'));
 
-export const ViewQuery = z.object({ lagMinutes: z.coerce.number().int().min(5).max(1440).default(60) }).strict();
+export const ViewQuery = z.strictObject({
+  lagMinutes: z._default(z.coerce.number().check(z.int(), z.minimum(5), z.maximum(1440)), 60),
+});
 
 /** The decisions the pair view carries: the newest ones, read with a bounded query, whatever the history. */
 export const VIEW_TIMELINE_LIMIT = 20;
 
 /** `cursor` is where the previous page ended, as the API gave it (base64url of the entry's sort key). */
-export const TimelineQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(1_000).default(100),
-    cursor: z
-      .string()
-      .max(200)
-      .transform((c) => Buffer.from(c, 'base64url').toString('utf8'))
-      .refine((sk) => /^TL#\d{12}#\d{3}$/.test(sk), 'not a cursor this API gave out; start again without one')
-      .optional(),
-  })
-  .strict();
+export const TimelineQuery = z.strictObject({
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1_000)), 100),
+  cursor: z.optional(
+    z
+      .pipe(
+        z.string().check(z.maxLength(200)),
+        z.transform((c) => Buffer.from(c, 'base64url').toString('utf8')),
+      )
+      .check(z.refine((sk) => /^TL#\d{12}#\d{3}$/.test(sk), 'not a cursor this API gave out; start again without one')),
+  ),
+});
 
 export const encodeCursor = (sk: string): string => Buffer.from(sk, 'utf8').toString('base64url');
 

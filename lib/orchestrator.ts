@@ -253,7 +253,22 @@ export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord):
   try {
     const { own } = await o.view.read(o.config.pairId);
     const base = own ?? { region: o.config.region ?? '', version: 0, publishedAt: o.clock.now() };
-    await o.view.publish(o.config.pairId, { ...base, breakGlass: [...(own?.breakGlass ?? []), record] });
+    // Published as this Region's newest promotion at once: the other Region must not escalate against it.
+    const promotion = {
+      region: o.config.region ?? '',
+      operationId: record.id,
+      mode: 'FAILOVER',
+      trigger: `operator:${record.operator}`,
+      automatic: false,
+      startedAt: record.at,
+      acceptedAt: record.at,
+      breakGlass: true,
+    } as const;
+    await o.view.publish(o.config.pairId, {
+      ...base,
+      lastPromotion: promotion,
+      breakGlass: [...(own?.breakGlass ?? []), record],
+    });
     return 'pair view';
   } catch (error) {
     o.log.error('break-glass failover kept in memory only', { pairId: o.config.pairId, error: errorMessage(error) });

@@ -19,4 +19,23 @@ const zodWithoutLocales = {
   },
 };
 
-module.exports = [zodWithoutLocales];
+/**
+ * With code splitting, the clients a function imports lazily (SSM, SNS, Scheduler, CloudWatch: `import()` in
+ * lib/runtime.ts) become chunks that a cold start does not load. serverless-esbuild builds every function into
+ * one directory, and would zip every function's chunks into each zip; named `<function>.chunks/…`, the chunks
+ * of the other functions are left out of a function's zip by the same rule that leaves out their bundles
+ * (`<bundle>.` prefixes).
+ */
+const chunksPerFunction = {
+  name: 'chunks-per-function',
+  setup(build) {
+    const options = build.initialOptions;
+    if (!options.splitting) return;
+    const entries = Array.isArray(options.entryPoints) ? options.entryPoints : [];
+    if (entries.length !== 1 || typeof entries[0] !== 'string') return;
+    const name = path.basename(entries[0]).replace(/\.[^.]+$/, '');
+    options.chunkNames = `${name}.chunks/[name]-[hash]`;
+  },
+};
+
+module.exports = [zodWithoutLocales, chunksPerFunction];

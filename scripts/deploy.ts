@@ -28,7 +28,7 @@ const Broker = z.strictObject({
 export const PairFile = z
   .strictObject({
     pairId: PairIdSchema,
-    stage: PairIdSchema.default('prod'),
+    stage: z._default(PairIdSchema, 'prod'),
     brokers: z.array(Broker).length(2, 'exactly two brokers: one in each Region of the pair'),
     alarms: z.strictObject({
       lagAlarmName: z.string().min(1).max(255),
@@ -47,13 +47,13 @@ export const PairFile = z
       .partial(),
     redirect: z.strictObject({
       parameter: SsmParameterPath,
-      protocol: RedirectProtocol.default('openwire'),
+      protocol: z._default(RedirectProtocol, 'openwire'),
     }),
     dedup: z.strictObject({
       tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
       ownerRegion: RegionCode,
       consistency: z.enum(['MREC', 'MRSC']).default('MREC'),
-      witnessRegion: RegionCode.optional(),
+      witnessRegion: z.optional(RegionCode),
       groups: z.array(z.string().min(1)).min(1),
       retentionSeconds: z.number().int().positive().default(604_800),
     }),

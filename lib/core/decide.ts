@@ -794,8 +794,9 @@ function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Prom
 
 /**
  * Ends an operation in flight that the other Region's promotion made moot: the local broker is a replica with
- * nothing pending, and the peer's view shows a promotion it started after this operation did (within the clock
- * skew allowance). Escalating it would promote against the pair's newer choice.
+ * nothing pending, and the peer's view shows a promotion that took hold (accepted or completed) after this
+ * operation started (within the clock skew allowance). Escalating it would promote against the pair's newer
+ * choice.
  */
 function supersedeIfMoot(step: Step, op: Operation): void {
   const { observation, pair } = step.ctx;
@@ -803,12 +804,13 @@ function supersedeIfMoot(step: Step, op: Operation): void {
   // The two Regions' clocks may disagree: a peer promotion stamped up to MAX_CLOCK_SKEW_MS before this
   // operation may still have come after it, and escalating then would reverse it.
   if (observation.role !== Role.REPLICA || observation.promotionPending || !peer) return;
-  if (peer.startedAt <= op.startedAt - MAX_CLOCK_SKEW_MS) return;
-  if (peer.acceptedAt === undefined && peer.completedAt === undefined) return;
+  // When the other Region's promotion took hold: its last accepted Promote (an escalation's, say) or completion.
+  const tookHold = Math.max(peer.acceptedAt ?? Number.NEGATIVE_INFINITY, peer.completedAt ?? Number.NEGATIVE_INFINITY);
+  if (tookHold <= op.startedAt - MAX_CLOCK_SKEW_MS) return;
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.SUPERSEDED;
   op.endedAt = step.ctx.now;
-  const reason = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}) at ${iso(peer.startedAt)}, after this ${op.mode} started, and the local broker is a replica with no promotion pending; never escalated`;
+  const reason = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}) at ${iso(tookHold)}, after this ${op.mode} started, and the local broker is a replica with no promotion pending; never escalated`;
   step.record(Action.SUPERSEDE, reason);
   step.notify(`${op.mode} superseded`, reason);
 }

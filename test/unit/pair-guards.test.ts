@@ -171,8 +171,8 @@ describe('superseded, abandoned, break glass', () => {
     });
     expect(promotes(out)).toEqual([]);
     expect(out.commands.map((c) => c.type)).toEqual(['CANCEL_DEADLINE', 'NOTIFY']);
-    // An older promotion of the other Region (beyond the clock-skew allowance) supersedes nothing: escalation.
-    const older = { ...westFailover, startedAt: T0 - 2 * MIN };
+    // A promotion of the other Region that took hold before (beyond the clock-skew allowance): escalation.
+    const older = { ...westFailover, startedAt: T0 - 10 * MIN, acceptedAt: T0 - 9 * MIN, completedAt: T0 - 2 * MIN };
     const escalated = step(inFlight(), { type: 'SWEEP' }, { pair: peer(older), now: T0 + 11 * MIN });
     expect(escalated.decisions.map((d) => d.action)).toContain('ESCALATE_TO_FAILOVER');
   });
