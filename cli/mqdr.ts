@@ -93,9 +93,25 @@ export function formatView(v: PairView): string[] {
       ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}`
       : '  op      none',
     `  hold    ${v.escalationHold ? `held by ${v.escalationHold.operator} since ${clock(v.escalationHold.at)}: ${v.escalationHold.reason}` : 'none: automatic escalation is armed'}`,
+    ...(v.pairWide ? [`  pair    ${pairWideLine(v.pairWide)}`] : []),
     'timeline',
     ...(v.timeline.length ? v.timeline.map(formatDecision) : ['  (no decisions yet)']),
   ];
+}
+
+/** The pair's newest promotion and whether automatic fail-back is disarmed by it (FAILBACK_POLICY=manual). */
+function pairWideLine(p: NonNullable<PairView['pairWide']>): string {
+  const last = p.newestPromotion;
+  const view = p.viewError ? `  ! pair view not read: ${p.viewError}` : '';
+  if (!last) return `no promotion recorded${view}`;
+  const what = `newest promotion ${last.region} ${last.mode} ${last.operationId} by ${last.trigger}${last.breakGlass ? ' (break glass)' : ''}, ${clock(last.startedAt)}`;
+  const rearmed = p.rearm && p.rearm.at >= last.startedAt;
+  const state = !last.automatic
+    ? 'operator promotion: automatic promotion armed'
+    : rearmed
+      ? `re-armed by ${p.rearm?.operator}`
+      : 'automatic: promotion back is disarmed (FAILBACK_POLICY=manual) until mqdr rearm';
+  return `${what}; ${state}${view}`;
 }
 
 function credentialsFor(endpoint: string, env: Io['env']) {

@@ -19,6 +19,9 @@ import {
   type EscalationHold,
   type Operation,
   type OperatorRequest,
+  type PairState,
+  type Promotion,
+  type Rearm,
   type RequestKind,
 } from './core/model.ts';
 import { InvalidEventError, issuesOf, StoreError } from './errors.ts';
@@ -85,8 +88,31 @@ export interface PairView {
   replicationLag: { current: number | null; at: number | null } & LagSeries;
   operation: (Operation & { inFlight: boolean; deadlineInMs?: number }) | null;
   escalationHold: EscalationHold | null;
+  /**
+   * Pair-wide, from the pair view: the pair's newest promotion by either Region and the newest re-arm (an
+   * automatic promotion not re-armed since keeps automatic fail-back disarmed), or why the view was not read.
+   */
+  pairWide: { newestPromotion: Promotion | null; rearm: Rearm | null; viewError?: string } | null;
   /** The decisions since the current (or last) operation started; the last 20 when there was none. */
   timeline: Decision[];
+}
+
+/** The newer of two stamped things, either of which may be missing. */
+const newer = <T>(a: T | undefined, b: T | undefined, at: (x: T) => number): T | null =>
+  a === undefined ? (b ?? null) : b === undefined || at(a) >= at(b) ? a : b;
+
+async function pairWideOf(rt: Runtime, state: PairState): Promise<PairView['pairWide']> {
+  const view = rt.orchestrator.view;
+  if (!view) return null;
+  try {
+    const { peer } = await view.read(rt.config.pairId);
+    return {
+      newestPromotion: newer(state.lastPromotion, peer?.lastPromotion, (p) => p.startedAt),
+      rearm: newer(state.rearm, peer?.rearm, (r) => r.at),
+    };
+  } catch (error) {
+    return { newestPromotion: state.lastPromotion ?? null, rearm: state.rearm ?? null, viewError: errorMessage(error) };
+  }
 }
 
 const LAG_PERIOD_SECONDS = 60;
@@ -135,6 +161,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
         }
       : null,
     escalationHold: state.escalationHold ?? null,
+    pairWide: await pairWideOf(rt, state),
     timeline: op ? timeline.filter((d) => d.at >= op.startedAt) : timeline,
   };
 }

@@ -696,11 +696,10 @@ function newestRearm(step: Step): Rearm | undefined {
 }
 
 /**
- * The promotion that keeps automatic promotion from this Region disarmed, and why, if one does: under the
- * manual fail-back policy, the pair's newest promotion when it was automatic and made by the other Region;
- * under any policy and with a pair view, this Region's own newest promotion when its broker is a replica again
- * and the view shows nothing later (the view lags, or the other Region could not publish). A re-arm after it
- * lifts either.
+ * What keeps automatic promotion from this Region disarmed, and why, if anything: a demotion of the local broker
+ * that the view does not explain yet (no promotion by the other Region newer than this Region's own: the view
+ * lags, or that Region could not publish), under any policy; under the manual fail-back policy, the pair's
+ * newest promotion when it was automatic and made by the other Region. A re-arm after it lifts either.
  */
 function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefined {
   const { config } = step.ctx;

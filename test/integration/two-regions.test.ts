@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '#cli/client.ts';
+import { formatView } from '#cli/mqdr.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../support/dynamo-faults.ts';
@@ -108,8 +109,14 @@ describe('both Regions deployed', () => {
     const refused = driver.log.filter((e) => e.region === PRIMARY_REGION && e.decision.action === 'REFUSE');
     expect(refused.at(0)?.decision.reason).toMatch(/automatic fail-back is disarmed/);
     expect(driver.failures).toEqual([]);
-    // An operator re-arms through either Region's API; the re-arm is recorded, and pair-wide.
+    // The operator's view says why, in either Region.
     const east = apiOf(p, PRIMARY_REGION);
+    const view = await east.pair(p.pairName);
+    expect(view.pairWide?.newestPromotion).toMatchObject({ region: REPLICA_REGION, mode: 'SWITCHOVER', automatic: true });
+    expect(formatView(view).find((l) => l.startsWith('  pair '))).toMatch(
+      /newest promotion us-west-2 SWITCHOVER op-.* by alarm:orders-replication-lag, .*; automatic: promotion back is disarmed \(FAILBACK_POLICY=manual\) until mqdr rearm$/,
+    );
+    // An operator re-arms through either Region's API; the re-arm is recorded, and pair-wide.
     const rearm = await east.request('REARM', p.pairName, { reason: 'link upgraded' });
     expect(rearm.request.action).toBe('REARM');
     expect(rearm.decisions[0]?.reason).toMatch(/^link upgraded; automatic promotion re-armed after us-west-2's SWITCHOVER/);
@@ -117,6 +124,7 @@ describe('both Regions deployed', () => {
     await driver.play(41 * MIN);
     const west = apiOf(p, REPLICA_REGION);
     expect((await west.request('REARM', p.pairName, { reason: 'seen from the other side' })).request.action).toBe('IGNORE');
+    expect((await west.pair(p.pairName)).pairWide?.rearm).toMatchObject({ reason: 'link upgraded' });
   });
 
   it('a stale record ends SUPERSEDED: the other Region promoted while this Region’s table was down; its deadline escalates nothing', async () => {
