@@ -170,7 +170,9 @@ async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
       o.log.info('lost the race for the pair record; deciding again', { pairId: config.pairId, attempt });
       continue;
     }
-    if (glass) o.pendingBreakGlass = o.pendingBreakGlass?.filter((r) => r.id !== glass.id);
+    // In place: the operator API runs requests through a copy of the orchestrator that shares this list.
+    const kept = o.pendingBreakGlass?.findIndex((r) => r.id === glass?.id) ?? -1;
+    if (kept >= 0) o.pendingBreakGlass?.splice(kept, 1);
     await publish(o, outcome.state, view);
     return result;
   }
@@ -248,7 +250,8 @@ async function publish(o: Orchestrator, state: PairState, view: ViewRead | undef
  * table, readable by the next invocation in any container), else in this container's memory. Returns where.
  */
 export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord): Promise<'pair view' | 'memory'> {
-  o.pendingBreakGlass = [...(o.pendingBreakGlass ?? []), record];
+  o.pendingBreakGlass ??= [];
+  o.pendingBreakGlass.push(record);
   if (!o.view) return 'memory';
   try {
     const { own } = await o.view.read(o.config.pairId);

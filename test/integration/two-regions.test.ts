@@ -220,4 +220,31 @@ describe('both Regions deployed', () => {
     expect(timeline.filter((d) => d.action === 'COMPLETE')).toHaveLength(1);
     expect(promotions(p)).toHaveLength(1);
   });
+
+  it('break glass with the pair view down too: kept in memory, recorded by the next request once the table answers', async () => {
+    const clock = new ManualClock(T0);
+    const { p, proxy } = await withProxies(clock);
+    pair = p;
+    const driver = new PairDriver(p, clock);
+    await driver.play(MIN);
+    p.world.setRegionUp(PRIMARY_REGION, false);
+    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
+    proxy(REPLICA_REGION).setTableDown(`crdr-pair-view-${REPLICA_REGION}`, 'fail');
+    const west = apiOf(p, REPLICA_REGION);
+    const answer = await west.request(
+      'FAILOVER',
+      p.pairName,
+      { reason: 'everything is down', confirm: p.pairName },
+      'break-glass-2',
+    );
+    expect(answer.breakGlass?.keptIn).toBe('memory');
+    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, undefined);
+    proxy(REPLICA_REGION).setTableDown(`crdr-pair-view-${REPLICA_REGION}`, undefined);
+    // The API function's container holds it: its next request records it first.
+    await west.request('HOLD', p.pairName, { reason: 'looking' });
+    const timeline = await p.stacks[REPLICA_REGION].runtime.orchestrator.store.timeline(p.pairName);
+    expect(timeline.filter((d) => d.breakGlass).map((d) => d.requestKey)).toEqual(['break-glass-2']);
+    expect(timeline.map((d) => d.action)).toContain('HOLD_ESCALATION');
+    expect(p.stacks[REPLICA_REGION].runtime.orchestrator.pendingBreakGlass).toEqual([]);
+  });
 });
