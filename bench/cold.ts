@@ -5,7 +5,7 @@
  * uses them, code splitting included. Printed per function: the zipped size (deflate of every file it ships, as in
  * the deployment zip), the median cold init (a fresh Node process importing the bundle: module loading and
  * top-level code, what a Lambda cold start pays before the first invocation; chunks imported lazily load later,
- * on the path that needs them), and both as ratios to the baseline.
+ * on the path that needs them) measured in turns with the baseline's, and both as ratios to the baseline.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -71,35 +71,49 @@ async function bundle(name: string, entry: string): Promise<{ file: string; byte
   return { file: join(dir, `${basename(entry).replace(/\.ts$/, '')}.mjs`), bytes, zipped };
 }
 
-/** Median milliseconds for a fresh Node process to import the bundle (its handler is not called). */
-function coldInit(file: string): number {
+/** Milliseconds for a fresh Node process to import the bundle (its handler is not called). */
+function importMs(file: string): number {
   const probe = join(out, 'probe.mjs');
   writeFileSync(
     probe,
     `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`,
   );
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const ms = execFileSync(process.execPath, [probe], {
-      env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', NODE_NO_WARNINGS: '1' },
-      encoding: 'utf8',
-    });
-    times.push(Number(ms.trim().split('\n').at(-1)));
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  const ms = execFileSync(process.execPath, [probe], {
+    env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', NODE_NO_WARNINGS: '1' },
+    encoding: 'utf8',
+  });
+  return Number(ms.trim().split('\n').at(-1));
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/**
+ * The function's and the baseline's cold init, measured in turns (baseline, function, baseline, …) so that a
+ * machine whose load drifts during the run weighs on both alike: the medians, and the median of the ratios.
+ */
+function coldInit(file: string, baselineFile: string): { init: number; base: number; ratio: number } {
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < runs; i++) pairs.push([importMs(baselineFile), importMs(file)]);
+  return {
+    base: median(pairs.map(([b]) => b)),
+    init: median(pairs.map(([, f]) => f)),
+    ratio: median(pairs.map(([b, f]) => f / b)),
+  };
 }
 
 const baseline = await bundle('baseline', 'bench/baseline-handler.ts');
-const baseInit = coldInit(baseline.file);
 const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
-console.log(`cold init: median of ${runs} fresh Node ${process.versions.node} processes importing each bundle\n`);
-console.log(`${'function'.padEnd(22)} ${'zip'.padStart(8)} ${'x base'.padStart(7)} ${'init'.padStart(9)} ${'x base'.padStart(7)}`);
-console.log(`${'baseline (Powertools+DDB)'.padEnd(22).slice(0, 22)} ${kb(baseline.zipped).padStart(8)} ${'1.00'.padStart(7)} ${`${baseInit.toFixed(1)} ms`.padStart(9)} ${'1.00'.padStart(7)}`);
+console.log(
+  `cold init: ${runs} fresh Node ${process.versions.node} processes importing each bundle, in turns with the baseline; medians\n`,
+);
+console.log(
+  `${'function'.padEnd(22)} ${'zip'.padStart(8)} ${'x base'.padStart(7)} ${'init'.padStart(9)} ${'baseline'.padStart(9)} ${'x base'.padStart(7)}`,
+);
+console.log(`${'baseline (Powertools+DDB)'.padEnd(22).slice(0, 22)} ${kb(baseline.zipped).padStart(8)} ${'1.00'.padStart(7)}`);
 for (const [name, fn] of Object.entries(config.functions)) {
   const b = await bundle(name, `${fn.handler.replace(/\.handler$/, '')}.ts`);
-  const init = coldInit(b.file);
+  const { init, base, ratio } = coldInit(b.file, baseline.file);
   console.log(
-    `${name.padEnd(22)} ${kb(b.zipped).padStart(8)} ${(b.zipped / baseline.zipped).toFixed(2).padStart(7)} ${`${init.toFixed(1)} ms`.padStart(9)} ${(init / baseInit).toFixed(2).padStart(7)}`,
+    `${name.padEnd(22)} ${kb(b.zipped).padStart(8)} ${(b.zipped / baseline.zipped).toFixed(2).padStart(7)} ${`${init.toFixed(1)} ms`.padStart(9)} ${`${base.toFixed(1)} ms`.padStart(9)} ${ratio.toFixed(2).padStart(7)}`,
   );
 }
