@@ -99,18 +99,18 @@ export function formatView(v: PairView): string[] {
   ];
 }
 
-/** The pair's newest promotion and whether automatic fail-back is disarmed by it (FAILBACK_POLICY=manual). */
+/** The pair's newest promotion and whether it disarms automatic fail-back (under FAILBACK_POLICY=manual). */
 function pairWideLine(p: NonNullable<PairView['pairWide']>): string {
   const last = p.newestPromotion;
   const view = p.viewError ? `  ! pair view not read: ${p.viewError}` : '';
   if (!last) return `no promotion recorded${view}`;
   const what = `newest promotion ${last.region} ${last.mode} ${last.operationId} by ${last.trigger}${last.breakGlass ? ' (break glass)' : ''}, ${clock(last.startedAt)}`;
   const rearmed = p.rearm && p.rearm.at >= last.startedAt;
-  const state = !last.automatic
-    ? 'operator promotion: automatic promotion armed'
+  const state = !last.disarms
+    ? 'a fail-back by hand: automatic promotion armed'
     : rearmed
       ? `re-armed by ${p.rearm?.operator}`
-      : 'automatic: promotion back is disarmed (FAILBACK_POLICY=manual) until mqdr rearm';
+      : 'automatic promotion back is disarmed (FAILBACK_POLICY=manual) until mqdr rearm or a fail-back by hand';
   return `${what}; ${state}${view}`;
 }
 

@@ -263,6 +263,8 @@ export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord):
       mode: 'FAILOVER',
       trigger: `operator:${record.operator}`,
       automatic: false,
+      // Until the table records it (and the core decides whether it was a fail-back): the safe side.
+      disarms: true,
       startedAt: record.at,
       acceptedAt: record.at,
       breakGlass: true,

@@ -19,10 +19,10 @@
  *  - an operator request carrying an idempotency key already seen decides nothing again;
  *  - clients are redirected only after the promotion is observed complete, and never to a broker that has
  *    stopped being the primary;
- *  - pair-wide (the peer Region's outcomes, read from the pair view before deciding): after an automatic
- *    promotion by either Region, automatic triggers never promote the other way until an operator re-arms
- *    (FAILBACK_POLICY=manual); the cooldown counts from either Region's last completion; an unreadable view
- *    stops automatic promotion; an operation the other Region's promotion made moot ends SUPERSEDED.
+ *  - pair-wide (the peer Region's outcomes, read from the pair view before deciding): automatic triggers never
+ *    reverse a promotion of the pair until an operator re-arms or fails back by hand (FAILBACK_POLICY=manual);
+ *    the cooldown counts from either Region's last completion; an unreadable view stops automatic promotion;
+ *    an operation the other Region's promotion made moot ends SUPERSEDED.
  *
  * Deadline timing of a switchover (S = start, D = S + deadline, B = sweep backstop interval):
  *
@@ -716,14 +716,36 @@ function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefi
       why: `the local broker was the primary and was seen a replica at ${iso(demotedAt)}, but the pair view shows no promotion by the other Region that explains it (the view lags, or that Region could not publish); automatic promotion waits until it does`,
     };
   }
-  if (!promotion || (rearm && rearm.at >= promotion.startedAt)) return undefined;
-  if (promotion.region === (config.region ?? promotion.region)) return undefined;
-  if ((config.failbackPolicy ?? 'manual') !== 'manual' || !promotion.automatic) return undefined;
+  if (!promotion || promotion.region === (config.region ?? promotion.region) || !stillDisarms(step, promotion)) return undefined;
   const what = `${promotion.region}'s ${promotion.mode} ${promotion.operationId} (${promotion.trigger}, started ${iso(promotion.startedAt)})`;
   return {
     promotion,
-    why: `automatic fail-back is disarmed: ${what} was automatic, and automatic triggers never reverse it (FAILBACK_POLICY=manual)`,
+    why: `automatic fail-back is disarmed: automatic triggers never reverse ${what} (FAILBACK_POLICY=manual)`,
   };
+}
+
+/** A promotion that disarmed its reversal and was not re-armed since (by either Region). */
+function stillDisarms(step: Step, promotion: Promotion): boolean {
+  const rearm = newestRearm(step);
+  return (
+    (step.ctx.config.failbackPolicy ?? 'manual') === 'manual' &&
+    promotion.disarms !== false &&
+    !(rearm && rearm.at >= promotion.startedAt)
+  );
+}
+
+/**
+ * Whether this Region's new promotion disarms its reversal: always when automatic; for an operator's, unless it
+ * reverses the other Region's promotion that still disarms (failing back by hand re-arms). Without a view that
+ * can be read, the other Region's promotion is unknown: it disarms, the safe side.
+ */
+function disarmsReversal(step: Step, op: Operation): boolean {
+  if (!op.trigger.startsWith('operator:')) return true;
+  const { pair } = step.ctx;
+  if (pair === undefined) return false; // one stack alone: nothing to reverse
+  const peer = pair.peer?.lastPromotion;
+  if (pair.error !== undefined) return true;
+  return !(peer && peer.startedAt <= op.startedAt + MAX_CLOCK_SKEW_MS && stillDisarms(step, peer));
 }
 
 /**
@@ -785,6 +807,8 @@ function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Prom
     mode: op.mode,
     trigger: op.trigger,
     automatic: !op.trigger.startsWith('operator:'),
+    // Decided once, when the promotion is first recorded: what it reversed then.
+    disarms: previous?.disarms ?? disarmsReversal(step, op),
     startedAt: op.startedAt,
     ...(op.breakGlass ? { breakGlass: true } : {}),
     ...extra,
@@ -956,7 +980,7 @@ function complete(step: Step, op: Operation): void {
   promotion.acceptedAt ??= now;
   step.state.lastPromotion = promotion;
   const disarms =
-    promotion.automatic && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
+    promotion.disarms && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
       ? '; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand'
       : '';
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}${disarms}`;

@@ -127,8 +127,13 @@ export interface Promotion {
   operationId: string;
   mode: Mode;
   trigger: string;
-  /** Started by an alarm, a probe or an ARC step, not by an operator: it disarms automatic fail-back. */
+  /** Started by an alarm or a probe, not by an operator (API, CLI, ARC plan). */
   automatic: boolean;
+  /**
+   * Automatic triggers may not reverse it (FAILBACK_POLICY=manual) until an operator re-arms: every promotion
+   * disarms its reversal, except an operator's fail-back, the reversal by hand of a promotion that disarmed.
+   */
+  disarms: boolean;
   startedAt: number;
   /** When Amazon MQ accepted the Promote (or it was seen under way). */
   acceptedAt?: number;

@@ -10,9 +10,9 @@
  * table is down), re-arms and abandons. The fail-back policy and the cooldown vary per schedule.
  *
  * Invariants, checked after every step (P1, P2, P5, P6) and at rest once every fault has healed (P3, P4, P7):
- *  P1 no automatic promotion reverses an earlier automatic promotion of the pair while fail-back is disarmed
- *     (FAILBACK_POLICY=manual, no operator promotion or re-arm since), once that promotion had reached the
- *     deciding Region's replica of the pair view;
+ *  P1 no automatic promotion reverses an earlier promotion of the pair while fail-back is disarmed
+ *     (FAILBACK_POLICY=manual; every promotion disarms its reversal except an operator's fail-back, the reversal
+ *     of one that disarmed; a re-arm lifts it), once that promotion had reached the deciding Region's view;
  *  P2 pair-wide cooldown: an automatic promotion starts no sooner than the cooldown after any promotion of the
  *     pair completed, once that completion had reached the deciding Region's view;
  *  P3 at rest, no record is in flight while its broker is a replica with nothing pending;
@@ -142,6 +142,8 @@ interface Accepted {
   operationId: string;
   automatic: boolean;
   at: number;
+  /** Every promotion disarms its reversal, except an operator's reversal of one that still disarmed. */
+  disarms: boolean;
 }
 
 /** Plays one schedule on a fresh pair of stacks; throws at the first broken invariant. */
@@ -182,8 +184,10 @@ class PairRun {
   private readonly driver: PairDriver;
   private readonly accepted: Accepted[] = [];
   private readonly operatorOps = new Set<string>();
-  /** Operator promotions and re-arms: each lifts the disarm of every earlier automatic promotion. */
-  private lastOperatorAct = Number.NEGATIVE_INFINITY;
+  /** When an operator step's Promote was accepted last: promotions then are an operator's. */
+  private lastOperatorPromote = Number.NEGATIVE_INFINITY;
+  /** The last re-arm: it lifts the disarm of every earlier promotion. */
+  private lastRearm = Number.NEGATIVE_INFINITY;
   private breakGlass: Array<{ region: Region; key: string; operationId?: string }> = [];
   private promotesSeen = 0;
   private keys = 0;
@@ -319,7 +323,7 @@ class PairRun {
       const answer = await api.request(kind, this.p.pairName, body, key);
       tally(`operator ${kind}: ${answer.breakGlass ? 'break glass' : answer.request.action}`);
       if (answer.request.operationId && kind !== 'ABANDON') this.operatorOps.add(answer.request.operationId);
-      if (answer.request.action === 'REARM') this.lastOperatorAct = this.clock.now();
+      if (answer.request.action === 'REARM') this.lastRearm = this.clock.now();
       if (answer.breakGlass) {
         this.breakGlass.push({
           region: r,
@@ -335,7 +339,7 @@ class PairRun {
       this.driver.durations.push({ region: r, via: `api ${kind}`, ms: performance.now() - started });
     }
     for (const call of this.p.world.promoteLog.slice(before)) {
-      if (call.region === r) this.lastOperatorAct = Math.max(this.lastOperatorAct, call.at);
+      if (call.region === r) this.lastOperatorPromote = Math.max(this.lastOperatorPromote, call.at);
     }
   }
 
@@ -362,9 +366,19 @@ class PairRun {
       const op = records[r]?.operation;
       const operationId = op?.id ?? `unrecorded@${call.at}`;
       const byOperator =
-        this.operatorOps.has(operationId) || (op?.trigger.startsWith('operator:') ?? false) || call.at <= this.lastOperatorAct;
+        this.operatorOps.has(operationId) ||
+        (op?.trigger.startsWith('operator:') ?? false) ||
+        call.at <= this.lastOperatorPromote;
       if (this.accepted.some((a) => a.operationId === operationId)) continue; // an escalation, or a re-sent Promote
-      const promotion: Accepted = { region: r, operationId, automatic: !byOperator, at: call.at };
+      const previous = this.accepted.at(-1);
+      const reversesDisarming = previous !== undefined && this.stillDisarms(previous);
+      const promotion: Accepted = {
+        region: r,
+        operationId,
+        automatic: !byOperator,
+        at: call.at,
+        disarms: !byOperator || !reversesDisarming,
+      };
       if (promotion.automatic) this.checkAutomatic(promotion, after);
       this.accepted.push(promotion);
     }
@@ -396,13 +410,13 @@ class PairRun {
     const previous = this.accepted.filter((x) => x.at <= a.at).at(-1);
     if (
       this.s.policy === 'manual' &&
-      previous?.automatic &&
+      previous !== undefined &&
       previous.region !== a.region &&
-      previous.at > this.lastOperatorAct &&
+      this.stillDisarms(previous) &&
       shown.some((x) => x.operationId === previous.operationId)
     ) {
       this.fail(
-        `P1: ${a.region} promoted automatically (${a.operationId}, after ${after}) and reversed ${previous.region}'s automatic ${previous.operationId}, which its view showed, with fail-back disarmed`,
+        `P1: ${a.region} promoted automatically (${a.operationId}, after ${after}) and reversed ${previous.region}'s ${previous.automatic ? 'automatic' : "operator's"} ${previous.operationId}, which its view showed, with fail-back disarmed`,
       );
     }
     for (const x of shown) {
@@ -414,6 +428,10 @@ class PairRun {
         );
       }
     }
+  }
+
+  private stillDisarms(p: Accepted): boolean {
+    return p.disarms && p.at > this.lastRearm;
   }
 
   private async atRest(): Promise<void> {

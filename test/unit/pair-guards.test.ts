@@ -45,6 +45,7 @@ const westFailover: Promotion = {
   mode: 'FAILOVER',
   trigger: 'health-check',
   automatic: true,
+  disarms: true,
   startedAt: T0,
   acceptedAt: T0 + MIN,
   completedAt: T0 + 5 * MIN,
@@ -75,7 +76,9 @@ describe('fail-back policy', () => {
   it('after the other Region’s automatic promotion, an alarm or failing probes never promote back (manual)', () => {
     const out = step(base(), lagAlarm, { pair: peer(westFailover) });
     expect(promotes(out)).toEqual([]);
-    expect(out.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed: us-west-2's FAILOVER op-west .*mqdr rearm/);
+    expect(out.decisions[0]?.reason).toMatch(
+      /automatic fail-back is disarmed: automatic triggers never reverse us-west-2's FAILOVER op-west .*mqdr rearm/,
+    );
     let s = base();
     const probe: CoreEvent = { type: 'PROBE', healthy: false, detail: 'connect refused' };
     const actions: string[] = [];
@@ -89,11 +92,26 @@ describe('fail-back policy', () => {
     expect(actions).toEqual(['COUNT_PROBE', 'COUNT_PROBE', 'REFUSE', 'COUNT_PROBE', 'COUNT_PROBE']);
   });
 
-  it('an operator may still promote; an operator’s own promotion does not disarm anything', () => {
+  it('an operator may still promote; failing back by hand re-arms, any other promotion disarms its reversal', () => {
     const operator: CoreEvent = { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'fail back', operator: 'alice' };
-    expect(promotes(step(base(), operator, { pair: peer(westFailover) }))).toHaveLength(1);
-    const byOperator = { ...westFailover, trigger: 'operator:bob', automatic: false };
-    expect(promotes(step(base(), lagAlarm, { pair: peer(byOperator) }))).toHaveLength(1);
+    const failBack = step(base(), operator, { pair: peer(westFailover) });
+    expect(promotes(failBack)).toHaveLength(1);
+    const id = failBack.state.operation?.id as string;
+    const accepted = step(
+      failBack.state,
+      { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: true, retryable: false },
+      {
+        pair: peer(westFailover),
+        observation: { ...replica, promotionPending: true },
+      },
+    );
+    // It reversed us-west-2's disarming failover: a fail-back by hand, which disarms nothing.
+    expect(accepted.state.lastPromotion).toMatchObject({ automatic: false, disarms: false });
+    // An operator's planned move that reverses nothing disarming disarms its own reversal.
+    const planned = { ...westFailover, trigger: 'operator:bob', automatic: false, disarms: true };
+    expect(step(base(), lagAlarm, { pair: peer(planned) }).decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
+    const fellBack = { ...planned, disarms: false };
+    expect(promotes(step(base(), lagAlarm, { pair: peer(fellBack) }))).toHaveLength(1);
   });
 
   it('a re-arm, by either Region, lifts the disarm; with nothing disarmed it is ignored', () => {
@@ -200,7 +218,8 @@ describe('superseded, abandoned, break glass', () => {
       ['COMPLETE', false],
     ]);
     expect(out.decisions[0]?.reason).toMatch(/^break glass: alice failed over at .* recorded 300 s later/);
-    expect(out.state.lastPromotion).toMatchObject({ operationId: 'op-glass', automatic: false, breakGlass: true });
+    // Nothing disarming came before it: an operator's failover disarms its own reversal.
+    expect(out.state.lastPromotion).toMatchObject({ operationId: 'op-glass', automatic: false, disarms: true, breakGlass: true });
     expect(step(out.state, { type: 'BREAK_GLASS', record }, { observation: primary, pair: peer() }).decisions).toEqual([]);
   });
 });
