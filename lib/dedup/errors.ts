@@ -1,5 +1,5 @@
 /** Typed errors of the consumer dedup SDK. Each message says what happened and what to do about it. */
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 export class DedupError extends Error {
   override name: string = 'DedupError';
@@ -58,7 +58,7 @@ export class DedupStoreError extends DedupError {
 }
 
 /** A zod failure as `field: problem; …`, for error messages that name what is wrong. */
-export const issuesOf = (error: z.ZodError): string =>
+export const issuesOf = (error: $ZodError): string =>
   error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

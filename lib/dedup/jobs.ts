@@ -4,41 +4,39 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../validation.ts';
 import { DedupInputError, issuesOf } from './errors.ts';
 import { type QueueReport, type QueueToReconcile, reconcile } from './reconcile.ts';
 import { parseStompUrl } from './stomp.ts';
 import { Consistency, DedupStore } from './store.ts';
 
+const nonEmpty = z.string().check(z.minLength(1));
+const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+
 const StoreEnv = z.object({
-  AWS_REGION: z.string().min(1),
-  DEDUP_TABLE: z.string().min(1),
-  DEDUP_CONSISTENCY: z.enum([Consistency.MREC, Consistency.MRSC]).default(Consistency.MREC),
-  DEDUP_RETENTION_SECONDS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(7 * 86_400),
+  AWS_REGION: nonEmpty,
+  DEDUP_TABLE: nonEmpty,
+  DEDUP_CONSISTENCY: z._default(z.enum([Consistency.MREC, Consistency.MRSC]), Consistency.MREC),
+  DEDUP_RETENTION_SECONDS: positiveInt(7 * 86_400),
   /** Local runs: dynalite. */
-  DYNAMODB_ENDPOINT: z.url().optional(),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
 });
 
-const ReconcileEnv = StoreEnv.extend({
-  RECONCILE_SOURCE_URL: z.string().min(1),
-  RECONCILE_TARGET_URL: z.string().min(1),
-  BROKER_USERNAME: z.string().optional(),
-  BROKER_PASSWORD: z.string().optional(),
-  RECONCILE_IDLE_MS: z.coerce.number().int().positive().default(2000),
+const ReconcileEnv = z.extend(StoreEnv, {
+  RECONCILE_SOURCE_URL: nonEmpty,
+  RECONCILE_TARGET_URL: nonEmpty,
+  BROKER_USERNAME: z.optional(z.string()),
+  BROKER_PASSWORD: z.optional(z.string()),
+  RECONCILE_IDLE_MS: positiveInt(2000),
 });
 
-export const ReconcileRequest = z
-  .object({
-    queues: z.array(z.object({ queue: z.string().min(1), group: z.string().min(1) }).strict()).min(1),
-    auditQueue: z.string().min(1).optional(),
-  })
-  .strict();
+export const ReconcileRequest = z.strictObject({
+  queues: z.array(z.strictObject({ queue: nonEmpty, group: nonEmpty })).check(z.minLength(1)),
+  auditQueue: z.optional(nonEmpty),
+});
 
-function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.infer<T> {
+function parse<T extends z.ZodMiniType>(schema: T, input: unknown, what: string): z.infer<T> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new DedupInputError(`${what}: ${issuesOf(parsed.error)}`);
   return parsed.data;
@@ -87,7 +85,7 @@ export async function reconcileFromEnv(request: unknown, env: NodeJS.ProcessEnv)
 
 /** Delete expired records of the groups in DEDUP_GROUPS (comma-separated): the retention of MRSC tables. */
 export async function purgeFromEnv(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
-  const groups = parse(z.object({ DEDUP_GROUPS: z.string().min(1) }), env, 'invalid purge configuration')
+  const groups = parse(z.object({ DEDUP_GROUPS: nonEmpty }), env, 'invalid purge configuration')
     .DEDUP_GROUPS.split(',')
     .map((g) => g.trim())
     .filter(Boolean);

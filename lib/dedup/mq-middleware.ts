@@ -11,7 +11,8 @@
  *   onError  the handler threw: release every claim (return batchItemFailures instead if some were processed)
  */
 import type { MiddlewareObj, Request } from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../validation.ts';
 import { DedupError, DedupInputError, errorMessage, issuesOf } from './errors.ts';
 import { claimBatch, mapLimit } from './process.ts';
 import type { Completion, DedupStore } from './store.ts';
@@ -19,24 +20,20 @@ import type { Completion, DedupStore } from './store.ts';
 /** The property a producer (or the reconcile tool) sets to give a message an ID that survives re-publishing. */
 export const DEDUP_ID_PROPERTY = 'dedupId';
 
-export const MqMessageSchema = z
-  .object({
-    messageID: z.string(),
-    messageType: z.string().optional(),
-    data: z.string().optional(),
-    redelivered: z.boolean().optional(),
-    destination: z.object({ physicalName: z.string() }).loose().optional(),
-    properties: z.record(z.string(), z.string()).optional(),
-  })
-  .loose();
+export const MqMessageSchema = z.looseObject({
+  messageID: z.string(),
+  messageType: z.optional(z.string()),
+  data: z.optional(z.string()),
+  redelivered: z.optional(z.boolean()),
+  destination: z.optional(z.looseObject({ physicalName: z.string() })),
+  properties: z.optional(z.record(z.string(), z.string())),
+});
 
-export const MqEventSchema = z
-  .object({
-    eventSource: z.literal('aws:mq'),
-    eventSourceArn: z.string(),
-    messages: z.array(MqMessageSchema),
-  })
-  .loose();
+export const MqEventSchema = z.looseObject({
+  eventSource: z.literal('aws:mq'),
+  eventSourceArn: z.string(),
+  messages: z.array(MqMessageSchema),
+});
 
 export type MqMessage = z.infer<typeof MqMessageSchema>;
 export type MqEvent = z.infer<typeof MqEventSchema>;
