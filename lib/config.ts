@@ -52,7 +52,7 @@ export const EnvSchema = z
      * decides alone (one Region only, as the single-stack embedded default does).
      */
     PAIR_VIEW_TABLE: z.optional(tableName),
-    /** manual: automatic triggers never reverse an automatic promotion until an operator re-arms (see README). */
+    /** manual: automatic triggers never reverse a promotion until an operator re-arms or fails back (see README). */
     FAILBACK_POLICY: z._default(z.enum(['manual', 'automatic']), 'manual'),
     DEADLINE_SECONDS: seconds(30, 86_400, 600),
     COOLDOWN_SECONDS: seconds(0, 86_400, 900),

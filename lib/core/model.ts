@@ -416,9 +416,9 @@ export interface CoreConfig {
   /** This deployment's Region: the promotions it records and publishes are this Region's. */
   region?: string;
   /**
-   * `manual` (the default): after an automatic promotion by either Region, automatic triggers never promote
-   * in the other direction until an operator re-arms or fails back by hand. `automatic`: they may, after the
-   * pair-wide cooldown.
+   * `manual` (the default): after a promotion by either Region, automatic triggers never promote in the other
+   * direction until an operator re-arms or fails back by hand. `automatic`: they may, after the pair-wide
+   * cooldown.
    */
   failbackPolicy?: FailbackPolicy;
   /** The remote broker and Region this deployment was configured with, checked against the local broker's counterpart. */
