@@ -234,9 +234,12 @@ class PairRun {
     this.p.replication.paused = false;
     this.p.replication.delayMs = 1_000;
     this.log.push('heal');
-    for (let minute = 0; minute < 8; minute++) {
+    // Up to 8 minutes (a deadline, an escalation and a failover fit), ending once both records and the pair
+    // have been settled for two minutes in a row: a record stuck in flight plays all 8 and fails P3.
+    for (let minute = 0, settled = 0; minute < 8 && settled < 2; minute++) {
       await this.driver.play(this.driver.t + MIN);
       await this.observe('rest');
+      settled = (await this.settled()) ? settled + 1 : 0;
     }
     await this.atRest();
     for (const e of this.driver.log) {
@@ -428,6 +431,16 @@ class PairRun {
         );
       }
     }
+  }
+
+  /** No operation in flight in either record, no promotion under way. */
+  private async settled(): Promise<boolean> {
+    if (this.p.world.pair(this.p.pairName).promotion) return false;
+    for (const r of REGIONS) {
+      const op = (await this.record(r))?.operation;
+      if (op && isInFlight(op)) return false;
+    }
+    return true;
   }
 
   private stillDisarms(p: Accepted): boolean {
