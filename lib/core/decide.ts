@@ -784,10 +784,14 @@ function pairRefusal(step: Step): string | undefined {
   const disarmed = disarmedBy(step);
   if (disarmed) return `${disarmed.why}; re-arm it (mqdr rearm) or fail back by hand (mqdr switchover, then reconcile)`;
   const op = step.op;
+  // From either Region's newest promotion as soon as it took hold (accepted, or completed): one still under way
+  // counts, as it completes any moment.
   const completions: Array<{ at: number; what: string }> = [
     ...(op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined ? [{ at: op.completedAt, what: op.id }] : []),
     ...[step.state.lastPromotion, pair?.peer?.lastPromotion].flatMap((p) =>
-      p?.completedAt !== undefined ? [{ at: p.completedAt, what: `${p.operationId} in ${p.region}` }] : [],
+      p?.acceptedAt !== undefined || p?.completedAt !== undefined
+        ? [{ at: lastActivity(p), what: `${p.operationId} in ${p.region}` }]
+        : [],
     ),
   ];
   const last = completions.sort((a, b) => b.at - a.at)[0];
@@ -796,6 +800,9 @@ function pairRefusal(step: Step): string | undefined {
   }
   return undefined;
 }
+
+/** When a promotion last took hold: its last accepted Promote (an escalation's, say) or its completion. */
+const lastActivity = (p: Promotion): number => Math.max(p.acceptedAt ?? p.startedAt, p.completedAt ?? Number.NEGATIVE_INFINITY);
 
 /** This Region's promotion as the pair view shows it. */
 function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Promotion {
@@ -824,12 +831,13 @@ function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Prom
 function supersedeIfMoot(step: Step, op: Operation): void {
   const { observation, pair } = step.ctx;
   const peer = pair?.peer?.lastPromotion;
-  // The two Regions' clocks may disagree: a peer promotion stamped up to MAX_CLOCK_SKEW_MS before this
-  // operation may still have come after it, and escalating then would reverse it.
   if (observation.role !== Role.REPLICA || observation.promotionPending || !peer) return;
-  // When the other Region's promotion took hold: its last accepted Promote (an escalation's, say) or completion.
-  const tookHold = Math.max(peer.acceptedAt ?? Number.NEGATIVE_INFINITY, peer.completedAt ?? Number.NEGATIVE_INFINITY);
-  if (tookHold <= op.startedAt - MAX_CLOCK_SKEW_MS) return;
+  const tookHold = lastActivity(peer);
+  // Amazon MQ accepted this operation's Promote and it is gone: a peer promotion stamped up to the skew before
+  // the operation started may still have come after it. One not accepted yet (its Promote may be in flight
+  // right now) is moot only if the peer promoted certainly after it started.
+  const accepted = op.status === OperationStatus.SWITCHOVER_IN_PROGRESS || op.status === OperationStatus.FAILOVER_IN_PROGRESS;
+  if (tookHold <= op.startedAt + (accepted ? -MAX_CLOCK_SKEW_MS : MAX_CLOCK_SKEW_MS)) return;
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.SUPERSEDED;
   op.endedAt = step.ctx.now;
