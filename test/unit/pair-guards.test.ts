@@ -134,6 +134,13 @@ describe('fail-back policy', () => {
     expect(promotes(step(base(), lagAlarm, { cfg, pair: peer(westFailover), now: T0 + 21 * MIN }))).toHaveLength(1);
   });
 
+  it('the pair-wide cooldown runs from when the other Region’s promotion took hold, before it is seen complete', () => {
+    const cfg = { ...east, failbackPolicy: 'automatic' } as const;
+    const underWay = { ...westFailover, completedAt: undefined, acceptedAt: T0 + MIN } as Promotion;
+    const out = step(base(), lagAlarm, { cfg, pair: peer(underWay), now: T0 + 2 * MIN });
+    expect(out.decisions[0]?.reason).toMatch(/pair-wide cooldown after op-west in us-west-2 for another 840 s/);
+  });
+
   it('a pair view that cannot be read stops automatic promotion and escalation, not operators', () => {
     const unreadable: PairViewRead = { error: 'table impaired' };
     const out = step(base(), lagAlarm, { pair: unreadable });
@@ -193,6 +200,23 @@ describe('superseded, abandoned, break glass', () => {
     const older = { ...westFailover, startedAt: T0 - 10 * MIN, acceptedAt: T0 - 9 * MIN, completedAt: T0 - 2 * MIN };
     const escalated = step(inFlight(), { type: 'SWEEP' }, { pair: peer(older), now: T0 + 11 * MIN });
     expect(escalated.decisions.map((d) => d.action)).toContain('ESCALATE_TO_FAILOVER');
+  });
+
+  it('an operation whose Promote is not accepted yet is superseded only by a promotion certainly after it', () => {
+    const started = step(
+      base(),
+      { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'move', operator: 'alice' },
+      { pair: peer(), now: T0 + 2 * MIN },
+    );
+    // us-west-2's promotion took hold a minute before: within the skew allowance, so not known to be after.
+    const near = { ...westFailover, startedAt: T0, acceptedAt: T0 + MIN, completedAt: undefined } as Promotion;
+    expect(step(started.state, { type: 'SWEEP' }, { pair: peer(near), now: T0 + 3 * MIN }).state.operation?.status).toBe(
+      'SWITCHOVER_REQUESTED',
+    );
+    const after = { ...near, startedAt: T0 + 4 * MIN, acceptedAt: T0 + 4 * MIN };
+    expect(step(started.state, { type: 'SWEEP' }, { pair: peer(after), now: T0 + 5 * MIN }).state.operation?.status).toBe(
+      'SUPERSEDED',
+    );
   });
 
   it('an operator abandons the operation in flight, with a reason; the deadline is cancelled', () => {
