@@ -38,6 +38,9 @@ export const SsmParameterPath = z.string().check(
 );
 export const RedirectProtocol = z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]);
 
+/** The shortest pair-wide cooldown automatic fail-back may run with. */
+export const MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS = 300;
+
 export const EnvSchema = z
   .object({
     PAIR_ID: PairIdSchema,
@@ -129,6 +132,10 @@ export const EnvSchema = z
     z.refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' }),
     z.refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
       message: 'set both ESCALATE_FUNCTION_ARN and SCHEDULER_ROLE_ARN (or neither)',
+    }),
+    // Automatic fail-back without a cooldown would let a slow link bounce the primary between the Regions.
+    z.refine((e) => e.FAILBACK_POLICY !== 'automatic' || e.COOLDOWN_SECONDS >= MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS, {
+      message: `FAILBACK_POLICY=automatic keeps a pair-wide cooldown: set COOLDOWN_SECONDS to at least ${MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS}, or FAILBACK_POLICY=manual`,
     }),
   );
 

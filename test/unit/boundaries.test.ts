@@ -48,6 +48,11 @@ describe('loadConfig', () => {
     [{ AWS_REGION: 'mars' }, /Region code/],
     [{ DRY_RUN: 'yes' }, /DRY_RUN/],
     [{ ESCALATE_FUNCTION_ARN: 'arn:aws:lambda:us-west-2:1:function:x' }, /set both/],
+    [
+      { FAILBACK_POLICY: 'automatic', COOLDOWN_SECONDS: '60' },
+      /FAILBACK_POLICY=automatic keeps a pair-wide cooldown: set COOLDOWN_SECONDS to at least 300/,
+    ],
+    [{ FAILBACK_POLICY: 'sometimes' }, /FAILBACK_POLICY/],
     [{ REDIRECT_SSM_PARAMETER: 'broker-url' }, /REDIRECT_SSM_PARAMETER: an SSM parameter path: \/ then/],
     [{ REDIRECT_SSM_PARAMETER: '/p', REDIRECT_SSM_REGIONS: 'us-west-2,moon' }, /REDIRECT_SSM_REGIONS\.1: expected a Region code/],
     [{ REDIRECT_PROTOCOL: 'http' }, /REDIRECT_PROTOCOL/],
