@@ -266,7 +266,9 @@ export async function operatorRequest(
     }
     return { request, replayed: before !== undefined, decisions };
   } catch (error) {
-    if (kind !== 'FAILOVER' || dryRun || !(error instanceof StoreError)) throw error;
+    // Break glass keeps its record in the pair view until the table takes it: a stack without one (one Region
+    // alone) answers the table's error instead.
+    if (kind !== 'FAILOVER' || dryRun || !(error instanceof StoreError) || !rt.orchestrator.view) throw error;
     return breakGlass(rt, { reason: input.reason, operator, key, promoted }, error);
   }
 }
