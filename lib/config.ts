@@ -20,10 +20,9 @@ const flag = z.pipe(
   z._default(z.enum(['true', 'false', '1', '0', '']), 'false'),
   z.transform((s) => s === 'true' || s === '1'),
 );
-/** A whole number within bounds, with a default: every numeric setting. */
+/** A whole number within bounds, with a default: every numeric setting (seconds, milliseconds, counts). */
 const int = (min: number, max: number, fallback: number) =>
   z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
-const seconds = int;
 const arn = z.optional(z.string().check(z.startsWith('arn:')));
 const url = z.optional(z.url());
 const nonEmpty = z.string().check(z.minLength(1));
@@ -57,8 +56,8 @@ export const EnvSchema = z
     PAIR_VIEW_TABLE: z.optional(tableName),
     /** manual: automatic triggers never reverse a promotion until an operator re-arms or fails back (see README). */
     FAILBACK_POLICY: z._default(z.enum(['manual', 'automatic']), 'manual'),
-    DEADLINE_SECONDS: seconds(30, 86_400, 600),
-    COOLDOWN_SECONDS: seconds(0, 86_400, 900),
+    DEADLINE_SECONDS: int(30, 86_400, 600),
+    COOLDOWN_SECONDS: int(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: int(1, 100, 3),
     PROBE_TIMEOUT_MS: int(100, 30_000, 3_000),
     /**
@@ -74,20 +73,20 @@ export const EnvSchema = z
      * PROBE_FAILURE_THRESHOLD consecutive probes) cannot complete: it escalates this long after the outage is
      * confirmed (or after it started, if later) instead of at its deadline. 0 turns it off.
      */
-    OUTAGE_ESCALATION_SECONDS: seconds(0, 86_400, 60),
+    OUTAGE_ESCALATION_SECONDS: int(0, 86_400, 60),
     /**
      * Alarm and probe events older than this by their own timestamp are recorded and ignored: EventBridge
      * retries a delivery for up to 24 hours by default, and a state change that old says nothing about now.
      * 0: no limit.
      */
-    MAX_EVENT_AGE_SECONDS: seconds(0, 86_400, 300),
+    MAX_EVENT_AGE_SECONDS: int(0, 86_400, 300),
     /**
      * After a Promote is accepted, watch DescribeBroker every WATCH_INTERVAL_SECONDS for up to WATCH_SECONDS: as
      * long as the sweep's period, so that the sweeps' watches follow on without a gap.
      */
-    WATCH_SECONDS: seconds(0, 900, 60),
-    WATCH_INTERVAL_SECONDS: seconds(1, 60, 5),
-    PROMOTE_RETRY_AFTER_SECONDS: seconds(10, 3_600, 120),
+    WATCH_SECONDS: int(0, 900, 60),
+    WATCH_INTERVAL_SECONDS: int(1, 60, 5),
+    PROMOTE_RETRY_AFTER_SECONDS: int(10, 3_600, 120),
     MAX_PROMOTE_ATTEMPTS: int(1, 20, 3),
     DRY_RUN: flag,
     /**
@@ -101,7 +100,7 @@ export const EnvSchema = z
       z.transform((s) => s === 'true' || s === '1'),
     ),
     PREDICTION_MIN_POINTS: int(2, 60, 3),
-    PREDICTION_MARGIN_SECONDS: seconds(0, 86_400, 60),
+    PREDICTION_MARGIN_SECONDS: int(0, 86_400, 60),
     /**
      * Client redirection: after every completed promotion, this SSM parameter (in REDIRECT_SSM_REGIONS, by
      * default this Region then the remote one) is set to the failover URL of the new primary's
@@ -110,7 +109,7 @@ export const EnvSchema = z
     REDIRECT_SSM_PARAMETER: z.optional(SsmParameterPath),
     REDIRECT_SSM_REGIONS: z.pipe(csv, z.array(RegionCode)),
     REDIRECT_PROTOCOL: z._default(RedirectProtocol, 'openwire'),
-    REDIRECT_RETRY_SECONDS: seconds(10, 3_600, 60),
+    REDIRECT_RETRY_SECONDS: int(10, 3_600, 60),
     REDIRECT_MAX_ATTEMPTS: int(1, 20, 10),
     /** What the ARC Region switch step (arcStep) starts when its Region's broker is a replica. */
     ARC_STEP_MODE: z._default(z.enum(['SWITCHOVER', 'FAILOVER']), 'SWITCHOVER'),

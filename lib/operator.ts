@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import './validation.ts';
-import { findRequest, isInFlight } from './core/decide.ts';
+import { findRequest, isInFlight, newerOf } from './core/decide.ts';
 import {
   Action,
   type BreakGlassRecord,
@@ -97,18 +97,14 @@ export interface PairView {
   timeline: Decision[];
 }
 
-/** The newer of two stamped things, either of which may be missing. */
-const newer = <T>(a: T | undefined, b: T | undefined, at: (x: T) => number): T | null =>
-  a === undefined ? (b ?? null) : b === undefined || at(a) >= at(b) ? a : b;
-
 async function pairWideOf(rt: Runtime, state: PairState): Promise<PairView['pairWide']> {
   const view = rt.orchestrator.view;
   if (!view) return null;
   try {
     const { peer } = await view.read(rt.config.pairId);
     return {
-      newestPromotion: newer(state.lastPromotion, peer?.lastPromotion, (p) => p.startedAt),
-      rearm: newer(state.rearm, peer?.rearm, (r) => r.at),
+      newestPromotion: newerOf(state.lastPromotion, peer?.lastPromotion, (p) => p.startedAt) ?? null,
+      rearm: newerOf(state.rearm, peer?.rearm, (r) => r.at) ?? null,
     };
   } catch (error) {
     return { newestPromotion: state.lastPromotion ?? null, rearm: state.rearm ?? null, viewError: errorMessage(error) };

@@ -682,18 +682,16 @@ function startRefusal(step: Step, mode: Mode): string | undefined {
 
 /** The pair's newest promotion, by either Region, as far as this Region knows. */
 function newestPromotion(step: Step): Promotion | undefined {
-  const own = step.state.lastPromotion;
-  const peer = step.ctx.pair?.peer?.lastPromotion;
-  if (!own || !peer) return own ?? peer;
-  return peer.startedAt > own.startedAt ? peer : own;
+  return newerOf(step.state.lastPromotion, step.ctx.pair?.peer?.lastPromotion, (p) => p.startedAt);
 }
 
 function newestRearm(step: Step): Rearm | undefined {
-  const own = step.state.rearm;
-  const peer = step.ctx.pair?.peer?.rearm;
-  if (!own || !peer) return own ?? peer;
-  return peer.at > own.at ? peer : own;
+  return newerOf(step.state.rearm, step.ctx.pair?.peer?.rearm, (r) => r.at);
 }
+
+/** This Region's or the other's, whichever is newer by `at` (this Region's on a tie); either may be missing. */
+export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) => number): T | undefined =>
+  own === undefined ? peer : peer === undefined || at(own) >= at(peer) ? own : peer;
 
 /**
  * What keeps automatic promotion from this Region disarmed, and why, if anything: a demotion of the local broker
