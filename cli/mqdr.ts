@@ -110,7 +110,7 @@ function pairWideLine(p: NonNullable<PairView['pairWide']>): string {
     ? 'a fail-back by hand: automatic promotion armed'
     : rearmed
       ? `re-armed by ${p.rearm?.operator}`
-      : 'automatic promotion back is disarmed (FAILBACK_POLICY=manual) until mqdr rearm or a fail-back by hand';
+      : `automatic promotion back is disarmed (FAILBACK_POLICY=manual) until mqdr rearm or a fail-back by hand${last.uncertain ? " (its Region could not see what it reversed: if it was a fail-back, mqdr rearm)" : ''}`;
   return `${what}; ${state}${view}`;
 }
 

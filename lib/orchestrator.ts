@@ -265,6 +265,7 @@ export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord):
       automatic: false,
       // Until the table records it (and the core decides whether it was a fail-back): the safe side.
       disarms: true,
+      uncertain: true,
       startedAt: record.at,
       acceptedAt: record.at,
       breakGlass: true,

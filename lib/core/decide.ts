@@ -702,14 +702,8 @@ export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) =
 function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefined {
   const { config } = step.ctx;
   const promotion = newestPromotion(step);
-  const rearm = newestRearm(step);
   const demotedAt = step.state.demotedAt;
-  const peer = step.ctx.pair?.peer?.lastPromotion;
-  const own = step.state.lastPromotion;
-  // Demoted by a promotion the view does not show yet (it lags, or the other Region could not publish): the
-  // other Region's newest promotion must be newer than this Region's own.
-  const explained = peer !== undefined && (own === undefined || peer.startedAt > own.startedAt);
-  if (demotedAt !== undefined && !explained && !(rearm && rearm.at >= demotedAt)) {
+  if (demotedAt !== undefined && unexplainedDemotion(step)) {
     return {
       why: `the local broker was the primary and was seen a replica at ${iso(demotedAt)}, but the pair view shows no promotion by the other Region that explains it (the view lags, or that Region could not publish); automatic promotion waits until it does`,
     };
@@ -720,6 +714,19 @@ function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefi
     promotion,
     why: `automatic fail-back is disarmed: automatic triggers never reverse ${what} (FAILBACK_POLICY=manual)`,
   };
+}
+
+/**
+ * The local broker was demoted by a promotion the view does not show yet (it lags, or the other Region could not
+ * publish): the other Region's newest promotion must be newer than this Region's own. A re-arm since lifts it.
+ */
+function unexplainedDemotion(step: Step): boolean {
+  const { demotedAt, lastPromotion: own } = step.state;
+  if (demotedAt === undefined) return false;
+  const peer = step.ctx.pair?.peer?.lastPromotion;
+  const rearm = newestRearm(step);
+  const explained = peer !== undefined && (own === undefined || peer.startedAt > own.startedAt);
+  return !explained && !(rearm && rearm.at >= demotedAt);
 }
 
 /** A promotion that disarmed its reversal and was not re-armed since (by either Region). */
@@ -734,16 +741,23 @@ function stillDisarms(step: Step, promotion: Promotion): boolean {
 
 /**
  * Whether this Region's new promotion disarms its reversal: always when automatic; for an operator's, unless it
- * reverses the other Region's promotion that still disarms (failing back by hand re-arms). Without a view that
- * can be read, the other Region's promotion is unknown: it disarms, the safe side.
+ * reverses the other Region's promotion that still disarms (failing back by hand re-arms). When this Region cannot
+ * know what it reversed (the view unreadable, or behind the local broker's demotion), it disarms and is marked
+ * uncertain, so that its own reversal by hand is not taken for a fail-back either: guessing "fail-back" there
+ * would let automatic triggers reverse an operator's promotion.
  */
-function disarmsReversal(step: Step, op: Operation): boolean {
-  if (!op.trigger.startsWith('operator:')) return true;
+function reversalOf(step: Step, op: Operation): Pick<Promotion, 'disarms' | 'uncertain'> {
+  if (!op.trigger.startsWith('operator:')) return { disarms: true };
   const { pair } = step.ctx;
-  if (pair === undefined) return false; // one stack alone: nothing to reverse
+  if (pair === undefined) return { disarms: false }; // one stack alone: nothing to reverse
+  if (pair.error !== undefined || unexplainedDemotion(step)) return { disarms: true, uncertain: true };
   const peer = pair.peer?.lastPromotion;
-  if (pair.error !== undefined) return true;
-  return !(peer && peer.startedAt <= op.startedAt + MAX_CLOCK_SKEW_MS && stillDisarms(step, peer));
+  const failback =
+    peer !== undefined &&
+    peer.startedAt <= op.startedAt + MAX_CLOCK_SKEW_MS &&
+    peer.uncertain !== true &&
+    stillDisarms(step, peer);
+  return { disarms: !failback };
 }
 
 /**
@@ -813,7 +827,7 @@ function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Prom
     trigger: op.trigger,
     automatic: !op.trigger.startsWith('operator:'),
     // Decided once, when the promotion is first recorded: what it reversed then.
-    disarms: previous?.disarms ?? disarmsReversal(step, op),
+    ...(previous ? { disarms: previous.disarms } : reversalOf(step, op)),
     startedAt: op.startedAt,
     ...(op.breakGlass ? { breakGlass: true } : {}),
     ...extra,
@@ -987,7 +1001,7 @@ function complete(step: Step, op: Operation): void {
   step.state.lastPromotion = promotion;
   const disarms =
     promotion.disarms && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
-      ? '; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand'
+      ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.uncertain ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`
       : '';
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}${disarms}`;
   step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });

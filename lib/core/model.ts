@@ -134,6 +134,11 @@ export interface Promotion {
    * disarms its reversal, except an operator's fail-back, the reversal by hand of a promotion that disarmed.
    */
   disarms: boolean;
+  /**
+   * Decided while this Region could not know what the promotion reversed (the pair view unreadable, or behind
+   * the local broker's demotion): it disarms, and a reversal of it by hand does not count as a fail-back.
+   */
+  uncertain?: boolean;
   startedAt: number;
   /** When Amazon MQ accepted the Promote (or it was seen under way). */
   acceptedAt?: number;

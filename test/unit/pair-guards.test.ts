@@ -170,6 +170,57 @@ describe('fail-back policy', () => {
   });
 });
 
+it('an operator’s promotion that cannot see what it reversed disarms, and its reversal by hand is no fail-back', () => {
+  // Found by the pair model (seed 20261227): us-west-2 promoted automatically; us-east-1's operator promoted
+  // back before the view showed it (taken for a planned move); us-west-2's operator then reversed that (taken
+  // for a fail-back, re-arming), and an alarm in us-east-1 reversed an operator's promotion.
+  const seenPrimary = step(initialState('orders'), { type: 'SWEEP' }, { observation: primary, pair: peer(), now: T0 });
+  const operator: CoreEvent = { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'back east', operator: 'alice' };
+  const started = step(seenPrimary.state, operator, { pair: peer(), now: T0 + MIN });
+  const id = started.state.operation?.id as string;
+  const accepted = step(
+    started.state,
+    { type: 'PROMOTE_RESULT', operationId: id, mode: 'SWITCHOVER', accepted: true, retryable: false },
+    { pair: peer(), observation: { ...replica, promotionPending: true }, now: T0 + MIN },
+  );
+  const eastPromotion = accepted.state.lastPromotion as Promotion;
+  expect(eastPromotion).toMatchObject({ automatic: false, disarms: true, uncertain: true });
+  // us-west-2's operator reverses it: with it uncertain, that is not a fail-back, so it disarms.
+  const west = { ...base(), lastPromotion: westFailover };
+  const westConfig = { ...east, region: 'us-west-2' };
+  const reversal = step(west, operator, {
+    pair: { peer: { region: 'us-east-1', version: 3, publishedAt: T0, lastPromotion: eastPromotion } },
+    cfg: westConfig,
+    now: T0 + 3 * MIN,
+  });
+  const rid = reversal.state.operation?.id as string;
+  const reversed = step(
+    reversal.state,
+    { type: 'PROMOTE_RESULT', operationId: rid, mode: 'SWITCHOVER', accepted: true, retryable: false },
+    {
+      pair: { peer: { region: 'us-east-1', version: 3, publishedAt: T0, lastPromotion: eastPromotion } },
+      observation: { ...replica, promotionPending: true },
+      cfg: westConfig,
+      now: T0 + 3 * MIN,
+    },
+  );
+  expect(reversed.state.lastPromotion).toMatchObject({ automatic: false, disarms: true });
+  expect(reversed.state.lastPromotion?.uncertain).toBeUndefined();
+  // So us-east-1's alarm may not reverse it.
+  const alarm = step(base(), lagAlarm, { pair: peer(reversed.state.lastPromotion), now: T0 + 5 * MIN });
+  expect(promotes(alarm)).toEqual([]);
+  expect(alarm.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
+  // The same with the view unreadable when the operator promotes.
+  const blind = step(base(), operator, { pair: { error: 'table impaired' } });
+  const bid = blind.state.operation?.id as string;
+  const blindAccepted = step(
+    blind.state,
+    { type: 'PROMOTE_RESULT', operationId: bid, mode: 'SWITCHOVER', accepted: true, retryable: false },
+    { pair: { error: 'table impaired' }, observation: { ...replica, promotionPending: true } },
+  );
+  expect(blindAccepted.state.lastPromotion).toMatchObject({ disarms: true, uncertain: true });
+});
+
 describe('superseded, abandoned, break glass', () => {
   /** us-east-1's switchover, accepted at T0 (the record never saw it complete). */
   const inFlight = (): PairState => {
