@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cold [-- --runs 15]`: each Lambda function's bundle, side by side with a minimal Powertools +
  * DynamoDB handler (bench/baseline-handler.ts) bundled the same way: the esbuild options are read from
- * serverless.yml's custom.esbuild (format, target, minify, source map, banner, plugins), as the package step
+ * serverless.yml's custom.esbuild (format, target, minify, source map, banner, plugins, main fields), as the package step
  * uses them, code splitting included. Printed per function: the zipped size (deflate of every file it ships, as in
  * the deployment zip), the median cold init (a fresh Node process importing the bundle: module loading and
  * top-level code, what a Lambda cold start pays before the first invocation; chunks imported lazily load later,
@@ -56,6 +56,7 @@ async function bundle(name: string, entry: string): Promise<{ file: string; byte
     keepNames: esb.keepNames === true,
     sourcemap: esb.sourcemap === true,
     splitting: esb.splitting === true,
+    ...(Array.isArray(esb.mainFields) ? { mainFields: esb.mainFields as string[] } : {}),
     banner: esb.banner as Record<string, string>,
     plugins,
     logLevel: 'error',

@@ -5,9 +5,18 @@
  * replica) is the one most checks read; both are linted and monitored alike.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import yauzl from 'yauzl';
+import { ApiClient } from '#cli/client.ts';
+import { systemClock } from '#lib/ports.ts';
+import { startLocalGateway } from '#simulator/api-gateway.ts';
+import { alarmStateChangeEvent, LOCAL_CREDENTIALS, LOCAL_USERS, pairEnv, startEmbedded } from '#simulator/embedded.ts';
 import { lintTemplate, loadSpec } from '../support/cfn-lint.ts';
 
 const spec = loadSpec();
@@ -131,6 +140,45 @@ describe('both Regions of a pair, from one file and one command', () => {
     const env = resources.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> };
     expect(env.Variables.NODE_OPTIONS).toBeUndefined();
   });
+
+  it('the zips run as deployed: in plain Node, onAlarm starts a switchover and api answers a status, against the embedded default', async () => {
+    const e = await startEmbedded({ clock: systemClock, pair: { backlog: 5_000, drainRate: 100, produceRate: 0 } });
+    const env = {
+      ...pairEnv({
+        pairName: e.pairName,
+        primary: e.primary,
+        replica: e.replica,
+        tableName: e.runtime.config.tableName,
+        simulatorEndpoint: e.simulator.endpoint,
+        dynamodbEndpoint: e.dynamodbEndpoint,
+        topicArn: e.runtime.config.topicArn ?? '',
+      }),
+      WATCH_SECONDS: '0',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    };
+    const gateway = await startLocalGateway({
+      handler: async (event) => (await invokeZipped('api', event, env)) as { statusCode: number; body: string },
+      users: LOCAL_USERS,
+    });
+    try {
+      const alarm = alarmStateChangeEvent('orders-replication-lag', 'ALARM', 'OK', Date.now());
+      const result = (await invokeZipped('onAlarm', alarm, env)) as { decisions: Array<{ action: string }> };
+      expect(result.decisions.map((d) => d.action)).toEqual(['START_SWITCHOVER', 'PROMOTE_ACCEPTED']);
+      expect(e.world.promoteLog).toMatchObject([{ region: e.replica.region, brokerId: e.replica.id, mode: 'SWITCHOVER' }]);
+      const api = new ApiClient({
+        endpoint: gateway.endpoint,
+        region: e.replica.region,
+        credentials: LOCAL_CREDENTIALS,
+        attempts: 1,
+      });
+      const view = await api.pair(e.pairName);
+      expect(view.operation).toMatchObject({ mode: 'SWITCHOVER', status: 'SWITCHOVER_IN_PROGRESS' });
+    } finally {
+      await gateway.close();
+      await e.close();
+    }
+  }, 60_000);
 
   it('creates the dedup global table in exactly one Region, decided by a template parameter', () => {
     expect(
@@ -442,4 +490,50 @@ async function justifiedWildcards(source?: string): Promise<string[]> {
         .filter((a) => a !== undefined),
     ),
   ];
+}
+
+/** Unzips a function's deployment zip (as packaged for us-west-2) once; returns the directory. */
+const unzipped = new Map<string, Promise<string>>();
+function unzip(fn: string): Promise<string> {
+  const extract = async () => {
+    const dir = `${OUT}/unzipped/${fn}`;
+    await rm(dir, { recursive: true, force: true });
+    const zip = await yauzl.openPromise(`${OUT}/prod/us-west-2/${fn}.zip`);
+    for await (const entry of zip.eachEntry()) {
+      if (entry.fileName.endsWith('/')) continue;
+      const target = join(dir, entry.fileName);
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target));
+    }
+    zip.close();
+    return dir;
+  };
+  const dir = unzipped.get(fn) ?? extract();
+  unzipped.set(fn, dir);
+  return dir;
+}
+
+/**
+ * Invokes a function from its deployment zip as the Lambda runtime would: a fresh Node process imports the
+ * handler file named in serverless.yml (functions/<fn>.mjs) with only the function's environment, and calls it.
+ */
+async function invokeZipped(fn: string, event: unknown, env: Record<string, string>): Promise<unknown> {
+  const file = pathToFileURL(join(await unzip(fn), 'functions', `${fn}.mjs`)).href;
+  const script = `
+    const { handler } = await import(process.argv[1]);
+    const context = { functionName: process.argv[3], functionVersion: '$LATEST', awsRequestId: 'zip-test', memoryLimitInMB: '256',
+      invokedFunctionArn: 'arn:aws:lambda:us-west-2:123456789012:function:' + process.argv[3], getRemainingTimeInMillis: () => 30000 };
+    const result = await handler(JSON.parse(process.argv[2]), context);
+    process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', script, file, JSON.stringify(event), fn],
+    {
+      env: { ...env, NODE_NO_WARNINGS: '1', POWERTOOLS_LOG_LEVEL: 'WARN' },
+      timeout: 30_000,
+    },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`${fn} printed no result:\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length));
 }
