@@ -9,29 +9,10 @@ import {
   type Outcome,
   type PairState,
 } from '#lib/core/model.ts';
+import { coreConfig as config, lagAlarm, primary as promoted, replica, T0 } from '../support/core-fixtures.ts';
 
-const T0 = Date.parse('2026-11-23T09:00:00Z');
-const config: CoreConfig = {
-  pairId: 'orders',
-  deadlineMs: 600_000,
-  cooldownMs: 900_000,
-  probeFailureThreshold: 3,
-  promoteRetryAfterMs: 120_000,
-  maxPromoteAttempts: 3,
-  dryRun: false,
-};
-const replica: BrokerObservation = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false };
 const promoting: BrokerObservation = { ...replica, promotionPending: true };
-const promoted: BrokerObservation = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false };
 const unknown: BrokerObservation = { role: 'UNKNOWN', brokerState: 'UNREACHABLE', promotionPending: false, error: 'timeout' };
-
-const lagAlarm = (state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' = 'ALARM'): CoreEvent => ({
-  type: 'ALARM',
-  alarmName: 'orders-replication-lag',
-  kind: 'REPLICATION_LAG',
-  state,
-  previousState: 'OK',
-});
 
 let ids = 0;
 const step = (

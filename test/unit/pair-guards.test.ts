@@ -14,29 +14,9 @@ import {
   type PairViewRead,
   type Promotion,
 } from '#lib/core/model.ts';
+import { coreConfig, lagAlarm, MIN, primary, replica, T0 } from '../support/core-fixtures.ts';
 
-const T0 = Date.parse('2026-11-23T09:00:00Z');
-const MIN = 60_000;
-const east: CoreConfig = {
-  pairId: 'orders',
-  region: 'us-east-1',
-  failbackPolicy: 'manual',
-  deadlineMs: 600_000,
-  cooldownMs: 900_000,
-  probeFailureThreshold: 3,
-  promoteRetryAfterMs: 120_000,
-  maxPromoteAttempts: 3,
-  dryRun: false,
-};
-const replica: BrokerObservation = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false };
-const primary: BrokerObservation = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false };
-const lagAlarm: CoreEvent = {
-  type: 'ALARM',
-  alarmName: 'orders-replication-lag',
-  kind: 'REPLICATION_LAG',
-  state: 'ALARM',
-  previousState: 'OK',
-};
+const east: CoreConfig = { ...coreConfig, region: 'us-east-1', failbackPolicy: 'manual' };
 
 /** us-west-2's failover, automatic, completed at T0 + 5 min. */
 const westFailover: Promotion = {
@@ -74,7 +54,7 @@ const promotes = (o: Outcome) => o.commands.filter((c) => c.type === 'PROMOTE');
 
 describe('fail-back policy', () => {
   it('after the other Region’s automatic promotion, an alarm or failing probes never promote back (manual)', () => {
-    const out = step(base(), lagAlarm, { pair: peer(westFailover) });
+    const out = step(base(), lagAlarm(), { pair: peer(westFailover) });
     expect(promotes(out)).toEqual([]);
     expect(out.decisions[0]?.reason).toMatch(
       /automatic fail-back is disarmed: automatic triggers never reverse us-west-2's FAILOVER op-west .*mqdr rearm/,
@@ -109,9 +89,9 @@ describe('fail-back policy', () => {
     expect(accepted.state.lastPromotion).toMatchObject({ automatic: false, disarms: false });
     // An operator's planned move that reverses nothing disarming disarms its own reversal.
     const planned = { ...westFailover, trigger: 'operator:bob', automatic: false, disarms: true };
-    expect(step(base(), lagAlarm, { pair: peer(planned) }).decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
+    expect(step(base(), lagAlarm(), { pair: peer(planned) }).decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
     const fellBack = { ...planned, disarms: false };
-    expect(promotes(step(base(), lagAlarm, { pair: peer(fellBack) }))).toHaveLength(1);
+    expect(promotes(step(base(), lagAlarm(), { pair: peer(fellBack) }))).toHaveLength(1);
   });
 
   it('a re-arm, by either Region, lifts the disarm; with nothing disarmed it is ignored', () => {
@@ -120,35 +100,35 @@ describe('fail-back policy', () => {
     expect(rearmed.decisions).toMatchObject([
       { action: 'REARM', reason: expect.stringContaining("after us-west-2's FAILOVER op-west") },
     ]);
-    expect(promotes(step(rearmed.state, lagAlarm, { pair: peer(westFailover), now: T0 + 61 * MIN }))).toHaveLength(1);
+    expect(promotes(step(rearmed.state, lagAlarm(), { pair: peer(westFailover), now: T0 + 61 * MIN }))).toHaveLength(1);
     // The other Region's re-arm, read from the view, counts the same.
     const theirs = peer(westFailover, { rearm: { operator: 'bob', reason: 'ok', at: T0 + 30 * MIN } });
-    expect(promotes(step(base(), lagAlarm, { pair: theirs }))).toHaveLength(1);
+    expect(promotes(step(base(), lagAlarm(), { pair: theirs }))).toHaveLength(1);
     expect(step(base(), rearm, { pair: peer() }).decisions).toMatchObject([{ action: 'IGNORE' }]);
   });
 
   it('FAILBACK_POLICY=automatic promotes back, but only after the pair-wide cooldown', () => {
     const cfg = { ...east, failbackPolicy: 'automatic' } as const;
-    const early = step(base(), lagAlarm, { cfg, pair: peer(westFailover), now: T0 + 10 * MIN });
+    const early = step(base(), lagAlarm(), { cfg, pair: peer(westFailover), now: T0 + 10 * MIN });
     expect(early.decisions[0]?.reason).toMatch(/pair-wide cooldown after op-west in us-west-2 for another 600 s/);
-    expect(promotes(step(base(), lagAlarm, { cfg, pair: peer(westFailover), now: T0 + 21 * MIN }))).toHaveLength(1);
+    expect(promotes(step(base(), lagAlarm(), { cfg, pair: peer(westFailover), now: T0 + 21 * MIN }))).toHaveLength(1);
   });
 
   it('the pair-wide cooldown runs from when the other Region’s promotion took hold, before it is seen complete', () => {
     const cfg = { ...east, failbackPolicy: 'automatic' } as const;
     const underWay = { ...westFailover, completedAt: undefined, acceptedAt: T0 + MIN } as Promotion;
-    const out = step(base(), lagAlarm, { cfg, pair: peer(underWay), now: T0 + 2 * MIN });
+    const out = step(base(), lagAlarm(), { cfg, pair: peer(underWay), now: T0 + 2 * MIN });
     expect(out.decisions[0]?.reason).toMatch(/pair-wide cooldown after op-west in us-west-2 for another 840 s/);
   });
 
   it('a pair view that cannot be read stops automatic promotion and escalation, not operators', () => {
     const unreadable: PairViewRead = { error: 'table impaired' };
-    const out = step(base(), lagAlarm, { pair: unreadable });
+    const out = step(base(), lagAlarm(), { pair: unreadable });
     expect(out.decisions[0]?.reason).toMatch(/the pair view cannot be read \(table impaired\)/);
     const operator: CoreEvent = { type: 'OPERATOR', mode: 'FAILOVER', reason: 'now', operator: 'alice' };
     expect(promotes(step(base(), operator, { pair: unreadable }))).toHaveLength(1);
     // A switchover in flight at its deadline waits for the view rather than failing over blind.
-    const started = step(base(), lagAlarm, { pair: peer(), now: T0 });
+    const started = step(base(), lagAlarm(), { pair: peer(), now: T0 });
     const id = started.state.operation?.id as string;
     const deadline = step(started.state, { type: 'DEADLINE', operationId: id }, { pair: unreadable, now: T0 + 11 * MIN });
     expect(promotes(deadline)).toEqual([]);
@@ -161,11 +141,11 @@ describe('fail-back policy', () => {
   it('a demotion the view does not show yet keeps automatic promotion waiting until it does', () => {
     const seenPrimary = step(initialState('orders'), { type: 'SWEEP' }, { observation: primary, pair: peer(), now: T0 });
     expect(seenPrimary.decisions).toMatchObject([{ action: 'ROLE_OBSERVED', reason: 'local broker is the PRIMARY' }]);
-    const demoted = step(seenPrimary.state, lagAlarm, { pair: peer(), now: T0 + 8 * MIN });
+    const demoted = step(seenPrimary.state, lagAlarm(), { pair: peer(), now: T0 + 8 * MIN });
     expect(demoted.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED', 'REFUSE']);
     expect(demoted.decisions[1]?.reason).toMatch(/shows no promotion by the other Region that explains it/);
     // Once the view shows us-west-2's automatic failover, the fail-back rule decides.
-    const shown = step(demoted.state, lagAlarm, { pair: peer(westFailover), now: T0 + 9 * MIN });
+    const shown = step(demoted.state, lagAlarm(), { pair: peer(westFailover), now: T0 + 9 * MIN });
     expect(shown.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
   });
 });
@@ -207,7 +187,7 @@ it('an operator’s promotion that cannot see what it reversed disarms, and its 
   expect(reversed.state.lastPromotion).toMatchObject({ automatic: false, disarms: true });
   expect(reversed.state.lastPromotion?.uncertain).toBeUndefined();
   // So us-east-1's alarm may not reverse it.
-  const alarm = step(base(), lagAlarm, { pair: peer(reversed.state.lastPromotion), now: T0 + 5 * MIN });
+  const alarm = step(base(), lagAlarm(), { pair: peer(reversed.state.lastPromotion), now: T0 + 5 * MIN });
   expect(promotes(alarm)).toEqual([]);
   expect(alarm.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
   // The same with the view unreadable when the operator promotes.
@@ -224,7 +204,7 @@ it('an operator’s promotion that cannot see what it reversed disarms, and its 
 describe('superseded, abandoned, break glass', () => {
   /** us-east-1's switchover, accepted at T0 (the record never saw it complete). */
   const inFlight = (): PairState => {
-    const started = step(base(), lagAlarm, { pair: peer(), now: T0 });
+    const started = step(base(), lagAlarm(), { pair: peer(), now: T0 });
     const id = started.state.operation?.id as string;
     return step(
       started.state,

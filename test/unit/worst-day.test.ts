@@ -13,22 +13,11 @@ import {
   type Outcome,
   type PairState,
 } from '#lib/core/model.ts';
+import { coreConfig, MIN, replica as replicaAlone, T0 } from '../support/core-fixtures.ts';
 
-const T0 = Date.parse('2026-11-23T09:00:00Z');
-const MIN = 60_000;
 const remote = { brokerId: 'b-remote', region: 'us-east-1' };
-const config: CoreConfig = {
-  pairId: 'orders',
-  deadlineMs: 600_000,
-  cooldownMs: 900_000,
-  probeFailureThreshold: 3,
-  promoteRetryAfterMs: 120_000,
-  maxPromoteAttempts: 3,
-  dryRun: false,
-  remote,
-  outageEscalationMs: 60_000,
-};
-const replica: BrokerObservation = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false, counterpart: remote };
+const config: CoreConfig = { ...coreConfig, remote, outageEscalationMs: 60_000 };
+const replica: BrokerObservation = { ...replicaAlone, counterpart: remote };
 const promoting: BrokerObservation = { ...replica, promotionPending: true };
 
 const outage: CoreEvent = {
