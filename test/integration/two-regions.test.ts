@@ -41,6 +41,18 @@ async function withProxies(clock: ManualClock, options: Parameters<typeof startT
   return { p, proxy: (region: PairRegion) => byRegion.get(region) as DynamoFaultProxy };
 }
 
+/** Where break glass is needed: a minute in, us-east-1 (the primary's Region) down, us-west-2's state table failing. */
+async function primaryGoneTableDown() {
+  const clock = new ManualClock(T0);
+  const { p, proxy } = await withProxies(clock);
+  pair = p;
+  const driver = new PairDriver(p, clock);
+  await driver.play(MIN);
+  p.world.setRegionUp(PRIMARY_REGION, false);
+  proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
+  return { p, proxy, driver, west: apiOf(p, REPLICA_REGION) };
+}
+
 describe('both Regions deployed', () => {
   it('a healthy pair: each Region records its broker’s role once, then decides nothing', async () => {
     const clock = new ManualClock(T0);
@@ -184,14 +196,7 @@ describe('both Regions deployed', () => {
   });
 
   it('break glass: with the replica Region’s table down, a confirmed failover goes through and is recorded once the table answers', async () => {
-    const clock = new ManualClock(T0);
-    const { p, proxy } = await withProxies(clock);
-    pair = p;
-    const driver = new PairDriver(p, clock);
-    await driver.play(MIN);
-    p.world.setRegionUp(PRIMARY_REGION, false);
-    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
-    const west = apiOf(p, REPLICA_REGION);
+    const { p, proxy, driver, west } = await primaryGoneTableDown();
     const answer = await west.request(
       'FAILOVER',
       p.pairName,
@@ -224,15 +229,8 @@ describe('both Regions deployed', () => {
   });
 
   it('break glass with the pair view down too: kept in memory, recorded by the next request once the table answers', async () => {
-    const clock = new ManualClock(T0);
-    const { p, proxy } = await withProxies(clock);
-    pair = p;
-    const driver = new PairDriver(p, clock);
-    await driver.play(MIN);
-    p.world.setRegionUp(PRIMARY_REGION, false);
-    proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
+    const { p, proxy, west } = await primaryGoneTableDown();
     proxy(REPLICA_REGION).setTableDown(`crdr-pair-view-${REPLICA_REGION}`, 'fail');
-    const west = apiOf(p, REPLICA_REGION);
     const answer = await west.request(
       'FAILOVER',
       p.pairName,
