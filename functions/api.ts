@@ -23,6 +23,7 @@ import middy from '@middy/core';
 import httpRouterHandler, { type Method } from '@middy/http-router';
 import { createError, HttpError } from '@middy/util';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import * as v from 'valibot';
 import { invocationBudgetMs, withBudget } from '#lib/budget.ts';
 import { Action, type RequestKind } from '#lib/core/model.ts';
 import { BrokerApiError, InvalidEventError, issuesOf } from '#lib/errors.ts';
@@ -97,9 +98,9 @@ function requestRoute(kind: RequestKind, rt: () => Runtime, emf: Metrics | undef
     const runtime = rt();
     requirePair(runtime, event);
     const header = event.headers['idempotency-key'];
-    const key = header === undefined ? undefined : IdempotencyKey.safeParse(header);
-    if (key && !key.success) throw createError(400, `Idempotency-Key: ${key.error.issues[0]?.message}`);
-    const outcome = await operatorRequest(runtime, kind, bodyOf(event), operatorOf(event), key?.data);
+    const key = header === undefined ? undefined : v.safeParse(IdempotencyKey, header);
+    if (key && !key.success) throw createError(400, issuesOf(key.issues, 'Idempotency-Key').join('; '));
+    const outcome = await operatorRequest(runtime, kind, bodyOf(event), operatorOf(event), key?.output);
     if (emf) publishDecisionMetrics(emf, runtime.config.pairId, outcome.decisions);
     return json(statusFor(outcome.request.action, outcome.request.dryRun), { pairId: runtime.config.pairId, ...outcome });
   };
@@ -134,11 +135,11 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
       handler: async (event) => {
         const runtime = rt();
         requirePair(runtime, event);
-        const query = ViewQuery.safeParse(event.queryStringParameters ?? {});
+        const query = v.safeParse(ViewQuery, event.queryStringParameters ?? {});
         if (!query.success) {
-          throw createError(400, issuesOf(query.error, 'query').join('; '));
+          throw createError(400, issuesOf(query.issues, 'query').join('; '));
         }
-        return json(200, await pairView(runtime, query.data.lagMinutes));
+        return json(200, await pairView(runtime, query.output.lagMinutes));
       },
     },
     {
@@ -147,9 +148,9 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
       handler: async (event) => {
         const runtime = rt();
         requirePair(runtime, event);
-        const query = TimelineQuery.safeParse(event.queryStringParameters ?? {});
-        if (!query.success) throw createError(400, issuesOf(query.error, 'query').join('; '));
-        const { limit, cursor } = query.data;
+        const query = v.safeParse(TimelineQuery, event.queryStringParameters ?? {});
+        if (!query.success) throw createError(400, issuesOf(query.issues, 'query').join('; '));
+        const { limit, cursor } = query.output;
         const page = await runtime.orchestrator.store.timelinePage(runtime.config.pairId, {
           limit,
           ...(cursor !== undefined ? { cursor } : {}),

@@ -1,47 +1,52 @@
 /** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
-import * as z from 'zod/mini';
-import './validation.ts';
+/**
+ * Validated with valibot, as every boundary of the orchestrator's functions is: its schemas are plain objects,
+ * built in microseconds, where zod's classes took 4 ms of each cold start to build this schema alone (README,
+ * "Bundles"). Its messages name the value expected and the value received.
+ */
+import * as v from 'valibot';
 import type { CallTimeouts } from './adapters/http.ts';
 import type { SsmRedirectConfig } from './adapters/ssm-redirect.ts';
 import { ConfigurationError, issuesOf } from './errors.ts';
 import { PROTOCOL_SCHEMES } from './mq-facts.ts';
 import type { OrchestratorConfig } from './orchestrator.ts';
 
-const csv = z.pipe(
-  z._default(z.string(), ''),
-  z.transform((s: string) =>
+const csv = v.pipe(
+  v.optional(v.string(), ''),
+  v.transform((s) =>
     s
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean),
   ),
 );
-const flag = z.pipe(
-  z._default(z.enum(['true', 'false', '1', '0', '']), 'false'),
-  z.transform((s) => s === 'true' || s === '1'),
+const flag = v.pipe(
+  v.optional(v.picklist(['true', 'false', '1', '0', '']), 'false'),
+  v.transform((s) => s === 'true' || s === '1'),
 );
 /** A whole number within bounds, with a default: every numeric setting (seconds, milliseconds, counts). */
 const int = (min: number, max: number, fallback: number) =>
-  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
-const arn = z.optional(z.string().check(z.startsWith('arn:')));
-const url = z.optional(z.url());
-const nonEmpty = z.string().check(z.minLength(1));
-const tableName = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/));
+  v.optional(v.pipe(v.unknown(), v.transform(Number), v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
+const arn = v.optional(v.pipe(v.string(), v.startsWith('arn:')));
+const url = v.optional(v.pipe(v.string(), v.url()));
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const tableName = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{3,255}$/));
 /** The rules a pair's values follow, wherever they are given: here, and in a pair file (scripts/deploy.ts). */
-export const RegionCode = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1'));
-export const PairIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40'));
-export const SsmParameterPath = z.string().check(
-  z.maxLength(2048),
+export const RegionCode = v.pipe(v.string(), v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected a Region code such as us-east-1'));
+export const PairIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40'));
+export const SsmParameterPath = v.pipe(
+  v.string(),
+  v.maxLength(2048),
   // A leading / keeps the parameter's ARN `…:parameter/<name>`, as serverless.yml's IAM statement writes it.
-  z.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /'),
+  v.regex(/^\/[A-Za-z0-9_.\-/]+$/, 'an SSM parameter path: / then letters, digits and . - _ /'),
 );
-export const RedirectProtocol = z.enum(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]);
+export const RedirectProtocol = v.picklist(Object.keys(PROTOCOL_SCHEMES) as [keyof typeof PROTOCOL_SCHEMES]);
 
 /** The shortest pair-wide cooldown automatic fail-back may run with. */
 export const MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS = 300;
 
-export const EnvSchema = z
-  .object({
+export const EnvSchema = v.pipe(
+  v.object({
     PAIR_ID: PairIdSchema,
     AWS_REGION: RegionCode,
     LOCAL_BROKER_ID: nonEmpty,
@@ -53,9 +58,9 @@ export const EnvSchema = z
      * publishes its own outcomes and reads the other's before any automatic decision. Unset: this stack
      * decides alone (one Region only, as the single-stack embedded default does).
      */
-    PAIR_VIEW_TABLE: z.optional(tableName),
+    PAIR_VIEW_TABLE: v.optional(tableName),
     /** manual: automatic triggers never reverse a promotion until an operator re-arms or fails back (see README). */
-    FAILBACK_POLICY: z._default(z.enum(['manual', 'automatic']), 'manual'),
+    FAILBACK_POLICY: v.optional(v.picklist(['manual', 'automatic']), 'manual'),
     DEADLINE_SECONDS: int(30, 86_400, 600),
     COOLDOWN_SECONDS: int(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: int(1, 100, 3),
@@ -93,11 +98,11 @@ export const EnvSchema = z
      * The brokers' names, for their TotalReplicationLag metric (dimension `Broker`): with them the escalate and
      * api functions read the lag series, to escalate early and to estimate each failover's RPO.
      */
-    LOCAL_BROKER_NAME: z.optional(nonEmpty),
-    REMOTE_BROKER_NAME: z.optional(nonEmpty),
-    PREDICTIVE_ESCALATION: z.pipe(
-      z._default(z.enum(['true', 'false', '1', '0']), 'true'),
-      z.transform((s) => s === 'true' || s === '1'),
+    LOCAL_BROKER_NAME: v.optional(nonEmpty),
+    REMOTE_BROKER_NAME: v.optional(nonEmpty),
+    PREDICTIVE_ESCALATION: v.pipe(
+      v.optional(v.picklist(['true', 'false', '1', '0']), 'true'),
+      v.transform((s) => s === 'true' || s === '1'),
     ),
     PREDICTION_MIN_POINTS: int(2, 60, 3),
     PREDICTION_MARGIN_SECONDS: int(0, 86_400, 60),
@@ -106,17 +111,17 @@ export const EnvSchema = z
      * default this Region then the remote one) is set to the failover URL of the new primary's
      * REDIRECT_PROTOCOL endpoints. Unset: no redirection.
      */
-    REDIRECT_SSM_PARAMETER: z.optional(SsmParameterPath),
-    REDIRECT_SSM_REGIONS: z.pipe(csv, z.array(RegionCode)),
-    REDIRECT_PROTOCOL: z._default(RedirectProtocol, 'openwire'),
+    REDIRECT_SSM_PARAMETER: v.optional(SsmParameterPath),
+    REDIRECT_SSM_REGIONS: v.pipe(csv, v.array(RegionCode)),
+    REDIRECT_PROTOCOL: v.optional(RedirectProtocol, 'openwire'),
     REDIRECT_RETRY_SECONDS: int(10, 3_600, 60),
     REDIRECT_MAX_ATTEMPTS: int(1, 20, 10),
     /** What the ARC Region switch step (arcStep) starts when its Region's broker is a replica. */
-    ARC_STEP_MODE: z._default(z.enum(['SWITCHOVER', 'FAILOVER']), 'SWITCHOVER'),
+    ARC_STEP_MODE: v.optional(v.picklist(['SWITCHOVER', 'FAILOVER']), 'SWITCHOVER'),
     LAG_ALARM_NAMES: csv,
     HEALTH_ALARM_NAMES: csv,
     TOPIC_ARN: arn,
-    SCHEDULE_GROUP: z._default(nonEmpty, 'default'),
+    SCHEDULE_GROUP: v.optional(nonEmpty, 'default'),
     ESCALATE_FUNCTION_ARN: arn,
     SCHEDULER_ROLE_ARN: arn,
     DEAD_LETTER_QUEUE_ARN: arn,
@@ -126,19 +131,20 @@ export const EnvSchema = z
     SNS_ENDPOINT: url,
     CLOUDWATCH_ENDPOINT: url,
     SSM_ENDPOINT: url,
-  })
-  .check(
-    z.refine((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, { message: 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ' }),
-    z.refine((e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN), {
-      message: 'set both ESCALATE_FUNCTION_ARN and SCHEDULER_ROLE_ARN (or neither)',
-    }),
-    // Automatic fail-back without a cooldown would let a slow link bounce the primary between the Regions.
-    z.refine((e) => e.FAILBACK_POLICY !== 'automatic' || e.COOLDOWN_SECONDS >= MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS, {
-      message: `FAILBACK_POLICY=automatic keeps a pair-wide cooldown: set COOLDOWN_SECONDS to at least ${MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS}, or FAILBACK_POLICY=manual`,
-    }),
-  );
+  }),
+  v.check((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ'),
+  v.check(
+    (e) => Boolean(e.ESCALATE_FUNCTION_ARN) === Boolean(e.SCHEDULER_ROLE_ARN),
+    'set both ESCALATE_FUNCTION_ARN and SCHEDULER_ROLE_ARN (or neither)',
+  ),
+  // Automatic fail-back without a cooldown would let a slow link bounce the primary between the Regions.
+  v.check(
+    (e) => e.FAILBACK_POLICY !== 'automatic' || e.COOLDOWN_SECONDS >= MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS,
+    `FAILBACK_POLICY=automatic keeps a pair-wide cooldown: set COOLDOWN_SECONDS to at least ${MIN_AUTOMATIC_FAILBACK_COOLDOWN_SECONDS}, or FAILBACK_POLICY=manual`,
+  ),
+);
 
-export type Env = z.infer<typeof EnvSchema>;
+export type Env = v.InferOutput<typeof EnvSchema>;
 
 export interface AppConfig extends OrchestratorConfig {
   region: string;
@@ -166,12 +172,12 @@ export interface AppConfig extends OrchestratorConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = v.safeParse(EnvSchema, env);
   if (!parsed.success) {
-    const issues = issuesOf(parsed.error, 'environment');
+    const issues = issuesOf(parsed.issues, 'environment');
     throw new ConfigurationError(`invalid orchestrator configuration; fix the function's environment: ${issues.join('; ')}`);
   }
-  const e = parsed.data;
+  const e = parsed.output;
   return {
     pairId: e.PAIR_ID,
     region: e.AWS_REGION,

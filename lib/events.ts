@@ -1,52 +1,50 @@
 /**
- * The events that reach the functions, validated with zod and turned into core events:
+ * The events that reach the functions, validated with valibot (see lib/config.ts) and turned into core events:
  *  - CloudWatch alarm state changes, through an EventBridge rule or as the alarm's direct Lambda action;
  *  - the escalate function's inputs: a deadline schedule's payload, or the rate(1 minute) sweep.
  */
-import * as z from 'zod/mini';
-import './validation.ts';
+import * as v from 'valibot';
 import { AlarmKind, type CoreEvent } from './core/model.ts';
 import { InvalidEventError, issuesOf } from './errors.ts';
 import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
 
-const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+const AlarmStateValue = v.picklist(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 /** An ISO time as CloudWatch and EventBridge write it; anything else is left out rather than guessed at. */
-const IsoTime = z
-  .pipe(
-    z.string(),
-    z.transform((t) => Date.parse(t)),
-  )
-  .check(z.refine((t) => Number.isFinite(t), 'not an ISO time'));
-const AlarmState = z.object({ value: AlarmStateValue, reason: z.optional(z.string()), timestamp: z.optional(IsoTime) });
-const AlarmConfiguration = z.optional(
-  z.looseObject({
-    metrics: z.optional(
-      z.array(
-        z.looseObject({
-          metricStat: z.optional(z.looseObject({ metric: z.looseObject({ name: z.optional(z.string()) }) })),
+const IsoTime = v.pipe(
+  v.string(),
+  v.transform((t) => Date.parse(t)),
+  v.check((t) => Number.isFinite(t), 'not an ISO time'),
+);
+const AlarmState = v.object({ value: AlarmStateValue, reason: v.optional(v.string()), timestamp: v.optional(IsoTime) });
+const AlarmConfiguration = v.optional(
+  v.looseObject({
+    metrics: v.optional(
+      v.array(
+        v.looseObject({
+          metricStat: v.optional(v.looseObject({ metric: v.looseObject({ name: v.optional(v.string()) }) })),
         }),
       ),
     ),
   }),
 );
-const AlarmDetail = z.looseObject({
-  alarmName: z.string().check(z.minLength(1)),
+const AlarmDetail = v.looseObject({
+  alarmName: v.pipe(v.string(), v.minLength(1)),
   state: AlarmState,
-  previousState: z.optional(AlarmState),
+  previousState: v.optional(AlarmState),
   configuration: AlarmConfiguration,
 });
 
 /** EventBridge rule on detail-type "CloudWatch Alarm State Change". */
-export const EventBridgeAlarmEvent = z.looseObject({
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
+export const EventBridgeAlarmEvent = v.looseObject({
+  source: v.literal('aws.cloudwatch'),
+  'detail-type': v.literal('CloudWatch Alarm State Change'),
   detail: AlarmDetail,
 });
 
 /** The alarm's direct Lambda action (@types/aws-lambda CloudWatchAlarmEvent). */
-export const DirectAlarmEvent = z.looseObject({
-  source: z.literal('aws.cloudwatch'),
-  alarmArn: z.string(),
+export const DirectAlarmEvent = v.looseObject({
+  source: v.literal('aws.cloudwatch'),
+  alarmArn: v.string(),
   alarmData: AlarmDetail,
 });
 
@@ -60,13 +58,13 @@ export interface AlarmNames {
  * a replication-lag metric). Throws InvalidEventError when the event is not an alarm state change at all.
  */
 export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEvent, { type: 'ALARM' }> | undefined {
-  const viaRule = EventBridgeAlarmEvent.safeParse(raw);
-  const direct = viaRule.success ? undefined : DirectAlarmEvent.safeParse(raw);
-  const detail = viaRule.success ? viaRule.data.detail : direct?.success ? direct.data.alarmData : undefined;
+  const viaRule = v.safeParse(EventBridgeAlarmEvent, raw);
+  const direct = viaRule.success ? undefined : v.safeParse(DirectAlarmEvent, raw);
+  const detail = viaRule.success ? viaRule.output.detail : direct?.success ? direct.output.alarmData : undefined;
   const eventTime = timeOf(raw);
   if (!detail) {
     throw new InvalidEventError('not a CloudWatch alarm state change (EventBridge or direct alarm action)', [
-      ...(viaRule.error ? issuesOf(viaRule.error, 'event') : []),
+      ...(viaRule.issues ? issuesOf(viaRule.issues, 'event') : []),
     ]);
   }
   const metrics = (detail.configuration?.metrics ?? []).map((m) => m.metricStat?.metric.name);
@@ -94,29 +92,30 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
   };
 }
 
-const nonEmpty = z.string().check(z.minLength(1));
-const DeadlineInput = z.strictObject({ kind: z.literal('deadline'), pairId: nonEmpty, operationId: nonEmpty });
-export const EscalateInput = z.union([
-  DeadlineInput,
-  z.strictObject({ kind: z.literal('sweep') }),
-  // A scheduled EventBridge rule without input: treated as a sweep.
-  z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') }),
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+/** The escalate function's own inputs, told apart by `kind`, so that an issue names what is wrong with the one meant. */
+export const EscalateInput = v.variant('kind', [
+  v.strictObject({ kind: v.literal('deadline'), pairId: nonEmpty, operationId: nonEmpty }),
+  v.strictObject({ kind: v.literal('sweep') }),
 ]);
+/** A scheduled EventBridge rule without input: treated as a sweep. */
+const ScheduledEvent = v.looseObject({ source: v.literal('aws.events'), 'detail-type': v.literal('Scheduled Event') });
 
 export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEvent, { type: 'DEADLINE' | 'SWEEP' }> {
-  const parsed = EscalateInput.safeParse(raw);
+  if (v.is(ScheduledEvent, raw)) return { type: 'SWEEP' };
+  const parsed = v.safeParse(EscalateInput, raw);
   if (!parsed.success) {
     throw new InvalidEventError(
       'escalate expects {"kind":"deadline","pairId","operationId"}, {"kind":"sweep"} or a scheduled event',
-      issuesOf(parsed.error, 'event'),
+      issuesOf(parsed.issues, 'event'),
     );
   }
-  const deadline = DeadlineInput.safeParse(parsed.data);
-  if (!deadline.success) return { type: 'SWEEP' };
-  if (deadline.data.pairId !== pairId) {
-    throw new InvalidEventError(`deadline is for pair ${deadline.data.pairId}, but this function serves pair ${pairId}`);
+  const input = parsed.output;
+  if (input.kind === 'sweep') return { type: 'SWEEP' };
+  if (input.pairId !== pairId) {
+    throw new InvalidEventError(`deadline is for pair ${input.pairId}, but this function serves pair ${pairId}`);
   }
-  return { type: 'DEADLINE', operationId: deadline.data.operationId };
+  return { type: 'DEADLINE', operationId: input.operationId };
 }
 
 /**
@@ -124,8 +123,8 @@ export function parseEscalateEvent(raw: unknown, pairId: string): Extract<CoreEv
  * fired, or when EventBridge first saw an alarm's state change.
  */
 export function timeOf(raw: unknown): number | undefined {
-  const time = IsoTime.safeParse((raw as { time?: unknown } | null)?.time);
-  return time.success ? time.data : undefined;
+  const time = v.safeParse(IsoTime, (raw as { time?: unknown } | null)?.time);
+  return time.success ? time.output : undefined;
 }
 
 /**
@@ -133,9 +132,15 @@ export function timeOf(raw: unknown): number | undefined {
  * needs none of its fields (it activates the Region it runs in, as regionToRun: activatingRegion places it), so
  * any object is accepted; anything else is not an invocation by ARC.
  */
+// Not v.record: valibot's record takes an array for an object (and copies it into one); zod's did not.
+const JsonObject = v.custom<Record<string, unknown>>(
+  (o) => typeof o === 'object' && o !== null && !Array.isArray(o),
+  'expected an object',
+);
+
 export function parseRegionSwitchEvent(raw: unknown): void {
-  const parsed = z.record(z.string(), z.unknown()).safeParse(raw);
+  const parsed = v.safeParse(JsonObject, raw);
   if (!parsed.success) {
-    throw new InvalidEventError('an ARC Region switch step expects a JSON object', issuesOf(parsed.error, 'event'));
+    throw new InvalidEventError('an ARC Region switch step expects a JSON object', issuesOf(parsed.issues, 'event'));
   }
 }

@@ -7,8 +7,7 @@
  * led to, so a retried request is answered from its first outcome and never starts a second operation.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import * as z from 'zod/mini';
-import './validation.ts';
+import * as v from 'valibot';
 import { findRequest, isInFlight, newerOf } from './core/decide.ts';
 import {
   Action,
@@ -29,41 +28,44 @@ import { errorMessage, findBreakGlass, handleEvent, keepBreakGlass, newOperation
 import type { LagSeries } from './ports.ts';
 import type { Runtime } from './runtime.ts';
 
-const reason = z.string().check(z.trim(), z.minLength(3, 'say why, in at least 3 characters'), z.maxLength(500));
-const flag = (fallback: boolean) => z._default(z.boolean(), fallback);
-const reasonOnly = () => z.strictObject({ reason });
+const reason = v.pipe(v.string(), v.trim(), v.minLength(3, 'say why, in at least 3 characters'), v.maxLength(500));
+const flag = (fallback: boolean) => v.optional(v.boolean(), fallback);
+const reasonOnly = () => v.strictObject({ reason });
 
 export const RequestBodies = {
   /** `escalate: false`: the switchover never escalates to a failover by itself (`mqdr switchover --no-escalate`). */
-  SWITCHOVER: z.strictObject({ reason, dryRun: flag(false), escalate: flag(true) }),
-  FAILOVER: z.strictObject({ reason, confirm: z.string().check(z.maxLength(100)), dryRun: flag(false) }),
+  SWITCHOVER: v.strictObject({ reason, dryRun: flag(false), escalate: flag(true) }),
+  FAILOVER: v.strictObject({ reason, confirm: v.pipe(v.string(), v.maxLength(100)), dryRun: flag(false) }),
   HOLD: reasonOnly(),
   RELEASE: reasonOnly(),
   REARM: reasonOnly(),
   ABANDON: reasonOnly(),
 } as const;
 
-export const IdempotencyKey = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits'));
+export const IdempotencyKey = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits'),
+);
 
-export const ViewQuery = z.strictObject({
-  lagMinutes: z._default(z.coerce.number().check(z.int(), z.minimum(5), z.maximum(1440)), 60),
-});
+/** A query string's whole number within bounds, with a default. */
+const queryInt = (min: number, max: number, fallback: number) =>
+  v.optional(v.pipe(v.unknown(), v.transform(Number), v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
+
+export const ViewQuery = v.strictObject({ lagMinutes: queryInt(5, 1440, 60) });
 
 /** The decisions the pair view carries: the newest ones, read with a bounded query, whatever the history. */
 export const VIEW_TIMELINE_LIMIT = 20;
 
 /** `cursor` is where the previous page ended, as the API gave it (base64url of the entry's sort key). */
-export const TimelineQuery = z.strictObject({
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1_000)), 100),
-  cursor: z.optional(
-    z
-      .pipe(
-        z.string().check(z.maxLength(200)),
-        z.transform((c) => Buffer.from(c, 'base64url').toString('utf8')),
-      )
-      .check(z.refine((sk) => /^TL#\d{12}#\d{3}$/.test(sk), 'not a cursor this API gave out; start again without one')),
+export const TimelineQuery = v.strictObject({
+  limit: queryInt(1, 1_000, 100),
+  cursor: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(200),
+      v.transform((c) => Buffer.from(c, 'base64url').toString('utf8')),
+      v.check((sk) => /^TL#\d{12}#\d{3}$/.test(sk), 'not a cursor this API gave out; start again without one'),
+    ),
   ),
 });
 
@@ -188,11 +190,11 @@ export async function operatorRequest(
   key: string = randomUUID(),
 ): Promise<RequestOutcome> {
   const { pairId } = rt.config;
-  const parsed = RequestBodies[kind].safeParse(body ?? {});
+  const parsed = v.safeParse(RequestBodies[kind], body ?? {});
   if (!parsed.success) {
-    throw new InvalidEventError(`invalid ${kind.toLowerCase()} request`, issuesOf(parsed.error, 'body'));
+    throw new InvalidEventError(`invalid ${kind.toLowerCase()} request`, issuesOf(parsed.issues, 'body'));
   }
-  const input = parsed.data;
+  const input = parsed.output;
   const dryRun = 'dryRun' in input && input.dryRun === true;
   if ('confirm' in input && input.confirm !== pairId) {
     throw new RequestRejectedError(

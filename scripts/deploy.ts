@@ -12,61 +12,66 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { commandLine } from '#lib/command-line.ts';
 import { PairIdSchema, RedirectProtocol, RegionCode, SsmParameterPath } from '#lib/config.ts';
 import { issuesOf } from '#lib/errors.ts';
 
-const Broker = z.strictObject({
+const Broker = v.strictObject({
   region: RegionCode,
-  brokerId: z.string().regex(/^b-[0-9a-z]{8}(-[0-9a-z]{4}){3}-[0-9a-z]{12}$/, 'a broker ID such as b-1a2b3c4d-…'),
-  brokerName: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/, 'the broker name as created'),
-  stompUrl: z.string().regex(/^stomp(\+ssl)?:\/\/[^\s:]+:\d+$/, 'stomp+ssl://host:port of the broker'),
+  brokerId: v.pipe(v.string(), v.regex(/^b-[0-9a-z]{8}(-[0-9a-z]{4}){3}-[0-9a-z]{12}$/, 'a broker ID such as b-1a2b3c4d-…')),
+  brokerName: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,50}$/, 'the broker name as created')),
+  stompUrl: v.pipe(v.string(), v.regex(/^stomp(\+ssl)?:\/\/[^\s:]+:\d+$/, 'stomp+ssl://host:port of the broker')),
 });
+const whole = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const positive = v.pipe(v.number(), v.integer(), v.minValue(1));
 
-export const PairFile = z
-  .strictObject({
+export const PairFile = v.pipe(
+  v.strictObject({
     pairId: PairIdSchema,
-    stage: z._default(PairIdSchema, 'prod'),
-    brokers: z.array(Broker).length(2, 'exactly two brokers: one in each Region of the pair'),
-    alarms: z.strictObject({
-      lagAlarmName: z.string().min(1).max(255),
-      lagAlarmThreshold: z.number().int().positive(),
+    stage: v.optional(PairIdSchema, 'prod'),
+    brokers: v.pipe(v.array(Broker), v.length(2, 'exactly two brokers: one in each Region of the pair')),
+    alarms: v.strictObject({
+      lagAlarmName: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
+      lagAlarmThreshold: positive,
     }),
-    policies: z
-      .strictObject({
-        deadlineSeconds: z.number().int().min(30).max(86_400),
-        cooldownSeconds: z.number().int().min(0).max(86_400),
-        probeFailureThreshold: z.number().int().min(1).max(100),
-        probeTimeoutMs: z.number().int().min(100).max(30_000),
-        outageEscalationSeconds: z.number().int().min(0).max(86_400),
-        dryRun: z.boolean(),
-        failbackPolicy: z.enum(['manual', 'automatic']),
-      })
-      .partial(),
-    redirect: z.strictObject({
+    policies: v.partial(
+      v.strictObject({
+        deadlineSeconds: whole(30, 86_400),
+        cooldownSeconds: whole(0, 86_400),
+        probeFailureThreshold: whole(1, 100),
+        probeTimeoutMs: whole(100, 30_000),
+        outageEscalationSeconds: whole(0, 86_400),
+        dryRun: v.boolean(),
+        failbackPolicy: v.picklist(['manual', 'automatic']),
+      }),
+    ),
+    redirect: v.strictObject({
       parameter: SsmParameterPath,
-      protocol: z._default(RedirectProtocol, 'openwire'),
+      protocol: v.optional(RedirectProtocol, 'openwire'),
     }),
-    dedup: z.strictObject({
-      tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/),
+    dedup: v.strictObject({
+      tableName: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{3,255}$/)),
       ownerRegion: RegionCode,
-      consistency: z.enum(['MREC', 'MRSC']).default('MREC'),
-      witnessRegion: z.optional(RegionCode),
-      groups: z.array(z.string().min(1)).min(1),
-      retentionSeconds: z.number().int().positive().default(604_800),
+      consistency: v.optional(v.picklist(['MREC', 'MRSC']), 'MREC'),
+      witnessRegion: v.optional(RegionCode),
+      groups: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1)),
+      retentionSeconds: v.optional(positive, 604_800),
     }),
-    brokerSecretName: z.string().min(1),
-  })
-  .refine((p) => p.brokers[0]?.region !== p.brokers[1]?.region, { message: 'the two brokers must be in two Regions' })
-  .refine((p) => p.brokers.some((b) => b.region === p.dedup.ownerRegion), {
-    message: "dedup.ownerRegion must be one of the pair's two Regions",
-  })
-  .refine((p) => p.dedup.consistency === 'MREC' || p.dedup.witnessRegion !== undefined, {
-    message: 'dedup.witnessRegion is required with MRSC',
-  });
-export type PairFile = z.infer<typeof PairFile>;
+    brokerSecretName: v.pipe(v.string(), v.minLength(1)),
+  }),
+  v.check((p) => p.brokers[0]?.region !== p.brokers[1]?.region, 'the two brokers must be in two Regions'),
+  v.check(
+    (p) => p.brokers.some((b) => b.region === p.dedup.ownerRegion),
+    "dedup.ownerRegion must be one of the pair's two Regions",
+  ),
+  v.check(
+    (p) => p.dedup.consistency === 'MREC' || p.dedup.witnessRegion !== undefined,
+    'dedup.witnessRegion is required with MRSC',
+  ),
+);
+export type PairFile = v.InferOutput<typeof PairFile>;
 
 export class PairFileError extends Error {
   override name = 'PairFileError';
@@ -79,9 +84,9 @@ export function parsePairFile(text: string, file: string): PairFile {
   } catch (error) {
     throw new PairFileError(`${file} is not valid YAML: ${(error as Error).message}`);
   }
-  const parsed = PairFile.safeParse(raw);
-  if (!parsed.success) throw new PairFileError(`${file}: ${issuesOf(parsed.error, 'pair').join('; ')}`);
-  return parsed.data;
+  const parsed = v.safeParse(PairFile, raw);
+  if (!parsed.success) throw new PairFileError(`${file}: ${issuesOf(parsed.issues, 'pair').join('; ')}`);
+  return parsed.output;
 }
 
 /** The stack parameters of the pair's stack in `region` (its broker local, the other remote). */

@@ -58,7 +58,7 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
   }
   const parsed = Request.safeParse(body);
   if (!parsed.success) {
-    const issues = issuesOf(parsed.error, 'request').join('; ');
+    const issues = issuesOf(parsed.error.issues, 'request').join('; ');
     throw new AwsJsonError('InvalidParameterValueException', 400, `invalid GetMetricData request: ${issues}`);
   }
   const { MetricDataQueries, StartTime, EndTime, ScanBy } = parsed.data;

@@ -48,7 +48,7 @@ export function scheduler(
     throw new SimError('BadRequestException', 400, `schedule name ${JSON.stringify(name)}: 1 to 64 of [0-9a-zA-Z-_.]`);
   if (method === 'POST') {
     const parsed = CreateSchedule.safeParse(body);
-    if (!parsed.success) throw new SchedulerError('ValidationException', 400, issuesOf(parsed.error, 'body').join('; '));
+    if (!parsed.success) throw new SchedulerError('ValidationException', 400, issuesOf(parsed.error.issues, 'body').join('; '));
     const group = parsed.data.GroupName ?? 'default';
     const key = scheduleKey(region, group, name);
     if (world.schedules.has(key)) throw new SchedulerError('ConflictException', 409, `Schedule ${name} already exists.`);

@@ -28,7 +28,7 @@ const GetParameter = z.object({ Name, WithDecryption: z.boolean().optional() });
 
 const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new AwsJsonError('ValidationException', 400, issuesOf(parsed.error, 'request').join('; '));
+  if (!parsed.success) throw new AwsJsonError('ValidationException', 400, issuesOf(parsed.error.issues, 'request').join('; '));
   return parsed.data;
 };
 

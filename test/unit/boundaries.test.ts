@@ -42,8 +42,9 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ PAIR_ID: undefined }, /PAIR_ID/],
-    [{ DEADLINE_SECONDS: '5' }, /DEADLINE_SECONDS/],
+    [{ PAIR_ID: undefined }, /PAIR_ID: required, missing/],
+    [{ DEADLINE_SECONDS: '5' }, /DEADLINE_SECONDS: Invalid value: Expected >=30$/],
+    [{ COOLDOWN_SECONDS: 'soon' }, /COOLDOWN_SECONDS: Invalid type: Expected number$/],
     [{ REMOTE_BROKER_ID: 'b-local' }, /must differ/],
     [{ AWS_REGION: 'mars' }, /Region code/],
     [{ DRY_RUN: 'yes' }, /DRY_RUN/],
@@ -52,7 +53,7 @@ describe('loadConfig', () => {
       { FAILBACK_POLICY: 'automatic', COOLDOWN_SECONDS: '60' },
       /FAILBACK_POLICY=automatic keeps a pair-wide cooldown: set COOLDOWN_SECONDS to at least 300/,
     ],
-    [{ FAILBACK_POLICY: 'sometimes' }, /FAILBACK_POLICY/],
+    [{ FAILBACK_POLICY: 'sometimes' }, /FAILBACK_POLICY: Invalid type: Expected \("manual" \| "automatic"\)$/],
     [{ REDIRECT_SSM_PARAMETER: 'broker-url' }, /REDIRECT_SSM_PARAMETER: an SSM parameter path: \/ then/],
     [{ REDIRECT_SSM_PARAMETER: '/p', REDIRECT_SSM_REGIONS: 'us-west-2,moon' }, /REDIRECT_SSM_REGIONS\.1: expected a Region code/],
     [{ REDIRECT_PROTOCOL: 'http' }, /REDIRECT_PROTOCOL/],
@@ -61,6 +62,12 @@ describe('loadConfig', () => {
     const call = () => loadConfig({ ...validEnv, ...patch });
     expect(call).toThrow(ConfigurationError);
     expect(call).toThrow(message);
+  });
+
+  it('names what is wrong without quoting the value it was given', () => {
+    expect(() => loadConfig({ ...validEnv, TOPIC_ARN: 'VALUE-MARKER', MQ_ENDPOINT: 'VALUE-MARKER' })).toThrow(
+      /TOPIC_ARN: Invalid start: Expected "arn:"; MQ_ENDPOINT: Invalid URL$/,
+    );
   });
 });
 
@@ -90,8 +97,29 @@ describe('parseAlarmEvent', () => {
 });
 
 describe('parseEscalateEvent', () => {
-  it.each([null, 'sweep', { kind: 'deadline', pairId: 'orders' }, { kind: 'sweep', extra: 1 }])('rejects %o', (input) => {
+  it.each([
+    [null, /event: Invalid type: Expected Object$/],
+    ['sweep', /event: Invalid type: Expected Object$/],
+    [{}, /kind: required, missing: expected \("deadline" \| "sweep"\)$/],
+    [{ kind: 'deadline', pairId: 'orders' }, /operationId: required, missing$/],
+    [{ kind: 'sweep', extra: 1 }, /extra: unrecognized key$/],
+  ])('rejects %o, naming what is wrong with the input meant', (input, issue) => {
     expect(() => parseEscalateEvent(input, 'orders')).toThrow(/escalate expects/);
+    expect(() => parseEscalateEvent(input, 'orders')).toThrow(issue);
+  });
+
+  it('takes a deadline, a sweep, and a scheduled event as a sweep', () => {
+    expect(parseEscalateEvent({ kind: 'deadline', pairId: 'orders', operationId: 'op-1' }, 'orders')).toEqual({
+      type: 'DEADLINE',
+      operationId: 'op-1',
+    });
+    expect(parseEscalateEvent({ kind: 'sweep' }, 'orders')).toEqual({ type: 'SWEEP' });
+    expect(parseEscalateEvent({ source: 'aws.events', 'detail-type': 'Scheduled Event', id: 'x' }, 'orders')).toEqual({
+      type: 'SWEEP',
+    });
+    expect(() => parseEscalateEvent({ kind: 'deadline', pairId: 'payments', operationId: 'op-1' }, 'orders')).toThrow(
+      /deadline is for pair payments/,
+    );
   });
 });
 

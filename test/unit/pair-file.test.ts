@@ -38,8 +38,8 @@ describe('pair file', () => {
     }
     expect(message).toMatch(/^pairs\/bad\.yml: /);
     expect(message).toContain('brokers.0.brokerId: a broker ID such as b-1a2b3c4d');
-    expect(message).toContain('policies.deadlineSeconds: Too small');
-    expect(message).toContain('Unrecognized key: "extra"');
+    expect(message).toContain('policies.deadlineSeconds: Invalid value: Expected >=30');
+    expect(message).toContain('extra: unrecognized key');
     expect(() => parsePairFile('pairId: [', 'pairs/x.yml')).toThrow(/pairs\/x\.yml is not valid YAML/);
   });
 
