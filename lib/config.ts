@@ -24,8 +24,11 @@ const flag = v.pipe(
   v.optional(v.picklist(['true', 'false', '1', '0', '']), 'false'),
   v.transform((s) => s === 'true' || s === '1'),
 );
-/** A whole number within bounds, with a default: every numeric setting (seconds, milliseconds, counts). */
-const int = (min: number, max: number, fallback: number) =>
+/**
+ * A whole number within bounds, given as text, with a default: every numeric setting (seconds, milliseconds,
+ * counts), and the API's numeric query parameters.
+ */
+export const int = (min: number, max: number, fallback: number) =>
   v.optional(v.pipe(v.unknown(), v.transform(Number), v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
 const arn = v.optional(v.pipe(v.string(), v.startsWith('arn:')));
 const url = v.optional(v.pipe(v.string(), v.url()));

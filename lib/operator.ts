@@ -8,6 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
+import { int } from './config.ts';
 import { findRequest, isInFlight, newerOf } from './core/decide.ts';
 import {
   Action,
@@ -47,18 +48,14 @@ export const IdempotencyKey = v.pipe(
   v.regex(/^[A-Za-z0-9_.:-]{8,64}$/, '8 to 64 letters, digits, or _ . : -; a UUID fits'),
 );
 
-/** A query string's whole number within bounds, with a default. */
-const queryInt = (min: number, max: number, fallback: number) =>
-  v.optional(v.pipe(v.unknown(), v.transform(Number), v.number(), v.integer(), v.minValue(min), v.maxValue(max)), fallback);
-
-export const ViewQuery = v.strictObject({ lagMinutes: queryInt(5, 1440, 60) });
+export const ViewQuery = v.strictObject({ lagMinutes: int(5, 1440, 60) });
 
 /** The decisions the pair view carries: the newest ones, read with a bounded query, whatever the history. */
 export const VIEW_TIMELINE_LIMIT = 20;
 
 /** `cursor` is where the previous page ended, as the API gave it (base64url of the entry's sort key). */
 export const TimelineQuery = v.strictObject({
-  limit: queryInt(1, 1_000, 100),
+  limit: int(1, 1_000, 100),
   cursor: v.optional(
     v.pipe(
       v.string(),
