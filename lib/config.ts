@@ -1,8 +1,9 @@
-/** Configuration of one deployment (one pair, one Region), read and validated once from the environment. */
 /**
- * Validated with valibot, as every boundary of the orchestrator's functions is: its schemas are plain objects,
- * built in microseconds, where zod's classes took 4 ms of each cold start to build this schema alone (README,
- * "Bundles"). Its messages name the value expected and the value received.
+ * Configuration of one deployment (one pair, one Region), read and validated once from the environment.
+ *
+ * Validated with valibot, as every boundary of the orchestrator is: its schemas are plain objects, built in
+ * microseconds, where zod's classes took 4 ms of each cold start to build this schema alone (README,
+ * "Validation"). `issuesOf` (errors.ts) words its issues.
  */
 import * as v from 'valibot';
 import type { CallTimeouts } from './adapters/http.ts';

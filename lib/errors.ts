@@ -1,7 +1,8 @@
 /** Typed errors of the orchestrator. Messages say what happened and what to do next. */
+
 /**
- * A validation issue as valibot (the functions) and zod (the simulators, the pair file) both report one: valibot's
- * path is a list of `{ key }` items, zod's a list of keys.
+ * A validation issue as valibot (the orchestrator) and zod (the simulators) both report one: valibot's path is a
+ * list of `{ key }` items, zod's a list of keys.
  */
 export interface ValidationIssue {
   readonly message: string;

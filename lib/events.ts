@@ -127,17 +127,17 @@ export function timeOf(raw: unknown): number | undefined {
   return time.success ? time.output : undefined;
 }
 
-/**
- * ARC Region switch invokes a custom action Lambda step with a JSON object about the plan execution. The step
- * needs none of its fields (it activates the Region it runs in, as regionToRun: activatingRegion places it), so
- * any object is accepted; anything else is not an invocation by ARC.
- */
 // Not v.record: valibot's record takes an array for an object (and copies it into one); zod's did not.
 const JsonObject = v.custom<Record<string, unknown>>(
   (o) => typeof o === 'object' && o !== null && !Array.isArray(o),
   'expected an object',
 );
 
+/**
+ * ARC Region switch invokes a custom action Lambda step with a JSON object about the plan execution. The step
+ * needs none of its fields (it activates the Region it runs in, as regionToRun: activatingRegion places it), so
+ * any object is accepted; anything else is not an invocation by ARC.
+ */
 export function parseRegionSwitchEvent(raw: unknown): void {
   const parsed = v.safeParse(JsonObject, raw);
   if (!parsed.success) {
