@@ -800,11 +800,10 @@ function pairRefusal(step: Step): string | undefined {
   // counts, as it completes any moment.
   const completions: Array<{ at: number; what: string }> = [
     ...(op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined ? [{ at: op.completedAt, what: op.id }] : []),
-    ...[step.state.lastPromotion, pair?.peer?.lastPromotion].flatMap((p) =>
-      p?.acceptedAt !== undefined || p?.completedAt !== undefined
-        ? [{ at: lastActivity(p), what: `${p.operationId} in ${p.region}` }]
-        : [],
-    ),
+    ...[step.state.lastPromotion, pair?.peer?.lastPromotion].flatMap((p) => {
+      const at = p && tookHoldAt(p);
+      return p && at !== undefined ? [{ at, what: `${p.operationId} in ${p.region}` }] : [];
+    }),
   ];
   const last = completions.sort((a, b) => b.at - a.at)[0];
   if (last && now < last.at + config.cooldownMs) {
@@ -813,8 +812,14 @@ function pairRefusal(step: Step): string | undefined {
   return undefined;
 }
 
-/** When a promotion last took hold: its last accepted Promote (an escalation's, say) or its completion. */
-const lastActivity = (p: Promotion): number => Math.max(p.acceptedAt ?? p.startedAt, p.completedAt ?? Number.NEGATIVE_INFINITY);
+/**
+ * When a promotion last took hold: its last accepted Promote (an escalation's, say) or its completion; undefined
+ * while it has done neither (its Promote may still be refused).
+ */
+const tookHoldAt = (p: Promotion): number | undefined =>
+  p.acceptedAt === undefined && p.completedAt === undefined
+    ? undefined
+    : Math.max(p.acceptedAt ?? Number.NEGATIVE_INFINITY, p.completedAt ?? Number.NEGATIVE_INFINITY);
 
 /** This Region's promotion as the pair view shows it. */
 function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Promotion {
@@ -844,7 +849,8 @@ function supersedeIfMoot(step: Step, op: Operation): void {
   const { observation, pair } = step.ctx;
   const peer = pair?.peer?.lastPromotion;
   if (observation.role !== Role.REPLICA || observation.promotionPending || !peer) return;
-  const tookHold = lastActivity(peer);
+  const tookHold = tookHoldAt(peer);
+  if (tookHold === undefined) return;
   // Amazon MQ accepted this operation's Promote and it is gone: a peer promotion stamped up to the skew before
   // the operation started may still have come after it. One not accepted yet (its Promote may be in flight
   // right now) is moot only if the peer promoted certainly after it started.

@@ -248,6 +248,11 @@ describe('superseded, abandoned, break glass', () => {
     expect(step(started.state, { type: 'SWEEP' }, { pair: peer(after), now: T0 + 5 * MIN }).state.operation?.status).toBe(
       'SUPERSEDED',
     );
+    // Started after it, but not taken hold yet (not accepted, not completed): its Promote may still be refused.
+    const notYet = { ...after, acceptedAt: undefined } as Promotion;
+    expect(step(started.state, { type: 'SWEEP' }, { pair: peer(notYet), now: T0 + 5 * MIN }).state.operation?.status).toBe(
+      'SWITCHOVER_REQUESTED',
+    );
   });
 
   it('an operator abandons the operation in flight, with a reason; the deadline is cancelled', () => {
