@@ -23,7 +23,29 @@ const Broker = v.strictObject({
   brokerId: v.pipe(v.string(), v.regex(/^b-[0-9a-z]{8}(-[0-9a-z]{4}){3}-[0-9a-z]{12}$/, 'a broker ID such as b-1a2b3c4d-…')),
   brokerName: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,50}$/, 'the broker name as created')),
   stompUrl: v.pipe(v.string(), v.regex(/^stomp(\+ssl)?:\/\/[^\s:]+:\d+$/, 'stomp+ssl://host:port of the broker')),
+  /**
+   * The Secrets Manager secret {"username","password"} of a broker user, in this Region (a replica of one
+   * secret, or one of each): reconcile reads it at run time, by ARN; it is never resolved into the template.
+   */
+  secretArn: v.pipe(
+    v.string(),
+    v.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'a Secrets Manager secret ARN'),
+  ),
+  /**
+   * Private brokers: subnets and security groups of this Region's VPC from which the functions reach the
+   * brokers' endpoints (both Regions' brokers: the primary's over peering or Transit Gateway).
+   */
+  vpc: v.optional(
+    v.strictObject({
+      subnetIds: v.pipe(v.array(v.pipe(v.string(), v.regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet ID'))), v.minLength(1)),
+      securityGroupIds: v.pipe(v.array(v.pipe(v.string(), v.regex(/^sg-[0-9a-f]{8,17}$/, 'a security group ID'))), v.minLength(1)),
+    }),
+  ),
 });
+/** Every named resource of a pair's stack starts with this (serverless.yml custom.prefix). */
+export const prefixOf = (pairId: string, stage: string): string => `mq-crdr-${pairId}-${stage}`;
+/** Lambda function names are at most 64 characters: the prefix, `-`, and the longest function name (11). */
+const MAX_PREFIX = 64 - '-healthCheck'.length;
 const whole = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 const positive = v.pipe(v.number(), v.integer(), v.minValue(1));
 
@@ -32,16 +54,23 @@ export const PairFile = v.pipe(
     pairId: PairIdSchema,
     stage: v.optional(PairIdSchema, 'prod'),
     brokers: v.pipe(v.array(Broker), v.length(2, 'exactly two brokers: one in each Region of the pair')),
-    alarms: v.strictObject({
-      lagAlarmName: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
-      lagAlarmThreshold: positive,
-    }),
+    // Thresholds in seconds: the CRDR metrics are times (docs/aws-facts.md). The stall alarm is named
+    // `<lagAlarmName>-stall`.
+    alarms: v.optional(
+      v.strictObject({
+        lagAlarmName: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-/]{1,240}$/, 'at most 240 of letters, digits, _ . - /'))),
+        lagSeconds: v.optional(whole(10, 3_600), 120),
+        stallSeconds: v.optional(whole(10, 3_600), 60),
+      }),
+      {},
+    ),
     policies: v.partial(
       v.strictObject({
         deadlineSeconds: whole(30, 86_400),
         cooldownSeconds: whole(0, 86_400),
         probeFailureThreshold: whole(1, 100),
         probeTimeoutMs: whole(100, 30_000),
+        probeEndpoints: v.picklist(['auto', 'on', 'off']),
         outageEscalationSeconds: whole(0, 86_400),
         dryRun: v.boolean(),
         failbackPolicy: v.picklist(['manual', 'automatic']),
@@ -59,9 +88,16 @@ export const PairFile = v.pipe(
       groups: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1)),
       retentionSeconds: v.optional(positive, 604_800),
     }),
-    brokerSecretName: v.pipe(v.string(), v.minLength(1)),
   }),
+  v.check(
+    (p) => prefixOf(p.pairId, p.stage).length <= MAX_PREFIX,
+    `pairId and stage together too long: mq-crdr-<pairId>-<stage> must fit ${MAX_PREFIX} characters (Lambda function names)`,
+  ),
   v.check((p) => p.brokers[0]?.region !== p.brokers[1]?.region, 'the two brokers must be in two Regions'),
+  v.check(
+    (p) => p.brokers.every((b) => b.secretArn.split(':')[3] === b.region),
+    "each broker's secretArn must be in that broker's Region (reconcile reads it there, even when the other Region is down)",
+  ),
   v.check(
     (p) => p.brokers.some((b) => b.region === p.dedup.ownerRegion),
     "dedup.ownerRegion must be one of the pair's two Regions",
@@ -72,6 +108,7 @@ export const PairFile = v.pipe(
   ),
 );
 export type PairFile = v.InferOutput<typeof PairFile>;
+
 
 export class PairFileError extends Error {
   override name = 'PairFileError';
@@ -90,7 +127,7 @@ export function parsePairFile(text: string, file: string): PairFile {
 }
 
 /** The stack parameters of the pair's stack in `region` (its broker local, the other remote). */
-export function stackParams(pair: PairFile, region: string): Record<string, string> {
+export function stackParams(pair: PairFile, region: string, stage = pair.stage): Record<string, string> {
   const local = pair.brokers.find((b) => b.region === region);
   const remote = pair.brokers.find((b) => b.region !== region);
   if (!local || !remote) throw new PairFileError(`${region} is not a Region of pair ${pair.pairId}`);
@@ -102,8 +139,12 @@ export function stackParams(pair: PairFile, region: string): Record<string, stri
     remoteBrokerId: remote.brokerId,
     remoteBrokerName: remote.brokerName,
     remoteRegion: remote.region,
-    lagAlarmName: pair.alarms.lagAlarmName,
-    lagAlarmThreshold: String(pair.alarms.lagAlarmThreshold),
+    lagAlarmName: pair.alarms.lagAlarmName ?? `${prefixOf(pair.pairId, stage)}-replication-lag`,
+    lagAlarmSeconds: String(pair.alarms.lagSeconds),
+    stallAlarmSeconds: String(pair.alarms.stallSeconds),
+    ...(local.vpc
+      ? { brokerSubnetIds: local.vpc.subnetIds.join(','), brokerSecurityGroupIds: local.vpc.securityGroupIds.join(',') }
+      : {}),
     redirectParameter: pair.redirect.parameter,
     redirectProtocol: pair.redirect.protocol,
     // The first broker's Region is deployed first and creates the pair-view global table.
@@ -117,11 +158,12 @@ export function stackParams(pair: PairFile, region: string): Record<string, stri
     // Reconcile drains the other broker (the old primary, after this Region's promotion) into this one.
     reconcileSourceUrl: remote.stompUrl,
     reconcileTargetUrl: local.stompUrl,
-    brokerSecretName: pair.brokerSecretName,
+    brokerSecretArn: local.secretArn,
     ...(p.deadlineSeconds !== undefined ? { deadlineSeconds: String(p.deadlineSeconds) } : {}),
     ...(p.cooldownSeconds !== undefined ? { cooldownSeconds: String(p.cooldownSeconds) } : {}),
     ...(p.probeFailureThreshold !== undefined ? { probeFailureThreshold: String(p.probeFailureThreshold) } : {}),
     ...(p.probeTimeoutMs !== undefined ? { probeTimeoutMs: String(p.probeTimeoutMs) } : {}),
+    ...(p.probeEndpoints !== undefined ? { probeEndpoints: p.probeEndpoints } : {}),
     ...(p.outageEscalationSeconds !== undefined ? { outageEscalationSeconds: String(p.outageEscalationSeconds) } : {}),
     ...(p.dryRun !== undefined ? { dryRun: String(p.dryRun) } : {}),
     ...(p.failbackPolicy !== undefined ? { failbackPolicy: p.failbackPolicy } : {}),
@@ -183,8 +225,13 @@ Deploys the pair's stack in both of its Regions (osls), each with its own broker
     return 2;
   }
   const stage = values.stage ?? pair.stage;
+  const parsedStage = v.safeParse(PairIdSchema, stage);
+  if (!parsedStage.success || prefixOf(pair.pairId, stage).length > MAX_PREFIX) {
+    console.error(`deploy: --stage ${stage}: letters, digits, - and _, and mq-crdr-<pairId>-<stage> at most ${MAX_PREFIX} characters`);
+    return 2;
+  }
   for (const { region } of pair.brokers) {
-    const params = Object.entries(stackParams(pair, region)).map(([k, v]) => `--param=${k}=${v}`);
+    const params = Object.entries(stackParams(pair, region, stage)).map(([k, v]) => `--param=${k}=${v}`);
     const out = join(values.out, stage, region);
     const args = packageOnly
       ? ['package', '--region', region, '--stage', stage, '--package', out, ...params]

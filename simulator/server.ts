@@ -30,6 +30,7 @@ import { AwsJsonError } from './aws-json.ts';
 import { CLOUDWATCH_TARGET_PREFIX, cloudWatch } from './cloudwatch.ts';
 import { SchedulerError, scheduler } from './scheduler.ts';
 import { sns, snsError } from './sns.ts';
+import { SECRETS_MANAGER_TARGET_PREFIX, secretsManager } from './secrets-manager.ts';
 import { SSM_TARGET_PREFIX, ssm } from './ssm.ts';
 import {
   API_FAULTS,
@@ -212,10 +213,11 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
   throw new SimError('NotFoundException', 404, `the simulator does not implement ${method} ${url.pathname}`);
 }
 
-/** The awsJson services, told apart by their x-amz-target: CloudWatch (awsJson1_0) and SSM (awsJson1_1). */
+/** The awsJson services, told apart by their x-amz-target: CloudWatch (awsJson1_0), SSM and Secrets Manager (1_1). */
 const AWS_JSON_SERVICES = [
   { prefix: CLOUDWATCH_TARGET_PREFIX, signingName: 'monitoring', handle: cloudWatch },
   { prefix: SSM_TARGET_PREFIX, signingName: 'ssm', handle: ssm },
+  { prefix: SECRETS_MANAGER_TARGET_PREFIX, signingName: 'secretsmanager', handle: secretsManager },
 ];
 
 /** An awsJson service, or SNS (awsQuery, form-encoded). */

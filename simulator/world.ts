@@ -161,6 +161,8 @@ export class CrdrWorld {
   readonly schedules = new Map<string, SimSchedule>();
   /** SSM parameters per Region, by name. */
   readonly parameters = new Map<string, Map<string, SimParameter>>();
+  /** Secrets Manager secrets by ARN (each in the Region its ARN names). */
+  readonly secrets = new Map<string, { region: string; name: string; value: string; versionId: string }>();
   /** Endpoints a broker reports instead of its simulated listener's: a real local broker stands in for it. */
   readonly externalEndpoints = new Map<string, string[]>();
   private lastSample = new Map<string, number>();
@@ -558,6 +560,13 @@ export class CrdrWorld {
   getParameter(region: string, name: string): SimParameter | undefined {
     this.requireRegion(region, 'SSM');
     return this.parameters.get(region)?.get(name);
+  }
+
+  /** Creates or rotates a secret; returns its ARN. */
+  putSecret(region: string, name: string, value: string): string {
+    const arn = `arn:aws:secretsmanager:${region}:${this.accountId}:secret:${name}-AbCdEf`;
+    this.secrets.set(arn, { region, name, value, versionId: randomBytes(8).toString('hex') });
+    return arn;
   }
 
   parameterArn(region: string, name: string): string {

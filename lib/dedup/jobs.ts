@@ -68,11 +68,22 @@ function storesFor(config: z.infer<typeof StoreEnv>): (group: string) => DedupSt
   };
 }
 
-/** Run a reconcile described by `request` with brokers and table from `env`. */
-export async function reconcileFromEnv(request: unknown, env: NodeJS.ProcessEnv): Promise<QueueReport[]> {
+/**
+ * Run a reconcile described by `request` with brokers and table from `env`. The broker user's credentials are
+ * `credentials` when given (the function reads them from Secrets Manager), else BROKER_USERNAME/PASSWORD.
+ */
+export async function reconcileFromEnv(
+  request: unknown,
+  env: NodeJS.ProcessEnv,
+  credentialsOf?: () => Promise<{ login: string; passcode: string }>,
+): Promise<QueueReport[]> {
   const input = parse(ReconcileRequest, request, 'invalid reconcile request');
   const config = parse(ReconcileEnv, env, 'invalid reconcile configuration');
-  const credentials = config.BROKER_USERNAME ? { login: config.BROKER_USERNAME, passcode: config.BROKER_PASSWORD ?? '' } : {};
+  const credentials = credentialsOf
+    ? await credentialsOf()
+    : config.BROKER_USERNAME
+      ? { login: config.BROKER_USERNAME, passcode: config.BROKER_PASSWORD ?? '' }
+      : {};
   return reconcile({
     source: { ...parseStompUrl(config.RECONCILE_SOURCE_URL), ...credentials },
     target: { ...parseStompUrl(config.RECONCILE_TARGET_URL), ...credentials },

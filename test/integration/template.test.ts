@@ -18,6 +18,7 @@ import { systemClock } from '#lib/ports.ts';
 import { startLocalGateway } from '#simulator/api-gateway.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, LOCAL_USERS, pairEnv, startEmbedded } from '#simulator/embedded.ts';
 import { lintTemplate, loadSpec } from '../support/cfn-lint.ts';
+import { duplicates, takenNames } from '../support/unique-names.ts';
 
 const spec = loadSpec();
 
@@ -34,18 +35,23 @@ const REGIONS = ['us-east-1', 'us-west-2'];
 const OUT = 'dist/template-test';
 let packaged = '';
 
+/** A second pair of the same account and stage, with private brokers (test/support/second-pair.yml). */
+const second: Record<string, Record<string, unknown>> = {};
+
 beforeAll(async () => {
-  const run = await promisify(execFile)(
-    'npx',
-    ['tsx', 'scripts/deploy.ts', 'pairs/example.yml', '--package-only', '--out', OUT],
-    {
+  const packageOnly = (file: string, out: string) =>
+    promisify(execFile)('npx', ['tsx', 'scripts/deploy.ts', file, '--package-only', '--out', out], {
       env: { ...process.env, AWS_ACCESS_KEY_ID: 'dummy', AWS_SECRET_ACCESS_KEY: 'dummy', SLS_TELEMETRY_DISABLED: '1' },
       timeout: 240_000,
-    },
-  );
-  packaged = run.stdout;
+    });
+  // One after the other: the framework builds in the project's own .serverless and .esbuild folders.
+  packaged = (await packageOnly('pairs/example.yml', OUT)).stdout;
+  await packageOnly('test/support/second-pair.yml', `${OUT}/second`);
+  const template = (dir: string, region: string) =>
+    readFile(`${dir}/prod/${region}/cloudformation-template-update-stack.json`, 'utf8').then(JSON.parse);
   for (const region of REGIONS) {
-    templates[region] = JSON.parse(await readFile(`${OUT}/prod/${region}/cloudformation-template-update-stack.json`, 'utf8'));
+    templates[region] = await template(OUT, region);
+    second[region] = await template(`${OUT}/second`, region);
   }
   resources = templates['us-west-2']?.Resources as Record<string, Resource>;
 }, 260_000);
@@ -64,6 +70,58 @@ describe('both Regions of a pair, from one file and one command', () => {
 
   it.each(REGIONS)('the %s template passes CloudFormation rules and the published resource specification: 0 errors', (region) => {
     expect(lintTemplate(templates[region] as Record<string, unknown>, spec)).toEqual([]);
+  });
+
+  it('two pairs of one stage, in both Regions: no name AWS would refuse as a duplicate, in an account or a Region', async () => {
+    const names = [];
+    for (const [dir, pair] of [
+      [OUT, templates],
+      [`${OUT}/second`, second],
+    ] as const) {
+      for (const region of REGIONS) {
+        const state = JSON.parse(await readFile(`${dir}/prod/${region}/serverless-state.json`, 'utf8'));
+        names.push(...takenNames(pair[region] as Record<string, unknown>, region, state.service.provider.stackName));
+      }
+    }
+    expect(new Set(names.map((n) => n.stack))).toEqual(
+      new Set(['mq-crdr-orders-prod', 'mq-crdr-payments-prod'].flatMap((s) => [s, s])),
+    );
+    expect(names.filter((n) => n.kind === 'AWS::CloudWatch::Dashboard').map((n) => n.name)).toEqual([
+      'mq-crdr-orders-prod',
+      'mq-crdr-payments-prod',
+    ]);
+    expect(duplicates(names)).toEqual([]);
+    // The check has teeth: one pair's stacks deployed twice (under two stack names) collide everywhere.
+    const twice = [
+      ...takenNames(templates['us-east-1'] as Record<string, unknown>, 'us-east-1', 'a'),
+      ...takenNames(templates['us-east-1'] as Record<string, unknown>, 'us-east-1', 'b'),
+    ];
+    expect(duplicates(twice).join('\n')).toMatch(/AWS::Lambda::Function mq-crdr-orders-prod-onAlarm/);
+    expect(duplicates(twice).join('\n')).toMatch(/AWS::CloudWatch::Dashboard mq-crdr-orders-prod in account:/);
+  });
+
+  it.each(REGIONS)('attaches the functions that reach brokers to the VPC of a private pair in %s, with network permissions', (region) => {
+    const all = second[region]?.Resources as Record<string, Resource>;
+    const attached = Object.entries(all)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.VpcConfig)
+      .map(([name]) => name)
+      .sort();
+    expect(attached).toEqual(['HealthCheckLambdaFunction', 'ReconcileLambdaFunction']);
+    const local = region === 'us-east-1';
+    expect(all.HealthCheckLambdaFunction?.Properties.VpcConfig).toEqual(
+      local
+        ? { SecurityGroupIds: ['sg-0123456789abcdef0'], SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] }
+        : expect.anything(),
+    );
+    for (const role of ['HealthCheckRole', 'ReconcileRole']) {
+      const granted = all[role]?.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
+      expect(JSON.stringify(granted)).toContain('ec2:CreateNetworkInterface');
+    }
+    expect(JSON.stringify(all.OnAlarmRole?.Properties.Policies)).not.toContain('ec2:');
+    // A public pair: no VPC anywhere.
+    const publicPair = templates[region]?.Resources as Record<string, Resource>;
+    expect(Object.values(publicPair).filter((r) => r.Properties?.VpcConfig)).toEqual([]);
+    expect(lintTemplate(second[region] as Record<string, unknown>, spec)).toEqual([]);
   });
 
   it('the linter has teeth: it finds the faults this template once had', () => {
@@ -194,7 +252,7 @@ describe('both Regions of a pair, from one file and one command', () => {
     expect(east?.Type).toBe('AWS::DynamoDB::GlobalTable');
     expect(east?.Condition).toBe('IsPairViewTableOwner');
     expect(east?.Properties).toMatchObject({
-      TableName: 'mq-crdr-orchestrator-prod-orders-view',
+      TableName: 'mq-crdr-orders-prod-view',
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
     expect((east?.Properties.Replicas as Array<{ Region: unknown }>).map((r) => r.Region)).toEqual([
@@ -205,7 +263,7 @@ describe('both Regions of a pair, from one file and one command', () => {
       const all = templates[region]?.Resources as Record<string, Resource>;
       const env = all.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> };
       expect(env.Variables).toMatchObject({
-        PAIR_VIEW_TABLE: 'mq-crdr-orchestrator-prod-orders-view',
+        PAIR_VIEW_TABLE: 'mq-crdr-orders-prod-view',
         FAILBACK_POLICY: 'manual',
       });
     }
@@ -246,23 +304,49 @@ describe('generated CloudFormation template', () => {
       .filter(([name, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern && name.includes('onAlarm'))
       .map(([, r]) => r.Properties.EventPattern);
     const alarmChange = { source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'] };
-    expect(patterns).toEqual([{ ...alarmChange, region: ['us-east-1'], detail: { alarmName: ['orders-replication-lag'] } }]);
+    expect(patterns).toEqual([
+      { ...alarmChange, region: ['us-east-1'], detail: { alarmName: ['orders-replication-lag', 'orders-replication-lag-stall'] } },
+    ]);
   });
 
-  it('declares the lag alarm on the local broker and forwards only its own state changes to the other Region', () => {
+  it('declares the replication alarms on both instances of the local broker, in seconds, and forwards only their own state changes', () => {
+    const stat = (metric: string, instance: number) => ({
+      Metric: { Namespace: 'AWS/AmazonMQ', MetricName: metric, Dimensions: [{ Name: 'Broker', Value: `orders-replica-${instance}` }] },
+      Period: 60,
+      Stat: 'Maximum',
+    });
     expect(resources.ReplicationLagAlarm?.Properties).toMatchObject({
       AlarmName: 'orders-replication-lag',
-      Namespace: 'AWS/AmazonMQ',
-      MetricName: 'TotalReplicationLag',
-      Dimensions: [{ Name: 'Broker', Value: 'orders-replica-1' }],
-      Threshold: '1000',
+      Metrics: [
+        { Id: 'lag1', ReturnData: false, MetricStat: stat('TotalReplicationLag', 1) },
+        { Id: 'lag2', ReturnData: false, MetricStat: stat('TotalReplicationLag', 2) },
+        { Id: 'lagSeconds', Expression: 'MAX([lag1, lag2]) / 1000', ReturnData: true },
+      ],
+      Threshold: '120',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
       TreatMissingData: 'notBreaching',
     });
+    expect(resources.ReplicationStallAlarm?.Properties).toMatchObject({
+      AlarmName: 'orders-replication-lag-stall',
+      Metrics: [
+        { Id: 'wait1', MetricStat: stat('PrimaryWaitTime', 1) },
+        { Id: 'wait2', MetricStat: stat('PrimaryWaitTime', 2) },
+        { Id: 'queue1', MetricStat: stat('QueueSize', 1) },
+        { Id: 'queue2', MetricStat: stat('QueueSize', 2) },
+        { Id: 'stallSeconds', Expression: 'MAX([IF(queue1 > 0, wait1, 0), IF(queue2 > 0, wait2, 0)]) / 1000', ReturnData: true },
+      ],
+      Threshold: '60',
+    });
+    // Alarms on metric math name no single metric.
+    expect(resources.ReplicationLagAlarm?.Properties.MetricName).toBeUndefined();
     expect(resources.LagAlarmForwardRule?.Properties.EventPattern).toMatchObject({
       region: [{ Ref: 'AWS::Region' }],
-      detail: { alarmName: ['orders-replication-lag'] },
+      detail: { alarmName: ['orders-replication-lag', 'orders-replication-lag-stall'] },
     });
     expect(JSON.stringify(resources.LagAlarmForwardRule?.Properties.Targets)).toContain(':events:us-east-1:');
+    const env = resources.OnAlarmLambdaFunction?.Properties.Environment as { Variables: Record<string, string> };
+    expect(env.Variables.LAG_ALARM_NAMES).toBe('orders-replication-lag,orders-replication-lag-stall');
   });
 
   it('serves the operator API on an HTTP API with IAM authorization on every route', () => {
@@ -281,10 +365,19 @@ describe('generated CloudFormation template', () => {
     for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
-  it('has a dashboard of lag and decisions, and alarms that page on escalations and failed promotions', () => {
+  it('has one dashboard per pair (in the first Region: dashboards are global), of both instances, in units', () => {
+    const east = templates['us-east-1']?.Resources as Record<string, Resource>;
+    expect(resources.Dashboard?.Condition).toBe('IsPairViewTableOwner');
+    expect(east.Dashboard?.Condition).toBe('IsPairViewTableOwner');
     const body = JSON.stringify(resources.Dashboard?.Properties.DashboardBody);
+    for (const instance of ['${LocalBroker}-1', '${LocalBroker}-2', '${RemoteBroker}-1', '${RemoteBroker}-2']) {
+      expect(body).toContain(instance);
+    }
+    expect(body).toContain('MAX([l1, l2]) / 1000');
+    expect(body).toContain('(QueueSize, events)');
     for (const metric of [
       'TotalReplicationLag',
+      'QueueSize',
       'OperationsStarted',
       'Escalations',
       'Refusals',
@@ -329,7 +422,7 @@ describe('generated CloudFormation template', () => {
     expect(table?.Type).toBe('AWS::DynamoDB::GlobalTable');
     expect(table?.Condition).toBe('IsDedupTableOwner');
     expect(table?.Properties).toMatchObject({
-      TableName: 'mq-crdr-dedup',
+      TableName: 'mq-crdr-orders-dedup',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       TimeToLiveSpecification: {
         'Fn::If': ['IsDedupStrong', { Ref: 'AWS::NoValue' }, { AttributeName: 'expiresAt', Enabled: true }],
@@ -341,9 +434,40 @@ describe('generated CloudFormation template', () => {
     ]);
   });
 
-  it('gives reconcile broker credentials only by a Secrets Manager reference', () => {
+  it("gives reconcile its Region's secret by ARN, read at run time: no template holds a resolved secret", async () => {
     const { Variables } = resources.ReconcileLambdaFunction?.Properties.Environment as { Variables: Record<string, string> };
-    expect(Variables.BROKER_PASSWORD).toBe('{{resolve:secretsmanager:mq-crdr/broker-user:SecretString:password}}');
+    const arn = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:mq-crdr/orders-broker-user-AbCdEf';
+    expect(Variables.BROKER_SECRET_ARN).toBe(arn);
+    expect(Object.keys(Variables).filter((k) => /PASSWORD|USERNAME/.test(k))).toEqual([]);
+    expect(statements('ReconcileRole')).toContainEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: arn });
+    for (const dir of [`${OUT}/prod`, `${OUT}/second/prod`]) {
+      for (const region of REGIONS) {
+        for (const file of ['cloudformation-template-update-stack.json', 'serverless-state.json']) {
+          expect(await readFile(`${dir}/${region}/${file}`, 'utf8')).not.toMatch(/resolve:secretsmanager|resolve:ssm-secure/);
+        }
+      }
+    }
+  });
+
+  it('keeps the tables when a stack is deleted or replaced, and protects every replica from deletion', () => {
+    const east = templates['us-east-1']?.Resources as Record<string, Resource & { DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+    for (const name of ['PairTable', 'PairViewTable', 'DedupTable']) {
+      expect(east[name], name).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+    expect(east.PairTable?.Properties.DeletionProtectionEnabled).toBe(true);
+    for (const name of ['PairViewTable', 'DedupTable']) {
+      const replicas = east[name]?.Properties.Replicas as Array<{ DeletionProtectionEnabled?: boolean }>;
+      expect(replicas.map((r) => r.DeletionProtectionEnabled)).toEqual([true, true]);
+    }
+  });
+
+  it('reserves concurrency for the functions that act in an incident', () => {
+    const reserved = Object.fromEntries(
+      Object.entries(resources)
+        .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.ReservedConcurrentExecutions !== undefined)
+        .map(([name, r]) => [name, r.Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual({ OnAlarmLambdaFunction: 2, HealthCheckLambdaFunction: 2, EscalateLambdaFunction: 3 });
   });
 
   it('grants each function only the actions it calls', () => {
@@ -371,7 +495,9 @@ describe('generated CloudFormation template', () => {
     expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule', 'cloudwatch:GetMetricData', dlq].sort());
     expect(actions('ApiRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling, 'cloudwatch:GetMetricData'].sort());
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-    expect(actions('ReconcileRole')).toEqual([...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'].sort());
+    expect(actions('ReconcileRole')).toEqual(
+      [...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue'].sort(),
+    );
     expect(actions('PurgeDedupRole')).toEqual([...logs, 'dynamodb:DeleteItem', 'dynamodb:Scan', dlq].sort());
   });
 
@@ -402,7 +528,7 @@ describe('generated CloudFormation template', () => {
         const wildcard = list.includes('*') || JSON.stringify(s.Resource).includes('*');
         if (wildcard) expect(justified, `${role}: ${list} on ${JSON.stringify(s.Resource)}`).toContain(list);
         if (list.includes('mq:')) expect(JSON.stringify(s.Resource)).toMatch(/:broker:orders-(replica|primary):b-/);
-        if (list.includes('dynamodb:Scan')) expect(JSON.stringify(s.Resource)).toMatch(/table\/mq-crdr-dedup"/);
+        if (list.includes('dynamodb:Scan')) expect(JSON.stringify(s.Resource)).toMatch(/table\/mq-crdr-orders-dedup"/);
       }
     }
   });
