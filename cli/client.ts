@@ -43,7 +43,8 @@ export interface PairSummary {
   primary: { brokerId: string; region: string } | null;
   operation: { id: string; mode: string; status: string } | null;
   escalationHeld: boolean;
-  replicationLag: number | null;
+  /** QueueSize and TotalReplicationLag of the primary's last fresh datapoint; null when unknown. */
+  notReplicated: { events: number | null; lagSeconds: number | null };
 }
 
 const PATHS: Record<RequestKind, string> = {

@@ -14,6 +14,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageVersion } from '#lib/command-line.ts';
 import type { Decision, RequestKind } from '#lib/core/model.ts';
 import { estimateDrain } from '#lib/core/predict.ts';
+import { describeRpo } from '#lib/core/rpo.ts';
 import type { PairView } from '#lib/operator.ts';
 import { LOCAL_CREDENTIALS } from '#simulator/local-credentials.ts';
 import { ApiClient, ApiError, type RequestResult } from './client.ts';
@@ -73,7 +74,7 @@ export function formatDecision(d: Decision): string {
   return `  ${clock(d.at)}  ${d.action.padEnd(22)}${d.dryRun ? ' (dry run)' : ''} ${d.reason}`;
 }
 
-/** Eight-level sparkline of the lag series. */
+/** Eight-level sparkline of a series. */
 const spark = (values: number[]): string => {
   const max = Math.max(1, ...values);
   return values.map((v) => '▁▂▃▄▅▆▇█'[Math.min(7, Math.floor((v / max) * 7.999))]).join('');
@@ -82,13 +83,16 @@ const spark = (values: number[]): string => {
 export function formatView(v: PairView): string[] {
   const broker = (label: string, b: PairView['local']) =>
     `  ${label.padEnd(8)}${b.brokerId}  ${b.region.padEnd(10)} ${b.role.padEnd(8)} ${b.brokerState}${b.promotionPending ? ' (role change pending)' : ''}${b.error ? `  ! ${b.error}` : ''}`;
-  const lag = v.replicationLag;
+  const lag = v.replication;
+  const primaryIsLocal = v.local.role === 'PRIMARY';
+  // The primary's QueueSize over the window: what is not replicated yet, minute by minute.
+  const queue = lag.points.filter((p) => p.local === primaryIsLocal && p.events !== undefined).map((p) => p.events as number);
   const op = v.operation;
   return [
     `pair ${v.pairId}  (record version ${v.version}, ${new Date(v.now).toISOString()})`,
     broker('local', v.local),
     broker('remote', v.remote),
-    `  lag     ${lag.current === null ? 'no datapoints' : `${lag.current} messages at ${clock(lag.at ?? v.now)}`}  ${spark(lag.points.slice(-30).map((p) => p.value))}${lag.errors.length ? `  ! ${lag.errors.join('; ')}` : ''}`,
+    `  repl    ${failoverNow(lag.failoverNow)}  ${spark(queue.slice(-30))}${lag.errors.length ? `  ! ${lag.errors.join('; ')}` : ''}`,
     op
       ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}`
       : '  op      none',
@@ -97,6 +101,13 @@ export function formatView(v: PairView): string[] {
     'timeline',
     ...(v.timeline.length ? v.timeline.map(formatDecision) : ['  (no decisions yet)']),
   ];
+}
+
+/** What a failover now would leave behind, in units, with the datapoint's time and age. */
+function failoverNow(rpo: PairView['replication']['failoverNow']): string {
+  if (rpo.unknown) return describeRpo(rpo).replace(/^RPO/, 'failover now: RPO');
+  const lag = rpo.lagSeconds === null ? '' : `, lag ${rpo.lagSeconds.toFixed(1)} s`;
+  return `${rpo.events ?? '?'} events not replicated${lag} at ${clock(rpo.measuredAt ?? 0)} (${Math.round((rpo.ageMs ?? 0) / 1000)} s old)`;
 }
 
 /** The pair's newest promotion and whether it disarms automatic fail-back (under FAILBACK_POLICY=manual). */
@@ -121,19 +132,22 @@ function credentialsFor(endpoint: string, env: Io['env']) {
 }
 
 /**
- * One line of an operation's progress: the time, the status, the lag, how fast it drains and when it should
- * reach zero (a least-squares line through the lag since the operation started, the core's own estimate), and
- * the deadline countdown.
+ * One line of an operation's progress: the time, the status, the primary's queue of events not replicated,
+ * how fast it drains and when it should be empty (a least-squares line through QueueSize since the operation
+ * started, the core's own estimate), and the deadline countdown.
  */
 export function statusLine(v: PairView, op: NonNullable<PairView['operation']>): string {
-  const drain = op.inFlight ? estimateDrain(v.replicationLag.points, op.startedAt, 2) : undefined;
+  const primaryIsLocal = v.local.role === 'PRIMARY';
+  const ofPrimary = v.replication.points.filter((p) => p.local === primaryIsLocal);
+  const drain = op.inFlight ? estimateDrain(ofPrimary, op.startedAt, 2) : undefined;
   const rate =
     drain === undefined
       ? ''
       : drain.drainRate > 0
-        ? `  draining ${drain.drainRate.toFixed(0)} msg/s${drain.zeroAt !== undefined ? `, zero at ${clock(drain.zeroAt)}` : ''}`
+        ? `  draining ${drain.drainRate.toFixed(0)} events/s${drain.zeroAt !== undefined ? `, empty at ${clock(drain.zeroAt)}` : ''}`
         : '  not draining';
-  return `${clock(v.now)}  ${op.status}  lag ${v.replicationLag.current ?? '?'}${rate}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
+  const now = v.replication.failoverNow;
+  return `${clock(v.now)}  ${op.status}  queue ${now.events ?? '?'} events${rate}${op.deadlineInMs !== undefined ? `  failover in ${duration(op.deadlineInMs)}` : ''}${v.escalationHold ? '  (escalation held)' : ''}`;
 }
 
 /** The options switchover and failover share. */
@@ -226,7 +240,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (!json) io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
         if (afterRequest && op.escalatedAt !== undefined) {
           throw new Escalated(
-            `the switchover was escalated to a FAILOVER${op.rpo?.messages != null ? ` (RPO estimate ${op.rpo.messages} messages)` : ''}: reconcile the old primary when it is back`,
+            `the switchover was escalated to a FAILOVER${op.rpo ? ` (${describeRpo(op.rpo)})` : ''}: reconcile the old primary when it is back`,
           );
         }
         return;
@@ -262,7 +276,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (o.json) return io.out(JSON.stringify(pairs, null, 2));
         for (const p of pairs) {
           io.out(
-            `${p.pairId.padEnd(16)} primary ${p.primary ? `${p.primary.brokerId} (${p.primary.region})` : 'unknown'}  op ${p.operation ? `${p.operation.id} ${p.operation.status}` : 'none'}  lag ${p.replicationLag ?? '?'}${p.escalationHeld ? '  escalation held' : ''}`,
+            `${p.pairId.padEnd(16)} primary ${p.primary ? `${p.primary.brokerId} (${p.primary.region})` : 'unknown'}  op ${p.operation ? `${p.operation.id} ${p.operation.status}` : 'none'}  not replicated ${p.notReplicated.events ?? '?'} events${p.notReplicated.lagSeconds === null ? '' : ` (${p.notReplicated.lagSeconds.toFixed(0)} s)`}${p.escalationHeld ? '  escalation held' : ''}`,
           );
         }
         return;
@@ -315,11 +329,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const view = await client()
           .pair(pairId, 30)
           .catch(() => undefined);
-        const lag = view?.replicationLag;
         io.err(
-          lag?.current != null && lag.at != null
-            ? `Replication lag ${lag.current} messages at ${clock(lag.at)}: RPO estimate ${lag.current} messages left on the old primary.`
-            : 'Replication lag unknown (no datapoint could be read): the RPO of a failover now is unknown.',
+          view
+            ? `If you fail over now: ${describeRpo(view.replication.failoverNow)}.`
+            : 'The pair could not be read: the RPO of a failover now is unknown.',
         );
         const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
         if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
@@ -396,9 +409,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
           generatedAt: view.now,
           // One line per broker when the API gives them (else the pair's merged series), and who took clients.
           series:
-            (view.replicationLag.byBroker?.length ?? 0) > 0
-              ? view.replicationLag.byBroker.map((b) => ({ name: `${b.brokerName} (${b.region})`, points: b.points }))
-              : [{ name: 'replication lag', points: view.replicationLag.points }],
+            (view.replication.byBroker?.length ?? 0) > 0
+              ? view.replication.byBroker.map((b) => ({ name: `${b.brokerName} (${b.region})`, points: b.points }))
+              : [{ name: 'not replicated', points: view.replication.points }],
           clients: clientsOf(
             timeline,
             since,
@@ -411,13 +424,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
           summary: [
             ['primary', [view.local, view.remote].find((b) => b.role === 'PRIMARY')?.brokerId ?? 'unknown'],
             ['operation', op ? `${op.id} ${op.mode} ${op.status}` : 'none'],
-            ['lag now', view.replicationLag.current === null ? 'no datapoints' : String(view.replicationLag.current)],
-            ...(view.replicationLag.errors.length ? [['lag gaps', view.replicationLag.errors.join('; ')] as [string, string]] : []),
+            ['failover now', describeRpo(view.replication.failoverNow)],
+            ...(view.replication.errors.length ? [['metric gaps', view.replication.errors.join('; ')] as [string, string]] : []),
           ],
         }),
       );
-      const written = { out: o.out, lagDatapoints: view.replicationLag.points.length, decisions: timeline.length };
-      io.out(o.json ? JSON.stringify(written) : `wrote ${o.out} (${written.lagDatapoints} lag datapoints, ${written.decisions} decisions)`);
+      const written = { out: o.out, datapoints: view.replication.points.length, decisions: timeline.length };
+      io.out(o.json ? JSON.stringify(written) : `wrote ${o.out} (${written.datapoints} replication datapoints, ${written.decisions} decisions)`);
     });
 
   try {

@@ -5,7 +5,7 @@
  * opens anywhere, offline, years later.
  */
 import type { Decision } from '#lib/core/model.ts';
-import type { LagPoint } from '#lib/ports.ts';
+import type { ReplicationPoint } from '#lib/ports.ts';
 
 export type MarkerKind = 'alarm' | 'switchover' | 'deadline' | 'failover' | 'recovered' | 'hold' | 'release' | 'incident';
 
@@ -15,10 +15,10 @@ export interface Marker {
   label: string;
 }
 
-/** One broker's TotalReplicationLag: after a failover the new primary publishes its own series. */
-export interface LagSeriesInput {
+/** One broker's QueueSize (events not replicated): after a failover the new primary publishes its own series. */
+export interface ReplicationSeriesInput {
   name: string;
-  points: LagPoint[];
+  points: ReplicationPoint[];
 }
 
 /** Which broker accepted clients from `from` to `to` (null: neither did, e.g. during a switchover). */
@@ -32,7 +32,7 @@ export interface ReportInput {
   title: string;
   pairId: string;
   generatedAt: number;
-  series: LagSeriesInput[];
+  series: ReplicationSeriesInput[];
   /** The lag alarm's threshold, drawn as a line, when known. */
   threshold?: number;
   /** Who accepted clients when, drawn as a band under the chart, when known. */
@@ -166,7 +166,7 @@ const DRAW = `
     add('line', { x1: x(t), y1: bottom + BAND, x2: x(t), y2: bottom + BAND + 4, class: 'axis' });
     add('text', { x: x(t), y: bottom + BAND + 16, 'text-anchor': 'middle', class: 'tick xtick' }, new Date(t).toISOString().slice(11, 16));
   }
-  add('text', { x: 4, y: T - 4, class: 'tick' }, 'messages');
+  add('text', { x: 4, y: T - 4, class: 'tick' }, 'events not replicated (QueueSize)');
 
   // The alarm threshold.
   if (data.threshold) {
@@ -214,10 +214,14 @@ const DRAW = `
 const statusOf = (d: Decision): string => (d.action === 'REDIRECT_FAILED' ? `${d.status}; clients NOT redirected` : d.status);
 
 export function renderReport(input: ReportInput): string {
-  const gaps = input.series.flatMap((series) => series.points.slice(1).map((p, i) => p.at - (series.points[i] as LagPoint).at));
+  const gaps = input.series.flatMap((series) => series.points.slice(1).map((p, i) => p.at - (series.points[i] as ReplicationPoint).at));
   const periodMs = gaps.length > 0 ? Math.min(...gaps) : 60_000;
+  // The chart draws QueueSize, a count that drains to zero; a minute without it is left out.
   const data = {
-    series: input.series,
+    series: input.series.map((s) => ({
+      name: s.name,
+      points: s.points.flatMap((p) => (p.events === undefined ? [] : [{ at: p.at, value: p.events }])),
+    })),
     markers: input.markers,
     periodMs,
     threshold: input.threshold ?? null,

@@ -114,7 +114,7 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
       path: '/pairs',
       handler: async () => {
         const view = await pairView(rt(), 5, { withTimeline: false });
-        const { pairId, local, remote, operation, escalationHold, replicationLag } = view;
+        const { pairId, local, remote, operation, escalationHold, replication } = view;
         const primary = [local, remote].find((b) => b.role === 'PRIMARY');
         return json(200, {
           pairs: [
@@ -123,7 +123,8 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
               primary: primary ? { brokerId: primary.brokerId, region: primary.region } : null,
               operation: operation ? { id: operation.id, mode: operation.mode, status: operation.status } : null,
               escalationHeld: escalationHold !== null,
-              replicationLag: replicationLag.current,
+              // What a failover now would leave behind (events, seconds; null when unknown).
+              notReplicated: { events: replication.failoverNow.events, lagSeconds: replication.failoverNow.lagSeconds },
             },
           ],
         });

@@ -13,6 +13,7 @@
  * waits); an operation the orchestrator refused or that failed (dry run, Promote rejected for good) throws
  * StepRefusedError with the reason.
  */
+import type { RpoEstimate } from '#lib/core/model.ts';
 import { regionSwitchStatus } from '#lib/core/region-switch.ts';
 import { StepInProgressError, StepRefusedError } from '#lib/errors.ts';
 import { parseRegionSwitchEvent } from '#lib/events.ts';
@@ -30,7 +31,8 @@ export interface RegionSwitchStepResult extends HandlerResult {
     mode: string;
     trigger: string;
     recoveryMs?: number;
-    rpoMessages?: number | null;
+    /** The RPO estimate: events not replicated (QueueSize) and seconds of lag, with the datapoint's age. */
+    rpo?: RpoEstimate;
     redirect?: string;
   };
 }
@@ -73,7 +75,7 @@ export const arcStep: HandlerBody<RegionSwitchStepResult> = async (event, { conf
                 mode: op.mode,
                 trigger: op.trigger,
                 ...(op.completedAt !== undefined ? { recoveryMs: op.completedAt - op.startedAt } : {}),
-                ...(op.rpo ? { rpoMessages: op.rpo.messages } : {}),
+                ...(op.rpo ? { rpo: op.rpo } : {}),
                 ...(op.redirect ? { redirect: op.redirect.target ?? op.redirect.status } : {}),
               },
             }

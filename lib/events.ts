@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import { AlarmKind, type CoreEvent } from './core/model.ts';
 import { InvalidEventError, issuesOf } from './errors.ts';
-import { REPLICATION_LAG_METRICS } from './mq-facts.ts';
+import { CRDR_METRIC } from './mq-facts.ts';
 
 const AlarmStateValue = v.picklist(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 /** An ISO time as CloudWatch and EventBridge write it; anything else is left out rather than guessed at. */
@@ -55,7 +55,7 @@ export interface AlarmNames {
 
 /**
  * Returns the core event, or undefined for an alarm of no concern to this pair (neither listed by name nor on
- * a replication-lag metric). Throws InvalidEventError when the event is not an alarm state change at all.
+ * a CRDR replication metric). Throws InvalidEventError when the event is not an alarm state change at all.
  */
 export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEvent, { type: 'ALARM' }> | undefined {
   const viaRule = v.safeParse(EventBridgeAlarmEvent, raw);
@@ -72,7 +72,7 @@ export function parseAlarmEvent(raw: unknown, names: AlarmNames): Extract<CoreEv
     ? AlarmKind.REPLICATION_LAG
     : names.healthAlarmNames.includes(detail.alarmName)
       ? AlarmKind.PRIMARY_HEALTH
-      : metrics.some((m) => (REPLICATION_LAG_METRICS as readonly (string | undefined)[]).includes(m))
+      : metrics.some((m) => (Object.values(CRDR_METRIC) as Array<string | undefined>).includes(m))
         ? AlarmKind.REPLICATION_LAG
         : undefined;
   if (!kind) return undefined;

@@ -1,6 +1,8 @@
 /**
- * Facts about Amazon MQ CRDR that AWS has not published, kept in one place as named constants so that the
- * adapter and the simulator agree and a correction is a one-line change.
+ * Facts about Amazon MQ CRDR the code relies on, in one place as named constants so that the adapters, the
+ * template's readers and the simulator agree, and a correction is a one-line change. Each says whether AWS
+ * publishes it (and where) or not; docs/aws-facts.md has the same list with the sources, and for every
+ * unpublished one, how the tests cover each plausible behaviour.
  */
 
 /** `dataReplicationRole` strings. The console shows primary/replica; the API's exact casing is unpublished. */
@@ -18,8 +20,66 @@ export const normalizeRole = (role: string | undefined): 'PRIMARY' | 'REPLICA' |
  * adapters/mq.ts and pendingRole in simulator/world.ts.
  */
 
-/** Replication metrics (namespace AWS/AmazonMQ, dimension Broker); a switchover completes when they reach 0. */
-export const REPLICATION_LAG_METRICS = ['TotalReplicationLag', 'ReplicationLag'] as const;
+/**
+ * PUBLISHED: the CRDR metrics (Amazon MQ developer guide, "Cross-Region data replication metrics in Amazon
+ * CloudWatch", crdr-metrics.html), namespace AWS/AmazonMQ, dimension Broker, one datapoint a minute. With
+ * TC = an event created on the replication queue by the primary, TP = processed by the replica, TA =
+ * acknowledged by the primary, TCO = now:
+ *  - on the primary: TotalReplicationLag, TA - TC of the last unacknowledged event (a time); PrimaryWaitTime,
+ *    TCO - TC of the last processed event (a time, "constantly growing" when replication is degraded or
+ *    paused); QueueSize, the number of unacknowledged events (a count: messages, acks, transactions);
+ *  - on the replica: ReplicationLag, TP - TC (a time); ReplicaWaitTime, TCO - TP (a time).
+ * None is a number of messages. What is not yet replicated is QueueSize.
+ */
+export const CRDR_METRIC = {
+  TOTAL_REPLICATION_LAG: 'TotalReplicationLag',
+  PRIMARY_WAIT_TIME: 'PrimaryWaitTime',
+  QUEUE_SIZE: 'QueueSize',
+  REPLICATION_LAG: 'ReplicationLag',
+  REPLICA_WAIT_TIME: 'ReplicaWaitTime',
+} as const;
+export type CrdrMetricName = (typeof CRDR_METRIC)[keyof typeof CRDR_METRIC];
+export const CRDR_NAMESPACE = 'AWS/AmazonMQ';
+/** PUBLISHED: one datapoint a minute. */
+export const CRDR_METRIC_PERIOD_SECONDS = 60;
+
+/**
+ * PUBLISHED: "An active/standby broker for high availability has the suffixes -1 and -2 for its redundant
+ * pair" (guide, "Available CloudWatch metrics for Amazon MQ for ActiveMQ brokers", dimensions). CRDR requires
+ * active/standby, so a broker publishes under whichever instance is active, and that changes when its standby
+ * takes over inside its Region: every reader reads both and takes the larger.
+ */
+export const BROKER_INSTANCES = [1, 2] as const;
+export const instanceDimension = (brokerName: string, instance: number): string => `${brokerName}-${instance}`;
+
+/**
+ * UNPUBLISHED: the unit CloudWatch reports for the time metrics. The open-source ActiveMQ replica plugin CRDR
+ * is built on computes `System.currentTimeMillis() - timestamp` (apache/activemq, activemq-broker
+ * .../replica/): milliseconds. The alarms and the RPO divide by this to give seconds; were AWS to report
+ * seconds, every threshold would be 1000 times too high (docs/aws-facts.md says how to check an account).
+ */
+export const TIME_METRIC_MS_PER_UNIT = 1;
+
+/**
+ * UNPUBLISHED: what TotalReplicationLag shows while nothing is acknowledged (a partition). The plugin updates it
+ * only when a batch is acknowledged, so it would stay frozen at its last value ('freeze'); the guide's
+ * definition ("the last unacknowledged event") would make it grow ('grow'). The product does not rely on
+ * either: the stall alarm reads PrimaryWaitTime, which the guide documents as growing. The simulator models
+ * both and the tests run under each.
+ */
+export const STALL_LAG_BEHAVIOURS = ['freeze', 'grow'] as const;
+export type StallLagBehaviour = (typeof STALL_LAG_BEHAVIOURS)[number];
+
+/**
+ * UNPUBLISHED: whether PrimaryWaitTime grows on an idle pair (no events: no heartbeat is documented). The stall
+ * alarm counts it only while QueueSize > 0, so an idle pair never looks stalled under either behaviour.
+ */
+
+/**
+ * A datapoint older than this is no evidence of the replication state now: the RPO is "unknown (stale)".
+ * Two missed datapoints (one a minute) and the minute CloudWatch may take to show one.
+ */
+export const MAX_DATAPOINT_AGE_MS = 180_000;
 
 /**
  * URL schemes of the endpoints DescribeBroker lists for each ActiveMQ protocol (`ssl://…:61617` for OpenWire,

@@ -10,8 +10,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { int } from './config.ts';
 import { findRequest, isInFlight, newerOf } from './core/decide.ts';
+import { rpoNow } from './core/rpo.ts';
 import {
   Action,
+  type RpoEstimate,
   type BreakGlassRecord,
   type BrokerObservation,
   type CoreEvent,
@@ -26,7 +28,7 @@ import {
 } from './core/model.ts';
 import { InvalidEventError, issuesOf, StoreError } from './errors.ts';
 import { errorMessage, findBreakGlass, handleEvent, keepBreakGlass, newOperationId, type Orchestrator } from './orchestrator.ts';
-import type { LagSeries } from './ports.ts';
+import type { ReplicationSeries } from './ports.ts';
 import type { Runtime } from './runtime.ts';
 
 const reason = v.pipe(v.string(), v.trim(), v.minLength(3, 'say why, in at least 3 characters'), v.maxLength(500));
@@ -84,7 +86,11 @@ export interface PairView {
   version: number;
   local: BrokerView;
   remote: BrokerView;
-  replicationLag: { current: number | null; at: number | null } & LagSeries;
+  /**
+   * The CRDR metrics of both brokers (QueueSize in events, TotalReplicationLag in seconds), and what a failover
+   * now would leave behind, from the primary's own datapoint (RpoEstimate: unknown when stale or missing).
+   */
+  replication: { failoverNow: RpoEstimate } & ReplicationSeries;
   operation: (Operation & { inFlight: boolean; deadlineInMs?: number }) | null;
   escalationHold: EscalationHold | null;
   /**
@@ -135,8 +141,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
   ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName }] : []));
   // EndTime is exclusive: a second past now includes a datapoint stamped now.
   const lag = await rt.lagMetrics.series(brokers, now - lagMinutes * 60_000, now + 1_000, LAG_PERIOD_SECONDS);
-  if (brokers.length < 2) lag.errors.push("a broker could not be described, so its Region's lag metric was not read");
-  const last = lag.points.at(-1);
+  if (brokers.length < 2) lag.errors.push("a broker could not be described, so its Region's metrics were not read");
   const { state } = stored;
   const op = state.operation;
   return {
@@ -145,7 +150,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
     version: state.version,
     local: { brokerId: config.localBrokerId, region: config.region, ...local },
     remote: { brokerId: config.remoteBrokerId, region: config.remoteRegion, ...remote },
-    replicationLag: { current: last?.value ?? null, at: last?.at ?? null, ...lag },
+    replication: { failoverNow: rpoNow(lag.points, now, local.role === 'PRIMARY'), ...lag },
     operation: op
       ? {
           ...op,

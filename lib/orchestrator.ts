@@ -18,7 +18,7 @@ import type {
   CoreConfig,
   CoreEvent,
   Decision,
-  LagPoint,
+  ReplicationPoint,
   PairState,
   PairViewRead,
 } from './core/model.ts';
@@ -28,7 +28,7 @@ import type {
   ClientRedirector,
   Clock,
   DeadlineScheduler,
-  LagMetrics,
+  ReplicationMetrics,
   Notifier,
   PairStore,
   PairViewStore,
@@ -62,7 +62,7 @@ export interface Orchestrator {
   log: LogSink;
   newOperationId?: () => string;
   /** Where the replication lag is read from, for predictive escalation and RPO estimates. */
-  lag?: { metrics: LagMetrics; brokers: Array<{ region: string; brokerName: string }>; timeoutMs?: number };
+  lag?: { metrics: ReplicationMetrics; brokers: Array<{ region: string; brokerName: string }>; timeoutMs?: number };
   /** Points clients at the new primary after a completion (when config.redirect is set). */
   redirector?: ClientRedirector;
   /** The pair view: read before every decision, this Region's outcomes published after (absent: one stack alone). */
@@ -298,7 +298,7 @@ export async function findBreakGlass(o: Orchestrator, key: string): Promise<Brea
  * every minute; alarms and probes never fail over). A series that cannot be read is logged and left out: no
  * prediction, RPO unknown, the deadline still applies.
  */
-async function readLag(o: Orchestrator, state: PairState, event: CoreEvent, now: number): Promise<LagPoint[] | undefined> {
+async function readLag(o: Orchestrator, state: PairState, event: CoreEvent, now: number): Promise<ReplicationPoint[] | undefined> {
   const op = state.operation;
   const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
   const mayFailOver =

@@ -6,7 +6,7 @@ import type {
   BreakGlassRecord,
   BrokerObservation,
   Decision,
-  LagPoint,
+  ReplicationPoint,
   Mode,
   Notification,
   PairState,
@@ -95,26 +95,29 @@ export interface PrimaryProbe {
   probe(): Promise<ProbeResult>;
 }
 
-export type { LagPoint };
+export type { ReplicationPoint };
 
-export interface LagSeries {
-  /** Oldest first; one point per period, the Maximum over the pair's brokers. */
-  points: LagPoint[];
+export interface ReplicationSeries {
+  /** Both brokers' points, oldest first (a broker publishes only while it is the primary). */
+  points: ReplicationPoint[];
   /** Regions whose metrics could not be read, and why. */
   errors: string[];
   /** Each broker's own series (its Region's CloudWatch), oldest first: the report draws one line per broker. */
-  byBroker: Array<{ region: string; brokerName: string; points: LagPoint[] }>;
+  byBroker: Array<{ region: string; brokerName: string; points: ReplicationPoint[] }>;
 }
 
-export interface LagMetrics {
-  /** TotalReplicationLag published by the given brokers (each in its Region) between `from` and `to`. */
+export interface ReplicationMetrics {
+  /**
+   * QueueSize and TotalReplicationLag published by the given brokers (each in its Region, both instances)
+   * between `from` and `to`; the first broker is this Region's own.
+   */
   series(
     brokers: Array<{ region: string; brokerName: string }>,
     from: number,
     to: number,
     periodSeconds: number,
     abortSignal?: AbortSignal,
-  ): Promise<LagSeries>;
+  ): Promise<ReplicationSeries>;
 }
 
 /** One Region's item in the pair view: its published outcomes, and break-glass failovers not recorded yet. */

@@ -8,7 +8,7 @@ import { MqClient } from '@aws-sdk/client-mq';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { DynamoPairStore } from './adapters/dynamo-store.ts';
 import { BoundedHttpHandler } from './adapters/http.ts';
-import { CloudWatchLagMetrics } from './adapters/lag-metrics.ts';
+import { CloudWatchReplicationMetrics } from './adapters/replication-metrics.ts';
 import { MqBrokerApi } from './adapters/mq.ts';
 import { DynamoPairView } from './adapters/pair-view.ts';
 import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
@@ -17,7 +17,7 @@ import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
 import { SsmClientRedirector } from './adapters/ssm-redirect.ts';
 import { type AppConfig, loadConfig } from './config.ts';
 import type { LogSink, Orchestrator } from './orchestrator.ts';
-import { type BrokerApi, type Clock, type DeadlineScheduler, type LagMetrics, type PrimaryProbe, systemClock } from './ports.ts';
+import { type BrokerApi, type Clock, type DeadlineScheduler, type ReplicationMetrics, type PrimaryProbe, systemClock } from './ports.ts';
 
 export interface Runtime {
   config: AppConfig;
@@ -25,7 +25,7 @@ export interface Runtime {
   probe: PrimaryProbe;
   /** The primary's Region's Amazon MQ API, for the operator's view of the remote broker. */
   remoteBroker: BrokerApi;
-  lagMetrics: LagMetrics;
+  lagMetrics: ReplicationMetrics;
   /** Closes the SDK clients' connections (a container never needs it; a process hosting many runtimes does). */
   close(): void;
 }
@@ -103,7 +103,7 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
         config.topicArn,
       )
     : new LogNotifier(log);
-  const lagMetrics = new CloudWatchLagMetrics(cloudwatchIn);
+  const lagMetrics = new CloudWatchReplicationMetrics(cloudwatchIn);
   const localBroker = new MqBrokerApi(mq(config.region));
   const redirector = config.redirect
     ? new SsmClientRedirector(

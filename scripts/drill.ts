@@ -15,7 +15,7 @@ import type { Decision } from '#lib/core/model.ts';
 import {
   alarmStateChangeEvent,
   type Embedded,
-  LagAlarmEvaluator,
+  ReplicationAlarms,
   ManualClock,
   PRIMARY_REGION,
   startEmbedded,
@@ -212,7 +212,8 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
   );
   console.log(`${'time'.padEnd(8)}  ${'event'.padEnd(44)}  ${'decision'.padEnd(22)}  reason`);
 
-  const alarm = new LagAlarmEvaluator(embedded, lagAlarm, LAG_THRESHOLD);
+  // The replication alarms of the primary's stack (serverless.yml's), forwarded to the replica's Region.
+  const alarms = new ReplicationAlarms(world, [embedded.primary], { pairId: pairName, lagAlarmName: () => lagAlarm });
   const incidents: Marker[] = [];
   const outageAt = scenario.incidentAt;
   /** When the incident was injected by the clock (late if an invocation was watching at its nominal tick). */
@@ -268,25 +269,20 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       await scheduler.runDue();
 
       if (t % MINUTE === 0) {
-        // Once a minute: CloudWatch evaluates the lag alarm, the health check and the sweep fire, all at once.
-        const change = name === 'flapping' ? undefined : alarm.evaluate(clock.now());
-        if (change) {
-          printLine(
-            elapsed(),
-            'cloudwatch',
-            'ALARM STATE',
-            `${lagAlarm} ${change.from}→${change.to} (TotalReplicationLag ${change.lag})`,
-          );
+        // Once a minute: CloudWatch evaluates the replication alarms, the health check and the sweep fire, all at once.
+        const changes = name === 'flapping' ? [] : alarms.evaluate(clock.now());
+        for (const change of changes) {
+          printLine(elapsed(), 'cloudwatch', 'ALARM STATE', `${change.alarm.definition.AlarmName} ${change.from}→${change.to} (${change.reason})`);
         }
-        const alarmEvent = change && name !== 'duplicate-delivery' ? change.event : undefined;
+        const alarmEvents = name === 'duplicate-delivery' ? [] : changes.map((c) => c.event);
         await together([
-          ...(alarmEvent ? [['onAlarm', () => invoke.onAlarm(alarmEvent)] as [string, () => Promise<HandlerResult>]] : []),
+          ...alarmEvents.map((event) => ['onAlarm', () => invoke.onAlarm(event)] as [string, () => Promise<HandlerResult>]),
           ['healthCheck', () => invoke.healthCheck()],
           ['sweep', () => invoke.escalate({ kind: 'sweep' })],
         ]);
       }
 
-      if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.lag(pairName);
+      if (lagAtFailover === undefined && world.promoteLog.some((p) => p.mode === 'FAILOVER')) lagAtFailover = world.queueSize(pairName);
       // The simulator logs the moment the new primary starts taking clients (its promotion's completion).
       const accepting = world.acceptingSince(pairName, embedded.replica.id);
       if (recoveredAt === undefined && accepting !== undefined) {
@@ -366,9 +362,8 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       // One series per broker, as CloudWatch stores them (each in its Region, under its active instance).
       series: [embedded.primary, embedded.replica].map((b) => ({
         name: `${b.name} (${b.region})`,
-        points: world.metrics.filter((m) => m.broker === `${b.name}-1`).map((m) => ({ at: m.at, value: m.value })),
+        points: world.series(b),
       })),
-      threshold: LAG_THRESHOLD,
       clients: clientSpans(world.clientLog.get(pairName) ?? [], clock.now(), (id) =>
         [embedded.primary, embedded.replica].find((b) => b.id === id),
       ),

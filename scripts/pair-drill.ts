@@ -9,7 +9,7 @@ import { ApiClient } from '#cli/client.ts';
 import { markersOf, renderReport } from '#cli/report.ts';
 import type { RequestKind } from '#lib/core/model.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
-import { LAG_THRESHOLD, PairDriver, type PairRegion, REGIONS, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+import { PairDriver, type PairRegion, REGIONS, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
 
 const START = Date.parse('2026-11-23T09:00:00Z');
 const MINUTE = 60_000;
@@ -178,10 +178,9 @@ export async function runPairDrill(name: string, scenario: PairScenario, reportP
         const b = p.stacks[r].local;
         return {
           name: `${b.name} (${b.region})`,
-          points: p.world.metrics.filter((m) => m.broker === `${b.name}-1`).map((m) => ({ at: m.at, value: m.value })),
+          points: p.world.series(b),
         };
       }),
-      threshold: LAG_THRESHOLD,
       markers: markersOf(timeline, config.deadlineMs),
       timeline,
       summary: [

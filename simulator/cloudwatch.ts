@@ -1,12 +1,12 @@
 /**
  * CloudWatch GetMetricData as `@aws-sdk/client-cloudwatch` speaks it (awsJson1_0: POST /, header
  * `x-amz-target: GraniteServiceVersion20100801.GetMetricData`, timestamps in epoch seconds), over the
- * world's replication-lag datapoints. Only MetricStat queries of AWS/AmazonMQ are served; math expressions
- * get a validation error rather than a wrong answer.
+ * world's CRDR metric datapoints (per Region, metric and Broker dimension). Only MetricStat queries of
+ * AWS/AmazonMQ are served; math expressions get a validation error rather than a wrong answer.
  */
 import { z } from 'zod';
 import { issuesOf } from '#lib/errors.ts';
-import { REPLICATION_LAG_METRICS } from '#lib/mq-facts.ts';
+import { CRDR_METRIC, CRDR_NAMESPACE } from '#lib/mq-facts.ts';
 import { AwsJsonError } from './aws-json.ts';
 import type { CrdrWorld } from './world.ts';
 
@@ -69,11 +69,11 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
     const { Metric, Period, Stat: stat } = q.MetricStat;
     const broker = Metric.Dimensions.find((d) => d.Name === 'Broker')?.Value;
     const served =
-      Metric.Namespace === 'AWS/AmazonMQ' && (REPLICATION_LAG_METRICS as readonly string[]).includes(Metric.MetricName);
+      Metric.Namespace === CRDR_NAMESPACE && (Object.values(CRDR_METRIC) as string[]).includes(Metric.MetricName);
     // Datapoints bucketed by period, aligned to the epoch as CloudWatch aligns them.
     const buckets = new Map<number, number[]>();
     for (const m of served ? world.metrics : []) {
-      if (m.region !== region || m.broker !== broker || m.at < start || m.at >= end) continue;
+      if (m.region !== region || m.metric !== Metric.MetricName || m.broker !== broker || m.at < start || m.at >= end) continue;
       const bucket = Math.floor(m.at / 1000 / Period) * Period;
       buckets.set(bucket, [...(buckets.get(bucket) ?? []), m.value]);
     }

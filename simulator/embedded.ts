@@ -19,6 +19,8 @@ import type { LogSink } from '#lib/orchestrator.ts';
 import type { Clock } from '#lib/ports.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '#lib/runtime.ts';
 import { type LocalUser, startLocalGateway } from './api-gateway.ts';
+import { alarmStateChangeEvent } from './alarm-event.ts';
+import { ReplicationAlarms } from './alarms.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { LOCAL_CREDENTIALS, LOCAL_USERS } from './local-credentials.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
@@ -81,7 +83,7 @@ export class ManualClock implements Clock {
   }
 }
 
-export { LOCAL_CREDENTIALS, LOCAL_USERS };
+export { LOCAL_CREDENTIALS, LOCAL_USERS, alarmStateChangeEvent, ReplicationAlarms };
 export const quietLog: LogSink = { info() {}, warn() {}, error() {} };
 
 export async function startDynalite(): Promise<{ endpoint: string; close(): Promise<void> }> {
@@ -277,82 +279,4 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   };
 }
 
-/** An EventBridge "CloudWatch Alarm State Change" event, as the rule delivers it. */
-export function alarmStateChangeEvent(
-  alarmName: string,
-  state: string,
-  previous: string,
-  at: number,
-  reason = 'Threshold Crossed',
-  region = REPLICA_REGION,
-) {
-  return {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'CloudWatch Alarm State Change',
-    source: 'aws.cloudwatch',
-    account: '123456789012',
-    time: new Date(at).toISOString(),
-    region,
-    resources: [`arn:aws:cloudwatch:${region}:123456789012:alarm:${alarmName}`],
-    detail: {
-      alarmName,
-      state: { value: state, reason, timestamp: new Date(at).toISOString() },
-      previousState: { value: previous, reason: 'previous', timestamp: new Date(at - 60_000).toISOString() },
-      configuration: {
-        metrics: [
-          {
-            id: 'lag',
-            metricStat: {
-              metric: { namespace: 'AWS/AmazonMQ', name: 'TotalReplicationLag', dimensions: { Broker: 'orders-primary-1' } },
-              period: 60,
-              stat: 'Maximum',
-            },
-            returnData: true,
-          },
-        ],
-      },
-    },
-  };
-}
 
-/**
- * CloudWatch's once-a-minute evaluation of the lag alarm (one datapoint, Maximum > threshold), played by the
- * drill and `npm run local`: `evaluate` yields the state change EventBridge delivers, when there is one.
- */
-export class LagAlarmEvaluator {
-  private state: 'OK' | 'ALARM' = 'OK';
-
-  /**
-   * `region`: the alarm of that Region's broker, as each Region's stack declares one on its own broker (it is
-   * over the threshold only while that broker is the primary). Absent: the current primary's, wherever it is.
-   */
-  constructor(
-    private readonly e: Pick<Embedded, 'world' | 'pairName'>,
-    readonly alarmName: string,
-    readonly threshold: number,
-    readonly region?: string,
-  ) {}
-
-  evaluate(now: number): { from: string; to: string; lag: number; event: unknown } | undefined {
-    // CloudWatch evaluates the alarm in its own Region: while that Region is down or hangs, nothing is
-    // evaluated there and nothing reaches the other Region.
-    const { world, pairName } = this.e;
-    const primary = world.roles(pairName).primary.region;
-    if (!world.isRegionServing(this.region ?? primary)) return undefined;
-    const lag = this.region === undefined || this.region === primary ? world.lag(pairName) : 0;
-    const to = lag > this.threshold ? 'ALARM' : 'OK';
-    const from = this.state;
-    if (to === from) return undefined;
-    this.state = to;
-    const event = alarmStateChangeEvent(
-      this.alarmName,
-      to,
-      from,
-      now,
-      `TotalReplicationLag ${lag} > ${this.threshold}`,
-      this.region,
-    );
-    return { from, to, lag, event };
-  }
-}

@@ -11,22 +11,22 @@
 
 import { commandLine } from '#lib/command-line.ts';
 import type { Clock } from '#lib/ports.ts';
-import { LagAlarmEvaluator, startEmbedded } from './embedded.ts';
+import { ReplicationAlarms, startEmbedded } from './embedded.ts';
 
 const { values } = commandLine(
   'local',
-  'usage: npm run local -- [--speed 1] [--port 4020] [--lag-threshold 1000]\n\nThe embedded default on its own, with the operator API on 127.0.0.1:<port>, simulated time --speed times faster.',
+  'usage: npm run local -- [--speed 1] [--port 4020] [--lag-seconds 120]\n\nThe embedded default on its own, with the operator API on 127.0.0.1:<port>, simulated time --speed times faster.',
   {
     speed: { type: 'string', default: '1' },
     port: { type: 'string', default: '4020' },
-    'lag-threshold': { type: 'string', default: '1000' },
+    'lag-seconds': { type: 'string', default: '120' },
   },
 );
 const speed = Number(values.speed);
 const port = Number(values.port);
-const threshold = Number(values['lag-threshold']);
-if (!(speed >= 1 && speed <= 600) || !Number.isInteger(port) || port < 0 || port > 65535 || !(threshold > 0)) {
-  console.error('--speed must be 1 to 600, --port 0 to 65535, --lag-threshold above 0');
+const lagSeconds = Number(values['lag-seconds']);
+if (!(speed >= 1 && speed <= 600) || !Number.isInteger(port) || port < 0 || port > 65535 || !(lagSeconds >= 10)) {
+  console.error('--speed must be 1 to 600, --port 0 to 65535, --lag-seconds at least 10');
   process.exit(2);
 }
 
@@ -51,15 +51,15 @@ console.log(`local default running at ${speed}x: pair ${e.pairName}
   replica        ${e.replica.id} (${e.replica.region}), primary ${e.primary.id} (${e.primary.region})
   try            npm run mqdr -- status ${e.pairName}`);
 
-const alarm = new LagAlarmEvaluator(e, alarmName, threshold);
+// The replication alarms of the primary's stack, as serverless.yml declares them, forwarded to this Region.
+const alarms = new ReplicationAlarms(e.world, [e.primary], { pairId: e.pairName, lagAlarmName: () => alarmName, lagAlarmSeconds: lagSeconds });
 let nextMinute = clock.now();
 const tick = async () => {
   await e.world.syncListeners();
   await e.scheduler.runDue();
   if (clock.now() < nextMinute) return;
   nextMinute += 60_000;
-  const change = alarm.evaluate(clock.now());
-  if (change) await e.invoke.onAlarm(change.event);
+  for (const change of alarms.evaluate(clock.now())) await e.invoke.onAlarm(change.event);
   await e.invoke.healthCheck();
   await e.invoke.escalate({ kind: 'sweep' });
 };

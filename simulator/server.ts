@@ -329,7 +329,8 @@ export function snapshot(world: CrdrWorld) {
         name: p.name,
         primary: { brokerId: primary.id, region: primary.region, endpoints: world.endpoints(primary) },
         replica: { brokerId: replica.id, region: replica.region },
-        replicationLag: Math.round(p.backlog),
+        // QueueSize: events not yet acknowledged by the replica.
+        queueSize: Math.round(p.queue.size),
         promotion: p.promotion?.mode ?? null,
         unreplicatedOnOldPrimary: p.unreplicatedOnOldPrimary,
         produceRate: p.produceRate,

@@ -23,7 +23,7 @@ import { startLocalGateway } from './api-gateway.ts';
 import {
   addOrdersPair,
   createTable,
-  LagAlarmEvaluator,
+  ReplicationAlarms,
   LOCAL_CREDENTIALS,
   LOCAL_USERS,
   type ManualClock,
@@ -49,8 +49,8 @@ export interface RegionStack {
   scheduler: LocalDeadlineScheduler;
   /** This Region's operator API (SigV4, as API Gateway with IAM authorization). */
   apiEndpoint: string;
-  /** The lag alarm on this Region's broker; its state changes go to the other Region's onAlarm. */
-  alarm: LagAlarmEvaluator;
+  /** The replication alarms on this Region's broker (serverless.yml's); their state changes go to the other Region's onAlarm. */
+  alarms: ReplicationAlarms;
   /** Decisions of deadline schedules that fired, or how their invocation failed. */
   scheduled: Array<HandlerResult | Error>;
   invoke: {
@@ -77,7 +77,6 @@ export interface TwoRegions {
   close(): Promise<void>;
 }
 
-export const LAG_THRESHOLD = 1_000;
 
 export async function startTwoRegions(options: {
   clock: ManualClock;
@@ -150,7 +149,7 @@ export async function startTwoRegions(options: {
       runtime,
       scheduler,
       apiEndpoint: gateway.endpoint,
-      alarm: new LagAlarmEvaluator({ world, pairName }, alarmName, LAG_THRESHOLD, region),
+      alarms: new ReplicationAlarms(world, [local], { pairId: pairName, lagAlarmName: () => alarmName }),
       scheduled,
       invoke: {
         onAlarm: (event) => clock.track(() => handlers.onAlarm(event, lambdaContext('onAlarm'))),
@@ -269,8 +268,9 @@ export class PairDriver {
   async minute(): Promise<void> {
     const { world, stacks } = this.pair;
     for (const region of REGIONS) {
-      const change = stacks[region].alarm.evaluate(this.clock.now());
-      if (change) this.undelivered.push({ to: otherRegion(region), event: change.event });
+      for (const change of stacks[region].alarms.evaluate(this.clock.now())) {
+        this.undelivered.push({ to: otherRegion(region), event: change.event });
+      }
     }
     const up = REGIONS.filter((r) => world.isRegionUp(r));
     const due = this.undelivered.filter((d) => up.includes(d.to));

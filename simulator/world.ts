@@ -1,11 +1,17 @@
 /**
  * The simulated world behind the Amazon MQ API: CRDR broker pairs spread over two Regions.
  *
- * Replication is modelled as a backlog of messages on the primary that are not yet on the replica. Producers
- * add `produceRate` messages/s while the primary accepts clients; the inter-Region link drains `drainRate`
- * messages/s while both Regions are up and not partitioned. Conditions change only through calls that first
- * bring the model up to the clock (`sync`), so rates are constant between two syncs and completion times
- * are exact.
+ * Replication is modelled as the primary's replication queue (./replication.ts): events with their creation
+ * times, not yet acknowledged by the replica. Producers add `produceRate` events/s while the primary accepts
+ * clients; the inter-Region link acknowledges up to `drainRate` events/s while both Regions are up and not
+ * partitioned, each no sooner than `linkLatencyMs` after it was created (the round trip). Conditions change
+ * only through calls that first bring the model up to the clock (`sync`), so rates are constant between two
+ * syncs; with no latency, completion times are exact, with latency they are found within 1 s steps.
+ *
+ * The primary and the replica publish the CRDR metrics AWS documents (lib/mq-facts.ts), derived from the
+ * queue, each in its own Region and under its active instance's name (`<name>-1` or `<name>-2`: a broker's
+ * standby can take over, `takeOver`). Where AWS publishes no behaviour (TotalReplicationLag during a stall),
+ * the world is built with one of the plausible ones (`stallLag`) and the tests run under each.
  *
  *  - SWITCHOVER: the primary stops accepting clients, the backlog drains; completes the moment it reaches 0
  *    (needs both Regions and the link). Until then neither broker accepts clients.
@@ -24,9 +30,19 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { REPLICATION_ROLE } from '#lib/mq-facts.ts';
+import {
+  BROKER_INSTANCES,
+  CRDR_METRIC,
+  type CrdrMetricName,
+  instanceDimension,
+  REPLICATION_ROLE,
+  STALL_LAG_BEHAVIOURS,
+  type StallLagBehaviour,
+  TIME_METRIC_MS_PER_UNIT,
+} from '#lib/mq-facts.ts';
 import type { Clock } from '#lib/ports.ts';
 import { FaultQueue } from './faults.ts';
+import { ReplicationQueue } from './replication.ts';
 import type { SimSchedule } from './scheduler.ts';
 
 export type Role = (typeof REPLICATION_ROLE)[keyof typeof REPLICATION_ROLE];
@@ -79,13 +95,15 @@ export interface SimBroker {
   listener?: Server;
   /** Loopback port of the broker's endpoint; kept across restarts when possible. */
   port?: number;
+  /** The instance of the active/standby pair that is active: its metrics are published as `<name>-<n>`. */
+  activeInstance: 1 | 2;
 }
 
 export interface SimPair {
   name: string;
   brokerIds: [string, string];
-  /** Messages on the primary not yet replicated. */
-  backlog: number;
+  /** Events on the primary not yet acknowledged by the replica, with their creation times. */
+  queue: ReplicationQueue;
   produceRate: number;
   drainRate: number;
   promotion?: { mode: PromoteMode; replicaId: string; requestedAt: number };
@@ -106,9 +124,11 @@ export interface SimParameter {
 
 export interface MetricSample {
   region: string;
-  /** The `Broker` dimension: the broker's name with the active instance's `-1` suffix. */
+  /** The `Broker` dimension: the broker's name with its active instance's suffix, `-1` or `-2`. */
   broker: string;
+  metric: CrdrMetricName;
   at: number;
+  /** Times in milliseconds, QueueSize in events. */
   value: number;
 }
 
@@ -126,6 +146,10 @@ const MAX_SAMPLES = 8_640 * 4;
 
 export interface WorldOptions {
   failoverMs?: number;
+  /** What TotalReplicationLag shows while nothing is acknowledged (unpublished): see lib/mq-facts.ts. */
+  stallLag?: StallLagBehaviour;
+  /** The least time from an event's creation to its acknowledgement (0: none, the older model's exact drain). */
+  linkLatencyMs?: number;
   accountId?: string;
   /** Start a TCP listener per primary broker (off for pure model tests). */
   listen?: boolean;
@@ -152,7 +176,7 @@ export class CrdrWorld {
   readonly clientLog = new Map<string, Array<{ at: number; brokerId: string | null }>>();
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
-  /** TotalReplicationLag datapoints as CloudWatch stores them: per Region, per `Broker` dimension. */
+  /** CRDR metric datapoints as CloudWatch stores them: per Region, per metric, per `Broker` dimension. */
   readonly metrics: MetricSample[] = [];
   /** SNS topics by ARN, and every message published to them. */
   readonly topics = new Set<string>();
@@ -168,6 +192,8 @@ export class CrdrWorld {
   private lastSample = new Map<string, number>();
   private lastSync: number;
   private readonly failoverMs: number;
+  readonly stallLag: StallLagBehaviour;
+  readonly linkLatencyMs: number;
   readonly accountId: string;
   private readonly listen: boolean;
 
@@ -177,6 +203,8 @@ export class CrdrWorld {
   ) {
     this.lastSync = clock.now();
     this.failoverMs = options.failoverMs ?? 5_000;
+    this.stallLag = options.stallLag ?? STALL_LAG_BEHAVIOURS[0];
+    this.linkLatencyMs = options.linkLatencyMs ?? 0;
     this.accountId = options.accountId ?? '123456789012';
     this.listen = options.listen ?? true;
   }
@@ -203,16 +231,20 @@ export class CrdrWorld {
         role,
         created: new Date(this.clock.now()),
         pairName: spec.name,
+        activeInstance: 1,
       };
       this.brokers.set(id, broker);
       return broker;
     };
     const primary = make(spec.primaryRegion, REPLICATION_ROLE.PRIMARY, 'primary');
     const replica = make(spec.replicaRegion, REPLICATION_ROLE.REPLICA, 'replica');
+    const now = this.clock.now();
+    const queue = new ReplicationQueue(now);
+    queue.add(now, now, spec.backlog ?? 0);
     this.pairs.set(spec.name, {
       name: spec.name,
       brokerIds: [primary.id, replica.id],
-      backlog: spec.backlog ?? 0,
+      queue,
       produceRate: spec.produceRate ?? 0,
       drainRate: spec.drainRate ?? 100,
       unreplicatedOnOldPrimary: 0,
@@ -266,6 +298,14 @@ export class CrdrWorld {
     if (!this.brokers.has(brokerId)) throw new SimError('NotFoundException', 404, `broker ${brokerId} does not exist`);
     if (urls.length === 0) this.externalEndpoints.delete(brokerId);
     else this.externalEndpoints.set(brokerId, [...urls]);
+  }
+
+  /** The broker's standby instance takes over (in its Region): its metrics move to the other `Broker` name. */
+  takeOver(brokerId: string): void {
+    this.sync();
+    const broker = this.brokers.get(brokerId);
+    if (!broker) throw new SimError('NotFoundException', 404, `broker ${brokerId} does not exist`);
+    broker.activeInstance = broker.activeInstance === 1 ? 2 : 1;
   }
 
   setPartitioned(partitioned: boolean): void {
@@ -341,10 +381,10 @@ export class CrdrWorld {
     return a.role === REPLICATION_ROLE.PRIMARY ? { primary: a, replica: b } : { primary: b, replica: a };
   }
 
-  /** Replication lag of a pair (messages not yet on the replica), as the TotalReplicationLag metric shows. */
-  lag(pairName: string): number {
+  /** Events of a pair not yet acknowledged by the replica, as QueueSize shows them. */
+  queueSize(pairName: string): number {
     this.sync();
-    return Math.round(this.pair(pairName).backlog);
+    return Math.round(this.pair(pairName).queue.size);
   }
 
   isRegionUp(region: string): boolean {
@@ -460,14 +500,60 @@ export class CrdrWorld {
     }
   }
 
-  /** The primary publishes the pair's replication lag in its Region while that Region is up. */
+  /**
+   * Each broker publishes its role's CRDR metrics in its Region while that Region serves, under its active
+   * instance; the values follow the published definitions (lib/mq-facts.ts), times in milliseconds.
+   */
   private sample(pair: SimPair, now: number): void {
-    const { primary } = this.roles(pair.name);
+    const { primary, replica } = this.roles(pair.name);
     const last = this.lastSample.get(pair.name);
-    if (!this.isRegionServing(primary.region) || (last !== undefined && now - last < SAMPLE_EVERY_MS)) return;
+    if (last !== undefined && now - last < SAMPLE_EVERY_MS) return;
     this.lastSample.set(pair.name, now);
-    this.metrics.push({ region: primary.region, broker: `${primary.name}-1`, at: now, value: Math.round(pair.backlog) });
+    const { queue } = pair;
+    const acked = queue.lastAck;
+    // TA - TC of the last event acknowledged: what the replica plugin computes on each acknowledgement.
+    const ackLag = acked ? acked.at - acked.createdAt : 0;
+    const oldest = queue.oldest();
+    const stalled = !this.linkUp(pair) && queue.size > 0;
+    const totalLag = this.stallLag === 'grow' && oldest !== undefined && (stalled || now - oldest > ackLag) ? now - oldest : ackLag;
+    const publish = (broker: SimBroker, values: Array<[CrdrMetricName, number]>) => {
+      if (!this.isRegionServing(broker.region)) return;
+      const dimension = instanceDimension(broker.name, broker.activeInstance);
+      for (const [metric, value] of values) {
+        this.metrics.push({ region: broker.region, broker: dimension, metric, at: now, value: Math.round(value) });
+      }
+    };
+    publish(primary, [
+      [CRDR_METRIC.TOTAL_REPLICATION_LAG, totalLag],
+      [CRDR_METRIC.PRIMARY_WAIT_TIME, now - (acked?.createdAt ?? queue.createdAt)],
+      [CRDR_METRIC.QUEUE_SIZE, queue.size],
+    ]);
+    // The replica processes an event as it acknowledges it (TP = TA here).
+    publish(replica, [
+      [CRDR_METRIC.REPLICATION_LAG, ackLag],
+      [CRDR_METRIC.REPLICA_WAIT_TIME, now - (acked?.at ?? queue.createdAt)],
+    ]);
     if (this.metrics.length > MAX_SAMPLES) this.metrics.splice(0, this.metrics.length - MAX_SAMPLES);
+  }
+
+  /**
+   * A broker's QueueSize and TotalReplicationLag (seconds) per minute, the larger of its two instances, as the
+   * orchestrator's reader makes them (lib/adapters/replication-metrics.ts): for drill reports. `local` is false.
+   */
+  series(broker: SimBroker): Array<{ at: number; local: boolean; events?: number; lagSeconds?: number }> {
+    const byMinute = new Map<number, { at: number; local: boolean; events?: number; lagSeconds?: number }>();
+    const names = new Set(BROKER_INSTANCES.map((i) => instanceDimension(broker.name, i)));
+    for (const m of this.metrics) {
+      if (m.region !== broker.region || !names.has(m.broker)) continue;
+      const key = m.metric === CRDR_METRIC.QUEUE_SIZE ? 'events' : m.metric === CRDR_METRIC.TOTAL_REPLICATION_LAG ? 'lagSeconds' : undefined;
+      if (!key) continue;
+      const at = Math.floor(m.at / 60_000) * 60_000;
+      const point = byMinute.get(at) ?? { at, local: false };
+      const value = key === 'events' ? m.value : (m.value * TIME_METRIC_MS_PER_UNIT) / 1000;
+      point[key] = Math.max(point[key] ?? Number.NEGATIVE_INFINITY, value);
+      byMinute.set(at, point);
+    }
+    return [...byMinute.values()].sort((a, b) => a.at - b.at);
   }
 
   addTopic(region: string, name: string): string {
@@ -478,42 +564,75 @@ export class CrdrWorld {
 
   /** Advances one pair from t to at most `until`; returns the time a promotion completed at, if one did. */
   private advance(pair: SimPair, t: number, until: number): number | undefined {
-    const dt = (until - t) / 1000;
-    const { primary } = this.roles(pair.name);
-    const link = this.linkUp(pair);
     const promotion = pair.promotion;
     if (promotion?.mode === 'FAILOVER') {
       const at = promotion.requestedAt + this.failoverMs;
-      const end = Math.min(until, at);
-      if (link) pair.backlog = Math.max(0, pair.backlog - (pair.drainRate * (end - t)) / 1000);
+      this.replicate(pair, t, Math.min(until, at), false);
       if (at > until) return undefined;
       this.completePromotion(pair, at);
       return at;
     }
     if (promotion?.mode === 'SWITCHOVER') {
-      if (!link) return undefined;
-      const drainSeconds = pair.backlog / pair.drainRate;
-      if (drainSeconds > dt) {
-        pair.backlog -= pair.drainRate * dt;
-        return undefined;
-      }
-      pair.backlog = 0;
-      this.completePromotion(pair, t + drainSeconds * 1000);
-      return t + drainSeconds * 1000;
+      // Producers are stopped; the switchover completes the moment the queue is empty (needs the link).
+      const emptyAt = this.replicate(pair, t, until, false);
+      if (emptyAt === undefined) return undefined;
+      this.completePromotion(pair, emptyAt);
+      return emptyAt;
     }
-    const produced = this.accepting(primary) ? pair.produceRate * dt : 0;
-    pair.produced += produced;
-    pair.backlog = Math.max(0, pair.backlog + produced - (link ? pair.drainRate * dt : 0));
+    this.replicate(pair, t, until, true);
     return undefined;
+  }
+
+  /**
+   * Producers (when `produce` and the primary accepts clients) and the link over [from, to]. Returns when the
+   * queue became empty, if it was not empty at `from` and is at the end.
+   */
+  private replicate(pair: SimPair, from: number, to: number, produce: boolean): number | undefined {
+    if (to <= from) return pair.queue.size === 0 && !produce ? from : undefined;
+    const { primary } = this.roles(pair.name);
+    const rate = produce && this.accepting(primary) ? pair.produceRate : 0;
+    const link = this.linkUp(pair);
+    const queue = pair.queue;
+    const wasEmpty = queue.size === 0;
+    if (!link || (this.linkLatencyMs === 0 && rate === 0)) {
+      queue.add(from, to, (rate * (to - from)) / 1000);
+      pair.produced += (rate * (to - from)) / 1000;
+      if (!link) return undefined;
+      // No latency and nothing produced: the exact drain of the older model.
+      const before = queue.size;
+      const acked = queue.ack((pair.drainRate * (to - from)) / 1000, to, to);
+      if (queue.size > 0 || before === 0) return wasEmpty && !produce ? from : undefined;
+      const emptyAt = from + (acked / pair.drainRate) * 1000;
+      queue.lastAck = queue.lastAck && { ...queue.lastAck, at: emptyAt };
+      return emptyAt;
+    }
+    // In steps of at most a second: events are produced and acknowledged as the clock goes.
+    for (let a = from; a < to; ) {
+      const b = this.linkLatencyMs === 0 ? to : Math.min(to, a + 1_000);
+      const produced = (rate * (b - a)) / 1000;
+      queue.add(a, b, produced);
+      pair.produced += produced;
+      const capacity = (pair.drainRate * (b - a)) / 1000;
+      const acked = queue.ack(capacity, b - this.linkLatencyMs, b);
+      if (rate === 0 && queue.size === 0 && !(wasEmpty && a === from && acked === 0)) {
+        const lastCreated = queue.lastAck?.createdAt ?? a;
+        const emptyAt = Math.min(b, Math.max(a + (acked / pair.drainRate) * 1000, lastCreated + this.linkLatencyMs));
+        if (queue.lastAck) queue.lastAck = { ...queue.lastAck, at: emptyAt };
+        return emptyAt;
+      }
+      a = b;
+    }
+    return wasEmpty && rate === 0 && queue.size === 0 ? from : undefined;
   }
 
   private completePromotion(pair: SimPair, at: number): void {
     const { primary, replica } = this.roles(pair.name);
     primary.role = REPLICATION_ROLE.REPLICA;
     replica.role = REPLICATION_ROLE.PRIMARY;
-    // A failover does not wait for the backlog: those messages stay behind on the old primary.
-    pair.unreplicatedOnOldPrimary += Math.round(pair.backlog);
-    pair.backlog = 0;
+    // A failover does not wait for the queue: those events stay behind on the old primary. The new primary
+    // starts a replication queue of its own.
+    pair.unreplicatedOnOldPrimary += Math.round(pair.queue.size);
+    pair.queue = new ReplicationQueue(at);
     pair.promotion = undefined;
     this.noteClients(at);
   }

@@ -57,8 +57,10 @@ import {
   type RequestKind,
   Role,
   type RpoEstimate,
+  RpoUnknown,
 } from './model.ts';
 import { estimateDrain } from './predict.ts';
+import { describeRpo, rpoNow } from './rpo.ts';
 
 export const isInFlight = (op: Operation | undefined): boolean => op !== undefined && IN_FLIGHT.has(op.status);
 
@@ -500,34 +502,30 @@ function outageEscalationDue(step: Step, op: Operation): string | undefined {
 }
 
 /**
- * Why an accepted switchover will not reach zero lag by its deadline (plus the margin), from the lag series;
- * undefined when it will, or when there are not enough datapoints to tell.
+ * Why an accepted switchover will not have replicated everything by its deadline (plus the margin), from the
+ * primary's QueueSize since it started; undefined when it will, or when there are not enough datapoints.
  */
 function cannotDrainInTime(step: Step, op: Operation): string | undefined {
   const { config, lag } = step.ctx;
   if (!config.prediction || !lag || op.status !== OperationStatus.SWITCHOVER_IN_PROGRESS || op.deadlineAt === undefined) {
     return undefined;
   }
-  const estimate = estimateDrain(lag, op.startedAt, config.prediction.minPoints);
+  // The primary is the other Region's broker while this one is being promoted.
+  const estimate = estimateDrain(
+    lag.filter((p) => !p.local),
+    op.startedAt,
+    config.prediction.minPoints,
+  );
   if (!estimate || (estimate.zeroAt !== undefined && estimate.zeroAt <= op.deadlineAt + config.prediction.marginMs)) {
     return undefined;
   }
-  const zero = estimate.zeroAt === undefined ? 'it is not draining' : `zero lag expected at ${iso(estimate.zeroAt)}`;
-  return `lag ${estimate.lag} messages at ${iso(estimate.at)}, draining ${estimate.drainRate.toFixed(1)} msg/s over ${estimate.points} datapoints, ${zero}; deadline ${iso(op.deadlineAt)}`;
+  const zero = estimate.zeroAt === undefined ? 'it is not draining' : `empty queue expected at ${iso(estimate.zeroAt)}`;
+  return `${estimate.events} events not replicated (QueueSize) at ${iso(estimate.at)}, draining ${estimate.drainRate.toFixed(1)} events/s over ${estimate.points} datapoints, ${zero}; deadline ${iso(op.deadlineAt)}`;
 }
 
 const iso = (t: number): string => new Date(t).toISOString();
 
-/** The lag now, as the RPO of a failover: the last datapoint read, or unknown. */
-function rpoNow(step: Step): RpoEstimate {
-  const last = step.ctx.lag?.at(-1);
-  return last ? { messages: last.value, measuredAt: last.at } : { messages: null };
-}
 
-const describeRpo = (rpo: RpoEstimate): string =>
-  rpo.messages === null
-    ? 'RPO unknown (no replication-lag datapoint could be read)'
-    : `RPO estimate ${rpo.messages} messages not replicated${rpo.measuredAt === undefined ? '' : ` (lag at ${iso(rpo.measuredAt)})`}`;
 
 function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>): void {
   const op = step.op;
@@ -641,7 +639,7 @@ function tryStart(
     startedAt: now,
     promoteRequestedAt: now,
     promoteAttempts: 1,
-    ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : { rpo: rpoNow(step) }),
+    ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : { rpo: rpoNow(step.ctx.lag, now) }),
     ...(holdEscalation ? { escalationHeldBy: holdEscalation } : {}),
   };
   step.state.operation = next;
@@ -908,7 +906,7 @@ function onBreakGlass(step: Step, record: BreakGlassRecord): void {
     current.status = OperationStatus.FAILOVER_IN_PROGRESS;
     current.escalatedAt = record.at;
     current.breakGlass = true;
-    current.rpo = { messages: null };
+    current.rpo = { events: null, lagSeconds: null, unknown: RpoUnknown.NOT_READ };
     step.record(Action.ESCALATE_TO_FAILOVER, reason, { breakGlass: true, rpo: current.rpo });
   } else {
     step.state.operation = {
@@ -921,9 +919,9 @@ function onBreakGlass(step: Step, record: BreakGlassRecord): void {
       promoteRequestedAt: record.at,
       promoteAttempts: 1,
       breakGlass: true,
-      rpo: { messages: null },
+      rpo: { events: null, lagSeconds: null, unknown: RpoUnknown.NOT_READ },
     };
-    step.record(Action.START_FAILOVER, reason, { breakGlass: true, rpo: { messages: null } });
+    step.record(Action.START_FAILOVER, reason, { breakGlass: true, rpo: step.state.operation.rpo });
   }
   const op = step.op as Operation;
   step.state.lastPromotion = promotionOf(step, op, { acceptedAt: record.at });
@@ -978,7 +976,7 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
   op.escalatedAt = now;
   op.promoteRequestedAt = now;
   op.promoteAttempts = 1;
-  op.rpo = rpoNow(step);
+  op.rpo = rpoNow(step.ctx.lag, now);
   step.commands.push({ type: 'PROMOTE', operationId: op.id, mode: Mode.FAILOVER });
   step.record(
     Action.ESCALATE_TO_FAILOVER,
@@ -1000,8 +998,8 @@ function complete(step: Step, op: Operation): void {
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.COMPLETED;
   op.completedAt = now;
-  // A switchover completes only once the lag is zero: nothing is left behind.
-  op.rpo ??= { messages: 0 };
+  // A switchover completes only once the queue is empty: nothing is left behind.
+  op.rpo ??= { events: 0, lagSeconds: 0 };
   const promotion = promotionOf(step, op, { completedAt: now });
   promotion.acceptedAt ??= now;
   step.state.lastPromotion = promotion;

@@ -63,18 +63,46 @@ export interface BrokerObservation {
   counterpart?: { brokerId: string; region: string };
 }
 
-/** One replication-lag datapoint: the Maximum of TotalReplicationLag over one period starting at `at`. */
-export interface LagPoint {
+/**
+ * One minute of a broker's CRDR metrics while it was the primary (lib/mq-facts.ts): the Maximum over the
+ * minute and over its two instances, in their units. Either measure may be missing from a minute.
+ */
+export interface ReplicationPoint {
   at: number;
-  value: number;
+  /** Published by this Region's own broker (when it was the primary), not by the other Region's. */
+  local: boolean;
+  /** QueueSize: replication events (messages, acks, transactions) not yet acknowledged by the replica. */
+  events?: number;
+  /** TotalReplicationLag, in seconds. */
+  lagSeconds?: number;
 }
 
-/** The RPO estimate of an operation: messages not yet replicated when the broker was promoted. */
+/** Why an RPO is unknown. */
+export const RpoUnknown = {
+  /** No datapoint of the primary could be read. */
+  NO_DATAPOINT: 'NO_DATAPOINT',
+  /** The primary's last datapoint is older than MAX_DATAPOINT_AGE_MS. */
+  STALE: 'STALE',
+  /** The only datapoints are this Region's broker's, from when it was the primary: not the broker left behind. */
+  OTHER_BROKER: 'OTHER_BROKER',
+  /** A break-glass failover: decided while nothing could be read. */
+  NOT_READ: 'NOT_READ',
+} as const;
+export type RpoUnknown = (typeof RpoUnknown)[keyof typeof RpoUnknown];
+
+/**
+ * The RPO estimate of an operation: what the primary had not replicated when the replica was promoted, from
+ * the primary's own datapoint. A switchover's is 0 (it completes only once nothing is left).
+ */
 export interface RpoEstimate {
-  /** 0 for a switchover (it completes only at zero lag); unknown when no datapoint could be read. */
-  messages: number | null;
-  /** When the lag it is based on was measured. */
+  /** QueueSize: events not replicated; null when unknown. */
+  events: number | null;
+  /** TotalReplicationLag, seconds; null when unknown. */
+  lagSeconds: number | null;
+  /** When the datapoint was measured, and how old it was when the decision was made. */
   measuredAt?: number;
+  ageMs?: number;
+  unknown?: RpoUnknown;
 }
 
 /**
@@ -452,10 +480,10 @@ export interface DecisionContext {
   /** Fresh operation id, supplied by the caller so that the core stays deterministic. */
   newOperationId: () => string;
   /**
-   * Replication-lag datapoints, oldest first, read when the event may escalate or start a failover; absent
-   * when not read or unreadable (then no prediction, and the RPO is unknown).
+   * Both brokers' CRDR datapoints (ReplicationPoint), oldest first, read when the event may escalate or
+   * start a failover; absent when not read or unreadable (then no prediction, and the RPO is unknown).
    */
-  lag?: LagPoint[];
+  lag?: ReplicationPoint[];
   /** The peer Region's published outcomes; absent when the deployment has no pair view (one stack alone). */
   pair?: PairViewRead;
 }

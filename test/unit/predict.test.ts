@@ -1,17 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide } from '#lib/core/decide.ts';
-import { type CoreConfig, type CoreEvent, initialState, type LagPoint, type PairState } from '#lib/core/model.ts';
+import { type CoreConfig, type CoreEvent, initialState, type PairState, type ReplicationPoint } from '#lib/core/model.ts';
 import { estimateDrain } from '#lib/core/predict.ts';
+import { rpoNow } from '#lib/core/rpo.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const minute = 60_000;
-const series = (values: number[], start = T0): LagPoint[] => values.map((value, i) => ({ at: start + i * minute, value }));
+/** The primary's (the other Region's broker's) QueueSize a minute apart, with a lag of a second per 100 events. */
+const series = (values: number[], start = T0, local = false): ReplicationPoint[] =>
+  values.map((events, i) => ({ at: start + i * minute, local, events, lagSeconds: events / 100 }));
 
 describe('estimateDrain', () => {
   it('projects a steady drain to zero from the last datapoint', () => {
     const e = estimateDrain(series([6000, 4800, 3600]), T0, 3);
-    expect(e).toMatchObject({ lag: 3600, drainRate: 20, points: 3 });
+    expect(e).toMatchObject({ events: 3600, drainRate: 20, points: 3 });
     expect(e?.zeroAt).toBe(T0 + 2 * minute + 180_000);
   });
 
@@ -31,7 +34,7 @@ describe('estimateDrain', () => {
       fc.property(fc.array(fc.nat(100_000), { minLength: 3, maxLength: 20 }), (values) => {
         const e = estimateDrain(series(values), T0, 3);
         if (e?.zeroAt !== undefined) expect(e.zeroAt).toBeGreaterThanOrEqual(e.at);
-        if (e && e.drainRate <= 0 && e.lag > 0) expect(e.zeroAt).toBeUndefined();
+        if (e && e.drainRate <= 0 && e.events > 0) expect(e.zeroAt).toBeUndefined();
       }),
     );
   });
@@ -49,7 +52,7 @@ describe('decide: predictive escalation and RPO', () => {
     prediction: { minPoints: 3, marginMs: minute },
   };
   const replica = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false } as const;
-  const step = (state: PairState, event: CoreEvent, now: number, lag?: LagPoint[], cfg = config) =>
+  const step = (state: PairState, event: CoreEvent, now: number, lag?: ReplicationPoint[], cfg = config) =>
     decide(state, event, { now, observation: replica, config: cfg, newOperationId: () => 'op-1', ...(lag ? { lag } : {}) });
 
   /** A switchover started at T0 and accepted. */
@@ -71,12 +74,12 @@ describe('decide: predictive escalation and RPO', () => {
     const out = step(inProgress(), sweep, T0 + 3 * minute, series([9000, 9000, 9000]));
     expect(out.decisions[0]).toMatchObject({
       action: 'ESCALATE_TO_FAILOVER',
-      rpo: { messages: 9000, measuredAt: T0 + 2 * minute },
+      rpo: { events: 9000, lagSeconds: 90, measuredAt: T0 + 2 * minute, ageMs: minute },
     });
     expect(out.decisions[0]?.reason).toMatch(
-      /cannot drain before its deadline: lag 9000 messages .* it is not draining; deadline 2026-11-23T09:10:00/,
+      /cannot drain before its deadline: 9000 events not replicated \(QueueSize\) .* it is not draining; deadline 2026-11-23T09:10:00/,
     );
-    expect(out.state.operation).toMatchObject({ mode: 'FAILOVER', rpo: { messages: 9000 } });
+    expect(out.state.operation).toMatchObject({ mode: 'FAILOVER', rpo: { events: 9000 } });
   });
 
   it('does not escalate a drain that ends before the deadline plus the margin, without the feature, or under a hold', () => {
@@ -94,12 +97,14 @@ describe('decide: predictive escalation and RPO', () => {
 
   it('records the RPO of an operator failover, unknown when no lag could be read, and 0 for a completed switchover', () => {
     const failover = { type: 'OPERATOR', mode: 'FAILOVER', reason: 'region down', operator: 'eve' } as const;
-    expect(step(initialState('orders'), failover, T0, series([42])).state.operation?.rpo).toEqual({
-      messages: 42,
+    expect(step(initialState('orders'), failover, T0, series([4200])).state.operation?.rpo).toEqual({
+      events: 4200,
+      lagSeconds: 42,
       measuredAt: T0,
+      ageMs: 0,
     });
     const blind = step(initialState('orders'), failover, T0);
-    expect(blind.state.operation?.rpo).toEqual({ messages: null });
+    expect(blind.state.operation?.rpo).toEqual({ events: null, lagSeconds: null, unknown: 'NO_DATAPOINT' });
     expect(blind.decisions[0]?.reason).toContain('RPO unknown');
     const done = decide(inProgress(), sweep, {
       now: T0 + minute,
@@ -107,6 +112,41 @@ describe('decide: predictive escalation and RPO', () => {
       config,
       newOperationId: () => 'op-2',
     });
-    expect(done.decisions[0]).toMatchObject({ action: 'COMPLETE', rpo: { messages: 0 } });
+    expect(done.decisions[0]).toMatchObject({ action: 'COMPLETE', rpo: { events: 0, lagSeconds: 0 } });
+  });
+
+  it("never computes the RPO from a stale datapoint or from the other broker's", () => {
+    const failover = { type: 'OPERATOR', mode: 'FAILOVER', reason: 'region down', operator: 'eve' } as const;
+    const now = T0 + 30 * minute;
+    // The primary's Region went silent 10 minutes ago: its last datapoint says nothing about now.
+    const stale = step(initialState('orders'), failover, now, series([4250, 4300], now - 11 * minute));
+    expect(stale.state.operation?.rpo).toEqual({
+      events: null,
+      lagSeconds: null,
+      unknown: 'STALE',
+      measuredAt: now - 10 * minute,
+      ageMs: 10 * minute,
+    });
+    expect(stale.decisions[0]?.reason).toMatch(/RPO unknown: the primary's last datapoint is too old to tell, datapoint of .*, 600 s old/);
+    // Only this Region's broker published (when it was the primary, an earlier operation): not the broker left behind.
+    const other = step(initialState('orders'), failover, now, series([4250], now - minute, true));
+    expect(other.state.operation?.rpo).toMatchObject({ events: null, unknown: 'OTHER_BROKER' });
+    // Both: the primary's fresh datapoint wins, the other broker's newer one is ignored.
+    const both = [...series([52_583], now - 2 * minute), ...series([4250], now - minute, true)];
+    expect(rpoNow(both, now)).toMatchObject({ events: 52_583, ageMs: 2 * minute });
+    // Property: whatever the datapoints, a known RPO comes from the primary's own datapoint of at most 3 minutes.
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ago: fc.nat(20 * minute), local: fc.boolean(), events: fc.nat(100_000) }), { maxLength: 12 }),
+        (raw) => {
+          const points = raw.map((p) => ({ at: now - p.ago, local: p.local, events: p.events })).sort((a, b) => a.at - b.at);
+          const rpo = rpoNow(points, now);
+          if (rpo.events === null) return;
+          const source = points.filter((p) => !p.local).at(-1);
+          expect(source?.events).toBe(rpo.events);
+          expect(now - (source?.at ?? 0)).toBeLessThanOrEqual(3 * minute);
+        },
+      ),
+    );
   });
 });
