@@ -54,13 +54,11 @@ export const PairFile = v.pipe(
     pairId: PairIdSchema,
     stage: v.optional(PairIdSchema, 'prod'),
     brokers: v.pipe(v.array(Broker), v.length(2, 'exactly two brokers: one in each Region of the pair')),
-    // Thresholds in seconds: the CRDR metrics are times (docs/aws-facts.md). The stall alarm is named
-    // `<lagAlarmName>-stall`.
+    // The threshold in seconds: the CRDR metrics are times (docs/aws-facts.md).
     alarms: v.optional(
       v.strictObject({
-        lagAlarmName: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-/]{1,240}$/, 'at most 240 of letters, digits, _ . - /'))),
-        lagSeconds: v.optional(whole(10, 3_600), 120),
-        stallSeconds: v.optional(whole(10, 3_600), 60),
+        lagAlarmName: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-/]{1,255}$/, 'at most 255 of letters, digits, _ . - /'))),
+        lagSeconds: v.optional(whole(30, 3_600), 120),
       }),
       {},
     ),
@@ -141,7 +139,6 @@ export function stackParams(pair: PairFile, region: string, stage = pair.stage):
     remoteRegion: remote.region,
     lagAlarmName: pair.alarms.lagAlarmName ?? `${prefixOf(pair.pairId, stage)}-replication-lag`,
     lagAlarmSeconds: String(pair.alarms.lagSeconds),
-    stallAlarmSeconds: String(pair.alarms.stallSeconds),
     ...(local.vpc
       ? { brokerSubnetIds: local.vpc.subnetIds.join(','), brokerSecurityGroupIds: local.vpc.securityGroupIds.join(',') }
       : {}),

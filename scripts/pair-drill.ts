@@ -116,7 +116,7 @@ export const pairScenarios: Record<string, PairScenario> = {
       d.say(
         'operator',
         'RECONCILE',
-        `${left} messages the failover left on ${PRIMARY_REGION}: mq-crdr-reconcile --source <${PRIMARY_REGION} STOMP> --target <current primary STOMP> --queue orders --group fulfilment drops what consumers processed (their dedup records in the global table) and delivers the rest once (README "Reconcile"; run against real ActiveMQ by test/integration/activemq-e2e.test.ts)`,
+        `${left} events the failover left on ${PRIMARY_REGION}: mq-crdr-reconcile --source <${PRIMARY_REGION} STOMP> --target <current primary STOMP> --queue orders --group fulfilment drops what consumers processed (their dedup records in the global table) and delivers the rest once (README "Reconcile"; run against real ActiveMQ by test/integration/activemq-e2e.test.ts)`,
       );
     },
   },
@@ -167,7 +167,7 @@ export async function runPairDrill(name: string, scenario: PairScenario, reportP
     console.log(
       `  refusals           ${refusals.length}${refusals[0] ? `; first: ${refusals[0].event}: ${refusals[0].reason.slice(0, 160)}…` : ''}`,
     );
-    console.log(`  unreplicated       ${p.world.pair(p.pairName).unreplicatedOnOldPrimary} messages left on an old primary`);
+    console.log(`  unreplicated       ${p.world.pair(p.pairName).unreplicatedOnOldPrimary} events left on an old primary (QueueSize)`);
     console.log(`  audit timelines    ${REGIONS.map((r, i) => `${r} ${timelines[i]?.length ?? 0}`).join(', ')} decisions`);
     console.log(`  notifications      ${p.world.published.length} published to SNS (both Regions' topics)`);
     const html = renderReport({

@@ -34,19 +34,18 @@ export interface AlarmDefinition {
   TreatMissingData: 'notBreaching';
 }
 
-/** The template's parameters the replication alarms read (the rest of serverless.yml's defaults apply). */
+/** The template's parameters the replication alarm reads (the rest of serverless.yml's defaults apply). */
 export interface AlarmParams {
   pairId: string;
   localBrokerName: string;
   lagAlarmName: string;
   lagAlarmSeconds?: number;
-  stallAlarmSeconds?: number;
 }
 
 const TEMPLATE = new URL('../serverless.yml', import.meta.url);
-export const REPLICATION_ALARMS = ['ReplicationLagAlarm', 'ReplicationStallAlarm'] as const;
+export const REPLICATION_ALARMS = ['ReplicationLagAlarm'] as const;
 
-/** The replication alarms of one Region's stack, from serverless.yml with `params` (and its defaults) filled in. */
+/** The replication alarm(s) of one Region's stack, from serverless.yml with `params` (and its defaults) filled in. */
 export function replicationAlarms(params: AlarmParams): AlarmDefinition[] {
   const yaml = parseYaml(readFileSync(TEMPLATE, 'utf8'), { logLevel: 'error' }) as {
     params: { default: Record<string, string> };
@@ -58,7 +57,6 @@ export function replicationAlarms(params: AlarmParams): AlarmDefinition[] {
     localBrokerName: params.localBrokerName,
     lagAlarmName: params.lagAlarmName,
     ...(params.lagAlarmSeconds === undefined ? {} : { lagAlarmSeconds: String(params.lagAlarmSeconds) }),
-    ...(params.stallAlarmSeconds === undefined ? {} : { stallAlarmSeconds: String(params.stallAlarmSeconds) }),
   };
   const fill = (value: unknown): unknown => {
     if (typeof value === 'string') {
@@ -214,8 +212,8 @@ export class SimAlarm {
     for (const q of this.definition.Metrics) {
       if (!q.MetricStat) continue;
       const { Metric, Period, Stat } = q.MetricStat;
-      if (Stat !== 'Maximum' || Period !== 60 || Metric.Namespace !== CRDR_NAMESPACE) {
-        throw new Error(`${this.definition.AlarmName}: only Maximum over 60 s of ${CRDR_NAMESPACE} is simulated`);
+      if ((Stat !== 'Maximum' && Stat !== 'Minimum') || Period !== 60 || Metric.Namespace !== CRDR_NAMESPACE) {
+        throw new Error(`${this.definition.AlarmName}: only the Maximum or Minimum over 60 s of ${CRDR_NAMESPACE} is simulated`);
       }
       const broker = Metric.Dimensions.find((d) => d.Name === 'Broker')?.Value;
       const values = this.world.metrics
@@ -228,7 +226,7 @@ export class SimAlarm {
             m.at < minute + 60_000,
         )
         .map((m) => m.value);
-      vars[q.Id] = values.length ? Math.max(...values) : undefined;
+      vars[q.Id] = values.length ? (Stat === 'Maximum' ? Math.max(...values) : Math.min(...values)) : undefined;
     }
     return num(evaluate(this.expression.tree, vars));
   }
@@ -250,8 +248,8 @@ export class SimAlarm {
 }
 
 /**
- * The replication alarms of both Regions' stacks of a pair (each on its own broker, in its own Region), as
- * the drills and tests play CloudWatch: `evaluate` once a minute yields the state changes EventBridge
+ * The replication alarms of the given brokers' stacks (each on its own broker, in its own Region), as the
+ * drills and tests play CloudWatch: `evaluate` once a minute yields the state changes EventBridge
  * forwards to the other Region. A Region that is down or hangs evaluates nothing and forwards nothing.
  */
 export class ReplicationAlarms {
@@ -260,7 +258,7 @@ export class ReplicationAlarms {
   constructor(
     private readonly world: CrdrWorld,
     brokers: SimBroker[],
-    options: { pairId: string; lagAlarmName: (broker: SimBroker) => string; lagAlarmSeconds?: number; stallAlarmSeconds?: number },
+    options: { pairId: string; lagAlarmName: (broker: SimBroker) => string; lagAlarmSeconds?: number },
   ) {
     this.alarms = brokers.flatMap((broker) =>
       replicationAlarms({
@@ -268,7 +266,6 @@ export class ReplicationAlarms {
         localBrokerName: broker.name,
         lagAlarmName: options.lagAlarmName(broker),
         ...(options.lagAlarmSeconds === undefined ? {} : { lagAlarmSeconds: options.lagAlarmSeconds }),
-        ...(options.stallAlarmSeconds === undefined ? {} : { stallAlarmSeconds: options.stallAlarmSeconds }),
       }).map((definition) => new SimAlarm(world, broker.region, definition)),
     );
   }
@@ -288,7 +285,7 @@ export class ReplicationAlarms {
     return changes;
   }
 
-  /** How many times any alarm went into ALARM, for tests to count. */
+  /** Each alarm's state, by `<region>/<name>`. */
   get states(): Record<string, string> {
     return Object.fromEntries(this.alarms.map((a) => [`${a.region}/${a.definition.AlarmName}`, a.state]));
   }

@@ -588,10 +588,11 @@ export class CrdrWorld {
    * queue became empty, if it was not empty at `from` and is at the end.
    */
   private replicate(pair: SimPair, from: number, to: number, produce: boolean): number | undefined {
-    if (to <= from) return pair.queue.size === 0 && !produce ? from : undefined;
+    const link = this.linkUp(pair);
+    // Only the link empties the queue: a switchover with nothing left still needs the other Region to answer.
+    if (to <= from) return link && pair.queue.size === 0 && !produce ? from : undefined;
     const { primary } = this.roles(pair.name);
     const rate = produce && this.accepting(primary) ? pair.produceRate : 0;
-    const link = this.linkUp(pair);
     const queue = pair.queue;
     const wasEmpty = queue.size === 0;
     if (!link || (this.linkLatencyMs === 0 && rate === 0)) {

@@ -62,9 +62,9 @@ describe('operator API: authentication (IAM, SigV4)', () => {
 });
 
 describe('operator API: the pair at a glance', () => {
-  it('shows roles, broker states, the replication lag series from CloudWatch, and no operation', async () => {
+  it('shows roles, broker states, the CRDR series from CloudWatch in their units, and no operation', async () => {
     const { e, clock, api } = await start({ produceRate: 100, drainRate: 200 });
-    e.world.setPartitioned(true); // the lag builds up at 100 msg/s
+    e.world.setPartitioned(true); // the queue builds up at 100 events/s
     for (let i = 0; i < 30; i++) {
       clock.advance(10_000);
       e.world.sync();
@@ -72,10 +72,13 @@ describe('operator API: the pair at a glance', () => {
     const view = await api.pair('orders', 10);
     expect(view.local).toMatchObject({ brokerId: e.replica.id, region: REPLICA_REGION, role: 'REPLICA', brokerState: 'REPLICA' });
     expect(view.remote).toMatchObject({ brokerId: e.primary.id, role: 'PRIMARY', brokerState: 'RUNNING' });
-    expect(view.replicationLag.errors).toEqual([]);
-    expect(view.replicationLag.current).toBe(30_000);
-    expect(view.replicationLag.points.length).toBeGreaterThanOrEqual(5);
-    const values = view.replicationLag.points.map((p) => p.value);
+    expect(view.replication.errors).toEqual([]);
+    // What a failover now would leave: the primary's last datapoint (a minute's Maximum), with its age.
+    expect(view.replication.failoverNow).toMatchObject({ events: 30_000 });
+    expect(view.replication.failoverNow.ageMs).toBeLessThanOrEqual(60_000);
+    expect(view.replication.points.length).toBeGreaterThanOrEqual(5);
+    expect(view.replication.points.every((p) => !p.local)).toBe(true); // only the primary publishes
+    const values = view.replication.points.map((p) => p.events ?? 0);
     expect(values).toEqual([...values].sort((a, b) => a - b)); // rising while partitioned
     expect(view.operation).toBeNull();
 
@@ -86,7 +89,7 @@ describe('operator API: the pair at a glance', () => {
         primary: { brokerId: e.primary.id, region: 'us-east-1' },
         operation: null,
         escalationHeld: false,
-        replicationLag: 30_000,
+        notReplicated: { events: 30_000, lagSeconds: expect.any(Number) },
       },
     ]);
   });
@@ -96,7 +99,8 @@ describe('operator API: the pair at a glance', () => {
     e.world.setRegionUp('us-east-1', false);
     const view = await api.pair('orders');
     expect(view.remote).toMatchObject({ role: 'UNKNOWN', brokerState: 'UNREACHABLE' });
-    expect(view.replicationLag.errors.join()).toContain('could not be described');
+    expect(view.replication.errors.join()).toContain('could not be described');
+    expect(view.replication.failoverNow).toMatchObject({ events: null, unknown: 'NO_DATAPOINT' });
   });
 });
 

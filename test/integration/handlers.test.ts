@@ -178,16 +178,16 @@ describe('predictive escalation and RPO', () => {
     e.world.setPartitioned(true);
     await sweepFor(e, clock, 5);
     const op = (await e.runtime.orchestrator.store.load(e.pairName)).state.operation;
-    expect(op).toMatchObject({ mode: 'FAILOVER', rpo: { messages: 30_000 } });
+    expect(op).toMatchObject({ mode: 'FAILOVER', rpo: { events: 30_000 } });
     expect(op?.escalatedAt).toBeLessThan(T0 + 600_000 - 4 * 60_000); // at least 4 minutes before the deadline
     const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
     const escalation = timeline.find((d) => d.action === 'ESCALATE_TO_FAILOVER');
-    expect(escalation?.reason).toMatch(/cannot drain before its deadline: lag 30000 messages .* it is not draining/);
-    expect(escalation?.reason).toContain('RPO estimate 30000 messages not replicated');
+    expect(escalation?.reason).toMatch(/cannot drain before its deadline: 30000 events not replicated \(QueueSize\) .* it is not draining/);
+    expect(escalation?.reason).toContain('RPO estimate 30000 events not replicated (QueueSize)');
     clock.advance(5_000);
     await e.invoke.escalate({ kind: 'sweep' });
     const completion = (await e.runtime.orchestrator.store.timeline(e.pairName)).find((d) => d.action === 'COMPLETE');
-    expect(completion).toMatchObject({ rpo: { messages: 30_000 } });
+    expect(completion).toMatchObject({ rpo: { events: 30_000 } });
   });
 
   it('never escalates early a switchover that drains in time: it completes with RPO 0', async () => {
@@ -200,7 +200,7 @@ describe('predictive escalation and RPO', () => {
     await sweepFor(e, clock, 6);
     const timeline = await e.runtime.orchestrator.store.timeline(e.pairName);
     expect(timeline.map((d) => d.action)).not.toContain('ESCALATE_TO_FAILOVER');
-    expect(timeline.find((d) => d.action === 'COMPLETE')).toMatchObject({ rpo: { messages: 0 } });
+    expect(timeline.find((d) => d.action === 'COMPLETE')).toMatchObject({ rpo: { events: 0, lagSeconds: 0 } });
     expect(e.world.pair(e.pairName).unreplicatedOnOldPrimary).toBe(0);
   });
 

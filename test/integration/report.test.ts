@@ -51,7 +51,7 @@ async function domOf(html: string): Promise<string> {
 
 describe('drill report in headless Chromium', () => {
   it('draws the lag line and marks the alarm, switchover, deadline, failover and recovery', async () => {
-    const lag = Array.from({ length: 30 }, (_, i) => ({ at: T0 + i * 20_000, value: i < 15 ? i * 200 : 0 }));
+    const lag = Array.from({ length: 30 }, (_, i) => ({ at: T0 + i * 20_000, local: false, events: i < 15 ? i * 200 : 0 }));
     const timeline = [
       decision(2, 'START_SWITCHOVER', 'alarm orders-replication-lag OK→ALARM', 'SWITCHOVER_REQUESTED'),
       decision(7, 'ESCALATE_TO_FAILOVER', 'deadline of op-1', 'FAILOVER_REQUESTED'),
@@ -82,7 +82,7 @@ describe('drill report in headless Chromium', () => {
   }, 90_000);
 
   it('keeps a gap in the line where no datapoints were published (the primary Region was down)', async () => {
-    const lag = [0, 1, 2, 3, 20, 21, 22].map((m) => ({ at: T0 + m * 60_000, value: m * 10 }));
+    const lag = [0, 1, 2, 3, 20, 21, 22].map((m) => ({ at: T0 + m * 60_000, local: false, events: m * 10 }));
     const html = renderReport({
       title: 't',
       pairId: 'orders',
@@ -99,8 +99,8 @@ describe('drill report in headless Chromium', () => {
 
 describe('the chart a person reads', () => {
   it('one series per broker with a legend, the alarm threshold, round ticks, who took clients, labels that never overlap', async () => {
-    const primary = Array.from({ length: 20 }, (_, i) => ({ at: T0 + i * 20_000, value: i * 137 }));
-    const replica = Array.from({ length: 10 }, (_, i) => ({ at: T0 + 420_000 + i * 20_000, value: 900 - i * 90 }));
+    const primary = Array.from({ length: 20 }, (_, i) => ({ at: T0 + i * 20_000, local: false, events: i * 137 }));
+    const replica = Array.from({ length: 10 }, (_, i) => ({ at: T0 + 420_000 + i * 20_000, local: true, events: 900 - i * 90 }));
     // Six markers within 40 seconds: labels that would all overlap on one line.
     const timeline = [
       decision(2, 'START_SWITCHOVER', 'alarm orders-replication-lag OK→ALARM', 'SWITCHOVER_REQUESTED'),

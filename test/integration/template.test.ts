@@ -304,49 +304,42 @@ describe('generated CloudFormation template', () => {
       .filter(([name, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern && name.includes('onAlarm'))
       .map(([, r]) => r.Properties.EventPattern);
     const alarmChange = { source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'] };
-    expect(patterns).toEqual([
-      { ...alarmChange, region: ['us-east-1'], detail: { alarmName: ['orders-replication-lag', 'orders-replication-lag-stall'] } },
-    ]);
+    expect(patterns).toEqual([{ ...alarmChange, region: ['us-east-1'], detail: { alarmName: ['orders-replication-lag'] } }]);
   });
 
-  it('declares the replication alarms on both instances of the local broker, in seconds, and forwards only their own state changes', () => {
-    const stat = (metric: string, instance: number) => ({
+  it('declares the replication alarm on both instances of the local broker, in seconds, slow or stalled, and forwards only its own state changes', () => {
+    const stat = (metric: string, instance: number, Stat = 'Maximum') => ({
       Metric: { Namespace: 'AWS/AmazonMQ', MetricName: metric, Dimensions: [{ Name: 'Broker', Value: `orders-replica-${instance}` }] },
       Period: 60,
-      Stat: 'Maximum',
+      Stat,
     });
     expect(resources.ReplicationLagAlarm?.Properties).toMatchObject({
       AlarmName: 'orders-replication-lag',
       Metrics: [
         { Id: 'lag1', ReturnData: false, MetricStat: stat('TotalReplicationLag', 1) },
         { Id: 'lag2', ReturnData: false, MetricStat: stat('TotalReplicationLag', 2) },
-        { Id: 'lagSeconds', Expression: 'MAX([lag1, lag2]) / 1000', ReturnData: true },
+        { Id: 'wait1', ReturnData: false, MetricStat: stat('PrimaryWaitTime', 1) },
+        { Id: 'wait2', ReturnData: false, MetricStat: stat('PrimaryWaitTime', 2) },
+        { Id: 'queue1', ReturnData: false, MetricStat: stat('QueueSize', 1, 'Minimum') },
+        { Id: 'queue2', ReturnData: false, MetricStat: stat('QueueSize', 2, 'Minimum') },
+        {
+          Id: 'behindSeconds',
+          Expression: 'MAX([lag1, lag2, IF(queue1 > 0, wait1, 0), IF(queue2 > 0, wait2, 0)]) / 1000',
+          ReturnData: true,
+        },
       ],
       Threshold: '120',
       EvaluationPeriods: 3,
       DatapointsToAlarm: 3,
       TreatMissingData: 'notBreaching',
     });
-    expect(resources.ReplicationStallAlarm?.Properties).toMatchObject({
-      AlarmName: 'orders-replication-lag-stall',
-      Metrics: [
-        { Id: 'wait1', MetricStat: stat('PrimaryWaitTime', 1) },
-        { Id: 'wait2', MetricStat: stat('PrimaryWaitTime', 2) },
-        { Id: 'queue1', MetricStat: stat('QueueSize', 1) },
-        { Id: 'queue2', MetricStat: stat('QueueSize', 2) },
-        { Id: 'stallSeconds', Expression: 'MAX([IF(queue1 > 0, wait1, 0), IF(queue2 > 0, wait2, 0)]) / 1000', ReturnData: true },
-      ],
-      Threshold: '60',
-    });
-    // Alarms on metric math name no single metric.
+    // An alarm on metric math names no single metric.
     expect(resources.ReplicationLagAlarm?.Properties.MetricName).toBeUndefined();
     expect(resources.LagAlarmForwardRule?.Properties.EventPattern).toMatchObject({
       region: [{ Ref: 'AWS::Region' }],
-      detail: { alarmName: ['orders-replication-lag', 'orders-replication-lag-stall'] },
+      detail: { alarmName: ['orders-replication-lag'] },
     });
     expect(JSON.stringify(resources.LagAlarmForwardRule?.Properties.Targets)).toContain(':events:us-east-1:');
-    const env = resources.OnAlarmLambdaFunction?.Properties.Environment as { Variables: Record<string, string> };
-    expect(env.Variables.LAG_ALARM_NAMES).toBe('orders-replication-lag,orders-replication-lag-stall');
   });
 
   it('serves the operator API on an HTTP API with IAM authorization on every route', () => {

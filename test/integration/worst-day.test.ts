@@ -2,7 +2,7 @@
  * The worst day on the embedded default, through the real handlers, SDK clients, simulator and dynalite: a
  * primary Region that hangs or goes down, probes that say nothing about the primary, and how soon a completed
  * promotion is seen. AWS's part is played as the drill plays it: every minute the lag alarm is evaluated (in
- * the primary's Region, so not while it is down or hangs), and the health check and the sweep fire at once.
+ * the primary's Region, so not while it is down or hangs; serverless.yml's alarms), and the health check and the sweep fire at once.
  */
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import type { HandlerResult } from '#functions/shared.ts';
 import type { Decision } from '#lib/core/model.ts';
 import {
   type Embedded,
-  LagAlarmEvaluator,
+  ReplicationAlarms,
   ManualClock,
   PRIMARY_REGION,
   REPLICA_REGION,
@@ -38,14 +38,14 @@ class Aws {
   readonly failures: string[] = [];
   /** Real time each invocation took. */
   readonly durations: number[] = [];
-  private readonly alarm: LagAlarmEvaluator;
+  private readonly alarms: ReplicationAlarms;
 
   constructor(
     readonly e: Embedded,
     readonly clock: ManualClock,
     readonly decisions: Decision[],
   ) {
-    this.alarm = new LagAlarmEvaluator(e, `${e.pairName}-replication-lag`, 1_000);
+    this.alarms = new ReplicationAlarms(e.world, [e.primary], { pairId: e.pairName, lagAlarmName: () => `${e.pairName}-replication-lag` });
   }
 
   private async call(invocation: () => Promise<HandlerResult>): Promise<void> {
@@ -68,13 +68,19 @@ class Aws {
       await e.world.syncListeners();
       await e.scheduler.runDue();
       if (t % MIN !== 0) continue;
-      const change = this.alarm.evaluate(clock.now());
+      const changes = this.alarms.evaluate(clock.now());
       await Promise.all([
-        ...(change ? [this.call(() => e.invoke.onAlarm(change.event))] : []),
+        ...changes.map((change) => this.call(() => e.invoke.onAlarm(change.event))),
         this.call(() => e.invoke.healthCheck()),
         this.call(() => e.invoke.escalate({ kind: 'sweep' })),
       ]);
     }
+  }
+
+  /** An operator's or another alarm's trigger now: a lag alarm state change delivered to onAlarm. */
+  async alarmNow(): Promise<void> {
+    const { alarmStateChangeEvent } = await import('#simulator/embedded.ts');
+    await this.call(() => this.e.invoke.onAlarm(alarmStateChangeEvent('orders-replication-lag', 'ALARM', 'OK', this.clock.now())));
   }
 
   /** When the replica became the primary, in the simulator (it takes clients from then). */
@@ -130,10 +136,12 @@ describe('a primary Region that hangs or goes down', () => {
 
   it('a partition (both Regions answer) keeps the deadline: no outage escalation', async () => {
     const aws = await start({ env: { DEADLINE_SECONDS: '300', PREDICTIVE_ESCALATION: 'false' } });
-    await aws.runUntil(9 * MIN, (t) => {
+    await aws.runUntil(12 * MIN, (t) => {
       if (t === MIN) aws.e.world.setPartitioned(true);
     });
     const started = aws.first('START_SWITCHOVER');
+    // Nothing is replicated and events wait: the alarm (PrimaryWaitTime while QueueSize > 0) starts it.
+    expect(started?.event).toMatch(/alarm orders-replication-lag OK→ALARM/);
     const escalated = aws.first('ESCALATE_TO_FAILOVER');
     expect(started).toBeDefined();
     expect(escalated?.reason).toMatch(/did not complete within 300 s|passed its deadline/);
@@ -232,6 +240,7 @@ describe('completion seen in seconds', () => {
     ['a switchover that drains in 100 s (the sweep sees it)', { backlog: 20_000, drainRate: 200, produceRate: 0 }],
   ])('%s: COMPLETE and clients redirected within 10 s of the new primary taking clients', async (_name, pair) => {
     const aws = await start({ pair });
+    await aws.alarmNow();
     await aws.runUntil(5 * MIN);
     const promotedAt = aws.promotedAt() as number;
     expect(promotedAt).toBeDefined();
