@@ -24,7 +24,7 @@ import { ReplicationAlarms } from './alarms.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { LOCAL_CREDENTIALS, LOCAL_USERS } from './local-credentials.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
-import { CrdrWorld, type SimBroker } from './world.ts';
+import { CrdrWorld, type SimBroker, type WorldOptions } from './world.ts';
 
 /**
  * A clock that moves only when told to: drills and tests run minutes of outage in milliseconds.
@@ -121,6 +121,8 @@ export interface EmbeddedOptions {
   env?: Record<string, string>;
   pair?: { produceRate?: number; drainRate?: number; backlog?: number };
   failoverMs?: number;
+  /** The simulated world's unpublished behaviours and link (see WorldOptions). */
+  world?: Pick<WorldOptions, 'stallLag' | 'linkLatencyMs'>;
   log?: LogSink;
   newOperationId?: RuntimeOverrides['newOperationId'];
   /** Callers of the local API gateway; LOCAL_USERS by default. */
@@ -205,7 +207,10 @@ export function addOrdersPair(world: CrdrWorld, pair: EmbeddedOptions['pair'] = 
 }
 
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
-  const world = new CrdrWorld(options.clock, options.failoverMs === undefined ? {} : { failoverMs: options.failoverMs });
+  const world = new CrdrWorld(options.clock, {
+    ...options.world,
+    ...(options.failoverMs === undefined ? {} : { failoverMs: options.failoverMs }),
+  });
   const { pairName, primary, replica } = addOrdersPair(world, options.pair);
   const simulator = await startSimulator(world);
   const db = await startDynalite();
