@@ -69,6 +69,7 @@ export const EnvSchema = v.pipe(
     COOLDOWN_SECONDS: int(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: int(1, 100, 3),
     PROBE_TIMEOUT_MS: int(100, 30_000, 3_000),
+    PROBE_ENDPOINTS: v.optional(v.picklist(['auto', 'on', 'off']), 'auto'),
     /**
      * Every AWS SDK client: how long a connection and a whole request may take (each attempt). A call that hangs
      * fails as a timeout instead of outliving the invocation.
@@ -195,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     cooldownMs: e.COOLDOWN_SECONDS * 1000,
     probeFailureThreshold: e.PROBE_FAILURE_THRESHOLD,
     probeTimeoutMs: e.PROBE_TIMEOUT_MS,
+    probeEndpoints: e.PROBE_ENDPOINTS,
     timeouts: { connectMs: e.SDK_CONNECT_TIMEOUT_MS, requestMs: e.SDK_REQUEST_TIMEOUT_MS },
     budgetMs: e.INVOCATION_BUDGET_MS,
     remote: { brokerId: e.REMOTE_BROKER_ID, region: e.REMOTE_REGION },

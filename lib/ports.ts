@@ -88,6 +88,10 @@ export interface ProbeResult {
   outage?: boolean;
   /** The API answered 4xx: no verdict on the primary's health, a configuration or permission problem. */
   refused?: { code: string; detail: string };
+  /** Whether a handshake with the primary's endpoints succeeded, when one was tried. */
+  endpoints?: 'reached' | 'unreached';
+  /** DescribeBroker answered that the primary is RUNNING (only its endpoints may have failed). */
+  apiAnswered?: boolean;
 }
 
 export interface PrimaryProbe {

@@ -163,6 +163,11 @@ export class CrdrWorld {
   readonly endpointsDown = new Set<string>();
   /** Brokers whose endpoints accept connections and never answer (a hung broker). */
   readonly endpointsHung = new Set<string>();
+  /**
+   * Private brokers: their endpoints take clients in their own network, but the orchestrator's probe, from
+   * outside it, has no route to them (its connections fail at once). The broker itself is unaffected.
+   */
+  readonly endpointsPrivate = new Set<string>();
   /** Regions that hang whole: API and brokers' endpoints accept and never answer; no replication. */
   readonly regionsHung = new Set<string>();
   /** Regions whose API alone hangs or answers late. */
@@ -268,6 +273,12 @@ export class CrdrWorld {
     else this.endpointsDown.add(brokerId);
   }
 
+  /** The broker's endpoints are unreachable from the probe's network (a private broker, no route); clients are unaffected. */
+  setEndpointsPrivate(brokerId: string, isPrivate: boolean): void {
+    if (isPrivate) this.endpointsPrivate.add(brokerId);
+    else this.endpointsPrivate.delete(brokerId);
+  }
+
   /** The broker's endpoints accept TCP connections and never answer (no TLS handshake, nothing). */
   setEndpointsHung(brokerId: string, hung: boolean): void {
     if (hung) this.endpointsHung.add(brokerId);
@@ -360,6 +371,7 @@ export class CrdrWorld {
       this.brokers.delete(id);
       this.endpointsDown.delete(id);
       this.endpointsHung.delete(id);
+      this.endpointsPrivate.delete(id);
       this.externalEndpoints.delete(id);
     }
     this.pairs.delete(name);
@@ -732,6 +744,10 @@ export class CrdrWorld {
     tls.on('tlsClientError', () => undefined);
     const server = createServer((socket) => {
       socket.on('error', () => undefined);
+      if (this.endpointsPrivate.has(broker.id)) {
+        socket.destroy();
+        return;
+      }
       if (this.hangs(broker)) {
         this.held.set(socket, broker.id);
         socket.once('close', () => this.held.delete(socket));

@@ -12,6 +12,9 @@
  *    endpoints are the ones the last DescribeBroker listed in this container: a container that never saw them
  *    (a cold start during the outage) cannot tell, and says so.
  *
+ * Whether endpoints that do not answer count is the core's judgement (PROBE_ENDPOINTS): the probe reports what
+ * it saw, `endpoints` reached or not and `apiAnswered`, and never guesses the network path.
+ *
  * A TLS endpoint (ssl://, stomp+ssl://, …) must complete a TLS handshake: a hung broker accepts the TCP
  * connection and never answers, which a bare connect would take for health. Plain endpoints get a TCP connect.
  */
@@ -78,8 +81,8 @@ export class RemotePrimaryProbe implements PrimaryProbe {
         return { healthy: false, detail: `${api}; its endpoints are unknown to this probe (none seen yet)` };
       }
       return knownCheck.reachable > 0
-        ? { healthy: false, detail: `${api}; ${knownCheck.detail}` }
-        : { healthy: false, outage: true, detail: `${api}; ${knownCheck.detail}` };
+        ? { healthy: false, detail: `${api}; ${knownCheck.detail}`, endpoints: 'reached' }
+        : { healthy: false, outage: true, detail: `${api}; ${knownCheck.detail}`, endpoints: 'unreached' };
     }
     const out = described.out;
     // After a promotion the remote broker is the replica: there is no remote primary to watch.
@@ -92,7 +95,8 @@ export class RemotePrimaryProbe implements PrimaryProbe {
     if (endpoints.length === 0) return { healthy: false, detail: `${this.remoteBrokerId} lists no endpoint to connect to` };
     const same = endpoints.length === known.length && endpoints.every((e, i) => e === known[i]);
     const check = same ? knownCheck : await this.check(endpoints);
-    return { healthy: check.reachable > 0, detail: check.detail };
+    const reached = check.reachable > 0;
+    return { healthy: reached, detail: check.detail, endpoints: reached ? 'reached' : 'unreached', apiAnswered: true };
   }
 
   private async describe(): Promise<{ out: DescribeBrokerResponse } | { failure: CallFailure }> {

@@ -337,7 +337,34 @@ function answersAgain(step: Step, outage: RemoteOutage, detail: string): void {
   step.record(Action.COUNT_PROBE, `primary's Region answers again after ${outage.probes} unreachable probe(s): ${detail}`);
 }
 
-function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void {
+/**
+ * PROBE_ENDPOINTS: whether a failed handshake with the primary's endpoints counts. `on`: always. `off`: never,
+ * the API's answer alone. `auto`: once the endpoints have answered from this Region (recorded once); before,
+ * their silence is no evidence (a private broker this Region has no route to would look down on every probe),
+ * so an API that answers RUNNING makes the probe no verdict, raised as a PROBLEM that names the fix. A failed
+ * API still counts; with the endpoints no evidence, it is never taken for the whole Region out.
+ */
+function judgeEndpoints(step: Step, event: ProbeEvent): ProbeEvent {
+  const mode = step.ctx.config.probeEndpoints ?? 'on';
+  const { state } = step;
+  if (mode === 'auto' && event.endpoints === 'reached' && state.endpointsReachedAt === undefined) {
+    state.endpointsReachedAt = step.ctx.now;
+    step.record(
+      Action.ENDPOINTS_REACHED,
+      "the primary's endpoints answered a handshake from this Region: from now on, endpoints that stop answering count as failed probes (PROBE_ENDPOINTS=auto)",
+    );
+  }
+  const evidence = mode === 'on' || (mode === 'auto' && state.endpointsReachedAt !== undefined);
+  if (event.endpoints !== 'unreached' || evidence) return event;
+  if (!event.apiAnswered) return { ...event, outage: false };
+  if (mode === 'off') return { ...event, healthy: true, outage: false, detail: `${event.detail} (not counted: PROBE_ENDPOINTS=off)` };
+  const detail = `the primary's endpoints have never answered a handshake from this Region (${event.detail}): attach the health check to a VPC with a route to them (the pair file's brokers[].vpc), or set PROBE_ENDPOINTS=off to judge by the Amazon MQ API alone`;
+  return { ...event, healthy: false, outage: false, detail, refused: { code: 'ENDPOINTS_NEVER_REACHED', detail } };
+}
+
+type ProbeEvent = Extract<CoreEvent, { type: 'PROBE' }>;
+
+function onProbe(step: Step, probe: ProbeEvent): void {
   const { state } = step;
   const { now, config } = step.ctx;
   const mismatch = counterpartMismatch(step);
@@ -345,6 +372,7 @@ function onProbe(step: Step, event: Extract<CoreEvent, { type: 'PROBE' }>): void
     raiseProblem(step, 'counterpart', mismatch);
     return;
   }
+  const event = judgeEndpoints(step, probe);
   if (event.refused) {
     // A refusal is an answer: the primary's Region is not out, whatever earlier probes saw.
     const outage = state.remoteOutage;

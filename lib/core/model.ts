@@ -291,6 +291,11 @@ export interface PairState {
   localRole?: { role: 'PRIMARY' | 'REPLICA'; since: number };
   /** When the local broker was first seen a REPLICA after being the PRIMARY. */
   demotedAt?: number;
+  /**
+   * When the primary's endpoints first answered a handshake from this Region (recorded once): under
+   * PROBE_ENDPOINTS=auto, endpoints that stop answering count as failed probes only after this.
+   */
+  endpointsReachedAt?: number;
 }
 
 export const initialState = (pairId: string): PairState => ({
@@ -318,6 +323,10 @@ export type CoreEvent =
       outage?: boolean;
       /** The primary's API refused the probe (4xx): no verdict on its health. */
       refused?: { code: string; detail: string };
+      /** Whether a handshake with the primary's endpoints succeeded, when one was tried. */
+      endpoints?: 'reached' | 'unreached';
+      /** DescribeBroker answered that the primary is RUNNING (its endpoints alone may have failed). */
+      apiAnswered?: boolean;
       /** When the schedule fired the probe, if the event said so. */
       sentAt?: number;
     }
@@ -408,6 +417,8 @@ export const Action = {
   REARM: 'REARM',
   /** The local broker's settled role changed (with a pair view): recorded once per change. */
   ROLE_OBSERVED: 'ROLE_OBSERVED',
+  /** The primary's endpoints answered from this Region for the first time (PROBE_ENDPOINTS=auto): recorded once. */
+  ENDPOINTS_REACHED: 'ENDPOINTS_REACHED',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
@@ -456,6 +467,12 @@ export interface CoreConfig {
   failbackPolicy?: FailbackPolicy;
   /** The remote broker and Region this deployment was configured with, checked against the local broker's counterpart. */
   remote?: { brokerId: string; region: string };
+  /**
+   * Whether a failed handshake with the primary's endpoints counts: `on`, always; `off`, never (the API's
+   * answer alone); `auto`, once they have answered from this Region (a private broker with no route from here
+   * is no evidence). Absent: `on`.
+   */
+  probeEndpoints?: 'auto' | 'on' | 'off';
   /**
    * Escalate a switchover this long after the primary's Region was confirmed unreachable (PROBE events with
    * `outage`, `probeFailureThreshold` in a row), instead of waiting for its deadline. Absent: never.
