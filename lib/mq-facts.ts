@@ -76,6 +76,13 @@ export type StallLagBehaviour = (typeof STALL_LAG_BEHAVIOURS)[number];
  */
 
 /**
+ * PUBLISHED: the Amazon MQ management APIs share one account-wide budget, burst 100 and 15 requests per
+ * second (guide, "Quotas in Amazon MQ", API throttling): every DescribeBroker and Promote of every pair, both
+ * Regions, the probes, watches and the operator API. docs/aws-facts.md gives a pair's measured rates.
+ */
+export const MQ_API_BUDGET = { requestsPerSecond: 15, burst: 100 } as const;
+
+/**
  * A datapoint older than this is no evidence of the replication state now: the RPO is "unknown (stale)".
  * Two missed datapoints (one a minute) and the minute CloudWatch may take to show one.
  */

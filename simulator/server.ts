@@ -171,6 +171,8 @@ async function route(world: CrdrWorld, req: IncomingMessage, res: ServerResponse
   if (path[0] !== 'v1' || path[1] !== 'brokers')
     throw new SimError('NotFoundException', 404, `no route for ${method} ${url.pathname}`);
   const brokerId = path[2];
+  // Every call counts against the account's one Amazon MQ API budget, whatever it is answered.
+  world.countApiCall(!brokerId ? 'ListBrokers' : path[3] === 'promote' ? 'Promote' : 'DescribeBroker', region);
 
   if (method === 'GET' && !brokerId) {
     const maxResults = Number(url.searchParams.get('maxResults') ?? 100);

@@ -179,6 +179,11 @@ export class CrdrWorld {
   private readonly faults = new FaultQueue<FaultableOperation, ApiFault>();
   /** Per pair, which broker accepted clients from when (null: none), as it changed: the drill report's band. */
   readonly clientLog = new Map<string, Array<{ at: number; brokerId: string | null }>>();
+  /**
+   * Every Amazon MQ management API call received, by time, Region and operation: they all come out of one
+   * account-wide budget (15 requests/s, burst 100; see lib/mq-facts.ts).
+   */
+  readonly apiCalls: Array<{ at: number; region: string; operation: string }> = [];
   /** Every Promote the API accepted, for tests and drills to count. */
   readonly promoteLog: Array<{ at: number; region: string; brokerId: string; mode: PromoteMode }> = [];
   /** CRDR metric datapoints as CloudWatch stores them: per Region, per metric, per `Broker` dimension. */
@@ -271,6 +276,11 @@ export class CrdrWorld {
   setEndpointsUp(brokerId: string, up: boolean): void {
     if (up) this.endpointsDown.delete(brokerId);
     else this.endpointsDown.add(brokerId);
+  }
+
+  countApiCall(operation: string, region: string): void {
+    this.apiCalls.push({ at: this.clock.now(), region, operation });
+    if (this.apiCalls.length > MAX_SAMPLES) this.apiCalls.splice(0, this.apiCalls.length - MAX_SAMPLES);
   }
 
   /** The broker's endpoints are unreachable from the probe's network (a private broker, no route); clients are unaffected. */
