@@ -63,7 +63,7 @@ describe('ARC Region switch promote step', () => {
       status: 'SUCCEEDED',
       region: REPLICA_REGION,
       brokerId: e.replica.id,
-      operation: { mode: 'SWITCHOVER', trigger: 'operator:arc-region-switch', recoveryMs: 180_000, rpoMessages: 0 },
+      operation: { mode: 'SWITCHOVER', trigger: 'operator:arc-region-switch', recoveryMs: 180_000, rpo: { events: 0, lagSeconds: 0 } },
     });
     expect(result.operation?.redirect).toContain('SSM /mq-crdr/orders/broker-url = failover:(ssl://127.0.0.1:');
     expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['SWITCHOVER']);
@@ -83,7 +83,7 @@ describe('ARC Region switch promote step', () => {
     e.world.setPartitioned(true); // nothing drains: only a failover can finish within the step's timeout
     const { result, failures } = await execute(e, clock);
     expect(failures.some((f) => f.startsWith('FAILOVER'))).toBe(true);
-    expect(result.operation).toMatchObject({ mode: 'FAILOVER', rpoMessages: 30_000 });
+    expect(result.operation).toMatchObject({ mode: 'FAILOVER', rpo: { events: 30_000 } });
     expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['SWITCHOVER', 'FAILOVER']);
     expect(e.world.pair(e.pairName).unreplicatedOnOldPrimary).toBe(30_000);
   });

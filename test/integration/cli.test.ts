@@ -66,7 +66,7 @@ describe('mqdr', () => {
     const c = cli(e, clock);
     expect(await c.run('status')).toBe(0);
     expect(c.out).toEqual([
-      expect.stringMatching(new RegExp(`^orders\\s+primary ${e.primary.id} \\(us-east-1\\)\\s+op none\\s+lag 0$`)),
+      expect.stringMatching(new RegExp(`^orders\\s+primary ${e.primary.id} \\(us-east-1\\)\\s+op none\\s+not replicated 0 events \\(0 s\\)$`)),
     ]);
     expect(await c.run('status', 'orders')).toBe(0);
     expect(c.out.join('\n')).toContain(`local   ${e.replica.id}  us-west-2  REPLICA  REPLICA`);
@@ -79,7 +79,7 @@ describe('mqdr', () => {
     expect(await c.run('switchover', 'orders', '--reason', 'planned drill', '--watch', '--interval', '5')).toBe(0);
     const text = c.out.join('\n');
     expect(c.out[0]).toMatch(/^SWITCHOVER recorded: START_SWITCHOVER op-/);
-    expect(text).toContain('SWITCHOVER_IN_PROGRESS  lag');
+    expect(text).toContain('SWITCHOVER_IN_PROGRESS  queue');
     expect(text).toMatch(/failover in 4m\d\ds/);
     // The backlog drains in 30 s; the sweep at the next minute observes and records the completion.
     expect(c.out.at(-1)).toMatch(/^SWITCHOVER op-\S+ COMPLETED after 1m00s$/);
@@ -91,10 +91,10 @@ describe('mqdr', () => {
     const c = cli(e, clock, undefined, true);
     expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--watch', '--interval', '30')).toBe(0);
     // Decisions print as lines; the status is only ever the live line, rewritten in place.
-    expect(c.out.some((l) => l.includes('SWITCHOVER_IN_PROGRESS  lag'))).toBe(false);
+    expect(c.out.some((l) => l.includes('SWITCHOVER_IN_PROGRESS  queue'))).toBe(false);
     expect(c.live.length).toBeGreaterThan(5);
     expect(c.live.find((l) => l.includes('draining'))).toMatch(
-      /^\d\d:\d\d:\d\d {2}SWITCHOVER_IN_PROGRESS {2}lag \d+ {2}draining 100 msg\/s, zero at 09:05:\d\d {2}failover in \dm\d\ds$/,
+      /^\d\d:\d\d:\d\d {2}SWITCHOVER_IN_PROGRESS {2}queue \d+ events {2}draining 100 events\/s, empty at 09:05:\d\d {2}failover in \dm\d\ds$/,
     );
     expect(c.live.at(-1)).toMatch(/COMPLETED/);
   });
@@ -106,7 +106,7 @@ describe('mqdr', () => {
     expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--watch', '--json')).toBe(3);
     expect(JSON.parse(c.out[0] as string)).toMatchObject({ request: { kind: 'SWITCHOVER', action: 'START_SWITCHOVER' } });
     expect(JSON.parse(c.out.at(-1) as string)).toMatchObject({ operation: { mode: 'FAILOVER', status: 'COMPLETED' } });
-    expect(c.err.join('\n')).toMatch(/the switchover was escalated to a FAILOVER \(RPO estimate \d+ messages\): reconcile/);
+    expect(c.err.join('\n')).toMatch(/the switchover was escalated to a FAILOVER \(RPO estimate \d+ events not replicated \(QueueSize\), [\d.]+ s of replication lag, datapoint of \S+, \d+ s old\): reconcile/);
     expect(await c.run('--version')).toBe(0);
     expect(c.out).toEqual([expect.stringMatching(/^\d+\.\d+\.\d+$/)]);
     expect(await c.run('timeline', 'orders', '--json', '--limit', '2')).toBe(0);
@@ -136,7 +136,7 @@ describe('mqdr', () => {
     const right = cli(e, clock, 'orders');
     expect(await right.run('failover', 'orders', '-r', 'primary gone', '--watch')).toBe(0);
     expect(right.err.join('\n')).toMatch(
-      /Replication lag 3000 messages at \S+: RPO estimate 3000 messages left on the old primary/,
+      /If you fail over now: RPO estimate 3000 events not replicated \(QueueSize\), [\d.]+ s of replication lag, datapoint of \S+, \d+ s old\./,
     );
     expect(right.out[0]).toMatch(/^FAILOVER recorded: START_FAILOVER/);
     expect(right.out.at(-1)).toMatch(/^FAILOVER op-\S+ COMPLETED/);
@@ -190,7 +190,7 @@ describe('mqdr', () => {
     await c.run('switchover', 'orders', '-r', 'planned drill', '--watch');
     const out = join(await mkdtemp(join(tmpdir(), 'mqdr-')), 'report.html');
     expect(await c.run('report', 'orders', '--out', out)).toBe(0);
-    expect(c.out[0]).toMatch(/^wrote .*report\.html \(\d+ lag datapoints, 5 decisions\)$/);
+    expect(c.out[0]).toMatch(/^wrote .*report\.html \(\d+ replication datapoints, 5 decisions\)$/);
     const html = await readFile(out, 'utf8');
     expect(html).toContain('<td>START_SWITCHOVER</td>');
     expect(html).toContain('"kind":"recovered"');

@@ -278,6 +278,8 @@ describe('stale triggers', () => {
 describe('healthCheck', () => {
   it('probes the primary over DescribeBroker and TCP; three failures start a switchover', async () => {
     const { e } = await start({ pair: { backlog: 5_000, drainRate: 100 } });
+    // The first good probe records, once, that the endpoints answer from here (PROBE_ENDPOINTS=auto).
+    expect((await e.invoke.healthCheck()).decisions.map((d) => d.action)).toEqual(['ENDPOINTS_REACHED']);
     expect((await e.invoke.healthCheck()).decisions).toEqual([]);
     e.world.setRegionUp(PRIMARY_REGION, false);
     await e.world.syncListeners();
@@ -292,7 +294,12 @@ describe('healthCheck', () => {
     e.world.setEndpointsUp(e.primary.id, false);
     await e.world.syncListeners();
     const probe = await e.runtime.probe.probe();
-    expect(probe).toEqual({ healthy: false, detail: 'none of 1 endpoints answered (ECONNREFUSED)' });
+    expect(probe).toEqual({
+      healthy: false,
+      detail: 'none of 1 endpoints answered (ECONNREFUSED)',
+      endpoints: 'unreached',
+      apiAnswered: true,
+    });
   });
 
   it('takes a hung broker (TCP accepted, no TLS handshake) for an unhealthy one within the probe timeout', async () => {
@@ -300,7 +307,12 @@ describe('healthCheck', () => {
     e.world.setEndpointsHung(e.primary.id, true);
     await e.world.syncListeners();
     const probe = await e.runtime.probe.probe();
-    expect(probe).toEqual({ healthy: false, detail: 'none of 1 endpoints answered (timed out after 500 ms)' });
+    expect(probe).toEqual({
+      healthy: false,
+      detail: 'none of 1 endpoints answered (timed out after 500 ms)',
+      endpoints: 'unreached',
+      apiAnswered: true,
+    });
   });
 });
 

@@ -61,6 +61,7 @@ describe('both Regions deployed', () => {
     await driver.play(5 * MIN);
     expect(driver.log.map((e) => `${e.t} ${e.region} ${e.decision.action} ${e.decision.reason}`).sort()).toEqual([
       `0 ${PRIMARY_REGION} ROLE_OBSERVED local broker is the PRIMARY`,
+      `0 ${REPLICA_REGION} ENDPOINTS_REACHED the primary's endpoints answered a handshake from this Region: from now on, endpoints that stop answering count as failed probes (PROBE_ENDPOINTS=auto)`,
       `0 ${REPLICA_REGION} ROLE_OBSERVED local broker is a REPLICA`,
     ]);
     expect(driver.failures).toEqual([]);
@@ -69,7 +70,9 @@ describe('both Regions deployed', () => {
 
   it('fail-back: after an automatic failover the old Region comes back; a stale alarm and failing probes promote nothing back, an operator fails back', async () => {
     const clock = new ManualClock(T0);
-    pair = await startTwoRegions({ clock });
+    // Every failed handshake counts (PROBE_ENDPOINTS=on): us-east-1 never reached the new primary's endpoints
+    // before (it was the replica then), and under auto their silence would be no evidence at all.
+    pair = await startTwoRegions({ clock, env: { PROBE_ENDPOINTS: 'on' } });
     const p = pair;
     const driver = new PairDriver(p, clock);
     const oldPrimary = p.stacks[PRIMARY_REGION].local;
@@ -148,6 +151,7 @@ describe('both Regions deployed', () => {
     const { p, proxy } = await withProxies(clock, { clock, pair: { backlog: 20_000 } });
     pair = p;
     const driver = new PairDriver(p, clock);
+    driver.queueAlarm(REPLICA_REGION, alarmStateChangeEvent(p.alarmName, 'ALARM', 'OK', clock.now(), 'lag', PRIMARY_REGION));
     await driver.play(0);
     expect(actions(driver, REPLICA_REGION)).toContain('PROMOTE_ACCEPTED');
     proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');

@@ -227,7 +227,8 @@ describe('probes that say nothing about the primary', () => {
     expect(aws.e.world.published.map((p) => p.subject)).toEqual([
       '[orders] needs attention: the orchestrator cannot judge the pair',
     ]);
-    expect(aws.decisions.map((d) => d.action)).toEqual(['PROBLEM', 'PROBLEM_CLEARED']);
+    // The first good probe also records that the endpoints answered from here (PROBE_ENDPOINTS=auto), quietly.
+    expect(aws.decisions.map((d) => d.action)).toEqual(['PROBLEM', 'ENDPOINTS_REACHED', 'PROBLEM_CLEARED']);
   });
 });
 
