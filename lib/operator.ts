@@ -10,10 +10,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { int } from './config.ts';
 import { findRequest, isInFlight, newerOf } from './core/decide.ts';
-import { rpoNow } from './core/rpo.ts';
 import {
   Action,
-  type RpoEstimate,
   type BreakGlassRecord,
   type BrokerObservation,
   type CoreEvent,
@@ -25,7 +23,9 @@ import {
   type Promotion,
   type Rearm,
   type RequestKind,
+  type RpoEstimate,
 } from './core/model.ts';
+import { rpoNow } from './core/rpo.ts';
 import { InvalidEventError, issuesOf, StoreError } from './errors.ts';
 import { errorMessage, findBreakGlass, handleEvent, keepBreakGlass, newOperationId, type Orchestrator } from './orchestrator.ts';
 import type { ReplicationSeries } from './ports.ts';

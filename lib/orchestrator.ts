@@ -18,9 +18,9 @@ import type {
   CoreConfig,
   CoreEvent,
   Decision,
-  ReplicationPoint,
   PairState,
   PairViewRead,
+  ReplicationPoint,
 } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
 import type {
@@ -28,11 +28,11 @@ import type {
   ClientRedirector,
   Clock,
   DeadlineScheduler,
-  ReplicationMetrics,
   Notifier,
   PairStore,
   PairViewStore,
   PublishedItem,
+  ReplicationMetrics,
 } from './ports.ts';
 
 export interface OrchestratorConfig extends CoreConfig {
@@ -298,7 +298,12 @@ export async function findBreakGlass(o: Orchestrator, key: string): Promise<Brea
  * every minute; alarms and probes never fail over). A series that cannot be read is logged and left out: no
  * prediction, RPO unknown, the deadline still applies.
  */
-async function readLag(o: Orchestrator, state: PairState, event: CoreEvent, now: number): Promise<ReplicationPoint[] | undefined> {
+async function readLag(
+  o: Orchestrator,
+  state: PairState,
+  event: CoreEvent,
+  now: number,
+): Promise<ReplicationPoint[] | undefined> {
   const op = state.operation;
   const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
   const mayFailOver =

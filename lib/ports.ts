@@ -6,11 +6,11 @@ import type {
   BreakGlassRecord,
   BrokerObservation,
   Decision,
-  ReplicationPoint,
   Mode,
   Notification,
   PairState,
   PublishedOutcome,
+  ReplicationPoint,
 } from './core/model.ts';
 
 export interface Clock {

@@ -8,16 +8,23 @@ import { MqClient } from '@aws-sdk/client-mq';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { DynamoPairStore } from './adapters/dynamo-store.ts';
 import { BoundedHttpHandler } from './adapters/http.ts';
-import { CloudWatchReplicationMetrics } from './adapters/replication-metrics.ts';
 import { MqBrokerApi } from './adapters/mq.ts';
 import { DynamoPairView } from './adapters/pair-view.ts';
 import { RemotePrimaryProbe } from './adapters/primary-probe.ts';
+import { CloudWatchReplicationMetrics } from './adapters/replication-metrics.ts';
 import { EventBridgeDeadlineScheduler } from './adapters/scheduler.ts';
 import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
 import { SsmClientRedirector } from './adapters/ssm-redirect.ts';
 import { type AppConfig, loadConfig } from './config.ts';
 import type { LogSink, Orchestrator } from './orchestrator.ts';
-import { type BrokerApi, type Clock, type DeadlineScheduler, type ReplicationMetrics, type PrimaryProbe, systemClock } from './ports.ts';
+import {
+  type BrokerApi,
+  type Clock,
+  type DeadlineScheduler,
+  type PrimaryProbe,
+  type ReplicationMetrics,
+  systemClock,
+} from './ports.ts';
 
 export interface Runtime {
   config: AppConfig;

@@ -38,7 +38,10 @@ const Broker = v.strictObject({
   vpc: v.optional(
     v.strictObject({
       subnetIds: v.pipe(v.array(v.pipe(v.string(), v.regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet ID'))), v.minLength(1)),
-      securityGroupIds: v.pipe(v.array(v.pipe(v.string(), v.regex(/^sg-[0-9a-f]{8,17}$/, 'a security group ID'))), v.minLength(1)),
+      securityGroupIds: v.pipe(
+        v.array(v.pipe(v.string(), v.regex(/^sg-[0-9a-f]{8,17}$/, 'a security group ID'))),
+        v.minLength(1),
+      ),
     }),
   ),
 });
@@ -57,7 +60,9 @@ export const PairFile = v.pipe(
     // The threshold in seconds: the CRDR metrics are times (docs/aws-facts.md).
     alarms: v.optional(
       v.strictObject({
-        lagAlarmName: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-/]{1,255}$/, 'at most 255 of letters, digits, _ . - /'))),
+        lagAlarmName: v.optional(
+          v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.\-/]{1,255}$/, 'at most 255 of letters, digits, _ . - /')),
+        ),
         lagSeconds: v.optional(whole(30, 3_600), 120),
       }),
       {},
@@ -106,7 +111,6 @@ export const PairFile = v.pipe(
   ),
 );
 export type PairFile = v.InferOutput<typeof PairFile>;
-
 
 export class PairFileError extends Error {
   override name = 'PairFileError';
@@ -224,7 +228,9 @@ Deploys the pair's stack in both of its Regions (osls), each with its own broker
   const stage = values.stage ?? pair.stage;
   const parsedStage = v.safeParse(PairIdSchema, stage);
   if (!parsedStage.success || prefixOf(pair.pairId, stage).length > MAX_PREFIX) {
-    console.error(`deploy: --stage ${stage}: letters, digits, - and _, and mq-crdr-<pairId>-<stage> at most ${MAX_PREFIX} characters`);
+    console.error(
+      `deploy: --stage ${stage}: letters, digits, - and _, and mq-crdr-<pairId>-<stage> at most ${MAX_PREFIX} characters`,
+    );
     return 2;
   }
   for (const { region } of pair.brokers) {

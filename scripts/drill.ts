@@ -16,9 +16,9 @@ import { describeRpo } from '#lib/core/rpo.ts';
 import {
   alarmStateChangeEvent,
   type Embedded,
-  ReplicationAlarms,
   ManualClock,
   PRIMARY_REGION,
+  ReplicationAlarms,
   startEmbedded,
 } from '#simulator/embedded.ts';
 import type { SimBroker } from '#simulator/world.ts';
@@ -86,7 +86,8 @@ const scenarios: Record<string, Scenario> = {
     durationMs: 12 * MINUTE,
   },
   'healthy-switchover': {
-    description: 'a replication link slowdown raises the lag alarm (over 120 s for 3 minutes); the switchover drains and completes in time',
+    description:
+      'a replication link slowdown raises the lag alarm (over 120 s for 3 minutes); the switchover drains and completes in time',
     env: { DEADLINE_SECONDS: '600' },
     // Producers outrun the link 3 to 1: each event waits longer to be acknowledged (TotalReplicationLag grows).
     pair: { produceRate: 300, drainRate: 100 },
@@ -272,7 +273,12 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
         // Once a minute: CloudWatch evaluates the replication alarms, the health check and the sweep fire, all at once.
         const changes = name === 'flapping' ? [] : alarms.evaluate(clock.now());
         for (const change of changes) {
-          printLine(elapsed(), 'cloudwatch', 'ALARM STATE', `${change.alarm.definition.AlarmName} ${change.from}→${change.to} (${change.reason})`);
+          printLine(
+            elapsed(),
+            'cloudwatch',
+            'ALARM STATE',
+            `${change.alarm.definition.AlarmName} ${change.from}→${change.to} (${change.reason})`,
+          );
         }
         const alarmEvents = name === 'duplicate-delivery' ? [] : changes.map((c) => c.event);
         await together([

@@ -167,7 +167,9 @@ export async function runPairDrill(name: string, scenario: PairScenario, reportP
     console.log(
       `  refusals           ${refusals.length}${refusals[0] ? `; first: ${refusals[0].event}: ${refusals[0].reason.slice(0, 160)}…` : ''}`,
     );
-    console.log(`  unreplicated       ${p.world.pair(p.pairName).unreplicatedOnOldPrimary} events left on an old primary (QueueSize)`);
+    console.log(
+      `  unreplicated       ${p.world.pair(p.pairName).unreplicatedOnOldPrimary} events left on an old primary (QueueSize)`,
+    );
     console.log(`  audit timelines    ${REGIONS.map((r, i) => `${r} ${timelines[i]?.length ?? 0}`).join(', ')} decisions`);
     console.log(`  notifications      ${p.world.published.length} published to SNS (both Regions' topics)`);
     const html = renderReport({

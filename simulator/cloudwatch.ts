@@ -68,8 +68,7 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
   const results = MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => {
     const { Metric, Period, Stat: stat } = q.MetricStat;
     const broker = Metric.Dimensions.find((d) => d.Name === 'Broker')?.Value;
-    const served =
-      Metric.Namespace === CRDR_NAMESPACE && (Object.values(CRDR_METRIC) as string[]).includes(Metric.MetricName);
+    const served = Metric.Namespace === CRDR_NAMESPACE && (Object.values(CRDR_METRIC) as string[]).includes(Metric.MetricName);
     // Datapoints bucketed by period, aligned to the epoch as CloudWatch aligns them.
     const buckets = new Map<number, number[]>();
     for (const m of served ? world.metrics : []) {

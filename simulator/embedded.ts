@@ -18,9 +18,9 @@ import { loadConfig } from '#lib/config.ts';
 import type { LogSink } from '#lib/orchestrator.ts';
 import type { Clock } from '#lib/ports.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '#lib/runtime.ts';
-import { type LocalUser, startLocalGateway } from './api-gateway.ts';
 import { alarmStateChangeEvent } from './alarm-event.ts';
 import { ReplicationAlarms } from './alarms.ts';
+import { type LocalUser, startLocalGateway } from './api-gateway.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { LOCAL_CREDENTIALS, LOCAL_USERS } from './local-credentials.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
@@ -283,5 +283,3 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     },
   };
 }
-
-

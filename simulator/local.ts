@@ -52,7 +52,11 @@ console.log(`local default running at ${speed}x: pair ${e.pairName}
   try            npm run mqdr -- status ${e.pairName}`);
 
 // The replication alarms of the primary's stack, as serverless.yml declares them, forwarded to this Region.
-const alarms = new ReplicationAlarms(e.world, [e.primary], { pairId: e.pairName, lagAlarmName: () => alarmName, lagAlarmSeconds: lagSeconds });
+const alarms = new ReplicationAlarms(e.world, [e.primary], {
+  pairId: e.pairName,
+  lagAlarmName: () => alarmName,
+  lagAlarmSeconds: lagSeconds,
+});
 let nextMinute = clock.now();
 const tick = async () => {
   await e.world.syncListeners();

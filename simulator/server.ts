@@ -29,8 +29,8 @@ import type { AddressInfo } from 'node:net';
 import { AwsJsonError } from './aws-json.ts';
 import { CLOUDWATCH_TARGET_PREFIX, cloudWatch } from './cloudwatch.ts';
 import { SchedulerError, scheduler } from './scheduler.ts';
-import { sns, snsError } from './sns.ts';
 import { SECRETS_MANAGER_TARGET_PREFIX, secretsManager } from './secrets-manager.ts';
+import { sns, snsError } from './sns.ts';
 import { SSM_TARGET_PREFIX, ssm } from './ssm.ts';
 import {
   API_FAULTS,

@@ -23,7 +23,6 @@ import { startLocalGateway } from './api-gateway.ts';
 import {
   addOrdersPair,
   createTable,
-  ReplicationAlarms,
   LOCAL_CREDENTIALS,
   LOCAL_USERS,
   type ManualClock,
@@ -31,6 +30,7 @@ import {
   pairEnv,
   quietLog,
   REPLICA_REGION,
+  ReplicationAlarms,
   startDynalite,
 } from './embedded.ts';
 import { GlobalTableReplication } from './global-table.ts';
@@ -76,7 +76,6 @@ export interface TwoRegions {
   tick(): Promise<void>;
   close(): Promise<void>;
 }
-
 
 export async function startTwoRegions(options: {
   clock: ManualClock;

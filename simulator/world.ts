@@ -537,7 +537,8 @@ export class CrdrWorld {
     const ackLag = acked ? acked.at - acked.createdAt : 0;
     const oldest = queue.oldest();
     const stalled = !this.linkUp(pair) && queue.size > 0;
-    const totalLag = this.stallLag === 'grow' && oldest !== undefined && (stalled || now - oldest > ackLag) ? now - oldest : ackLag;
+    const totalLag =
+      this.stallLag === 'grow' && oldest !== undefined && (stalled || now - oldest > ackLag) ? now - oldest : ackLag;
     const publish = (broker: SimBroker, values: Array<[CrdrMetricName, number]>) => {
       if (!this.isRegionServing(broker.region)) return;
       const dimension = instanceDimension(broker.name, broker.activeInstance);
@@ -567,7 +568,12 @@ export class CrdrWorld {
     const names = new Set(BROKER_INSTANCES.map((i) => instanceDimension(broker.name, i)));
     for (const m of this.metrics) {
       if (m.region !== broker.region || !names.has(m.broker)) continue;
-      const key = m.metric === CRDR_METRIC.QUEUE_SIZE ? 'events' : m.metric === CRDR_METRIC.TOTAL_REPLICATION_LAG ? 'lagSeconds' : undefined;
+      const key =
+        m.metric === CRDR_METRIC.QUEUE_SIZE
+          ? 'events'
+          : m.metric === CRDR_METRIC.TOTAL_REPLICATION_LAG
+            ? 'lagSeconds'
+            : undefined;
       if (!key) continue;
       const at = Math.floor(m.at / 60_000) * 60_000;
       const point = byMinute.get(at) ?? { at, local: false };

@@ -5,13 +5,7 @@
  * minute's value is the larger of the two instances'. Times are converted to seconds here, once.
  */
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import {
-  BROKER_INSTANCES,
-  CRDR_METRIC,
-  CRDR_NAMESPACE,
-  instanceDimension,
-  TIME_METRIC_MS_PER_UNIT,
-} from '../mq-facts.ts';
+import { BROKER_INSTANCES, CRDR_METRIC, CRDR_NAMESPACE, instanceDimension, TIME_METRIC_MS_PER_UNIT } from '../mq-facts.ts';
 import { errorMessage } from '../orchestrator.ts';
 import type { ReplicationMetrics, ReplicationPoint, ReplicationSeries } from '../ports.ts';
 

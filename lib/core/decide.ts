@@ -56,7 +56,6 @@ import {
   type RemoteOutage,
   type RequestKind,
   Role,
-  type RpoEstimate,
   RpoUnknown,
 } from './model.ts';
 import { estimateDrain } from './predict.ts';
@@ -357,7 +356,8 @@ function judgeEndpoints(step: Step, event: ProbeEvent): ProbeEvent {
   const evidence = mode === 'on' || (mode === 'auto' && state.endpointsReachedAt !== undefined);
   if (event.endpoints !== 'unreached' || evidence) return event;
   if (!event.apiAnswered) return { ...event, outage: false };
-  if (mode === 'off') return { ...event, healthy: true, outage: false, detail: `${event.detail} (not counted: PROBE_ENDPOINTS=off)` };
+  if (mode === 'off')
+    return { ...event, healthy: true, outage: false, detail: `${event.detail} (not counted: PROBE_ENDPOINTS=off)` };
   const detail = `the primary's endpoints have never answered a handshake from this Region (${event.detail}): attach the health check to a VPC with a route to them (the pair file's brokers[].vpc), or set PROBE_ENDPOINTS=off to judge by the Amazon MQ API alone`;
   return { ...event, healthy: false, outage: false, detail, refused: { code: 'ENDPOINTS_NEVER_REACHED', detail } };
 }
@@ -552,8 +552,6 @@ function cannotDrainInTime(step: Step, op: Operation): string | undefined {
 }
 
 const iso = (t: number): string => new Date(t).toISOString();
-
-
 
 function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERATOR' }>): void {
   const op = step.op;

@@ -63,7 +63,12 @@ describe('ARC Region switch promote step', () => {
       status: 'SUCCEEDED',
       region: REPLICA_REGION,
       brokerId: e.replica.id,
-      operation: { mode: 'SWITCHOVER', trigger: 'operator:arc-region-switch', recoveryMs: 180_000, rpo: { events: 0, lagSeconds: 0 } },
+      operation: {
+        mode: 'SWITCHOVER',
+        trigger: 'operator:arc-region-switch',
+        recoveryMs: 180_000,
+        rpo: { events: 0, lagSeconds: 0 },
+      },
     });
     expect(result.operation?.redirect).toContain('SSM /mq-crdr/orders/broker-url = failover:(ssl://127.0.0.1:');
     expect(e.world.promoteLog.map((p) => p.mode)).toEqual(['SWITCHOVER']);

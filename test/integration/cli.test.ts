@@ -66,7 +66,9 @@ describe('mqdr', () => {
     const c = cli(e, clock);
     expect(await c.run('status')).toBe(0);
     expect(c.out).toEqual([
-      expect.stringMatching(new RegExp(`^orders\\s+primary ${e.primary.id} \\(us-east-1\\)\\s+op none\\s+not replicated 0 events \\(0 s\\)$`)),
+      expect.stringMatching(
+        new RegExp(`^orders\\s+primary ${e.primary.id} \\(us-east-1\\)\\s+op none\\s+not replicated 0 events \\(0 s\\)$`),
+      ),
     ]);
     expect(await c.run('status', 'orders')).toBe(0);
     expect(c.out.join('\n')).toContain(`local   ${e.replica.id}  us-west-2  REPLICA  REPLICA`);
@@ -106,7 +108,9 @@ describe('mqdr', () => {
     expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--watch', '--json')).toBe(3);
     expect(JSON.parse(c.out[0] as string)).toMatchObject({ request: { kind: 'SWITCHOVER', action: 'START_SWITCHOVER' } });
     expect(JSON.parse(c.out.at(-1) as string)).toMatchObject({ operation: { mode: 'FAILOVER', status: 'COMPLETED' } });
-    expect(c.err.join('\n')).toMatch(/the switchover was escalated to a FAILOVER \(RPO estimate \d+ events not replicated \(QueueSize\), [\d.]+ s of replication lag, datapoint of \S+, \d+ s old\): reconcile/);
+    expect(c.err.join('\n')).toMatch(
+      /the switchover was escalated to a FAILOVER \(RPO estimate \d+ events not replicated \(QueueSize\), [\d.]+ s of replication lag, datapoint of \S+, \d+ s old\): reconcile/,
+    );
     expect(await c.run('--version')).toBe(0);
     expect(c.out).toEqual([expect.stringMatching(/^\d+\.\d+\.\d+$/)]);
     expect(await c.run('timeline', 'orders', '--json', '--limit', '2')).toBe(0);

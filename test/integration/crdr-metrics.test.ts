@@ -106,7 +106,10 @@ async function partition(stallLag: (typeof STALL_LAG_BEHAVIOURS)[number], takeOv
     onScheduledResult: (r) => decisions.push(...r.decisions),
   });
   env = e;
-  const alarms = new ReplicationAlarms(e.world, [e.primary], { pairId: e.pairName, lagAlarmName: () => 'orders-replication-lag' });
+  const alarms = new ReplicationAlarms(e.world, [e.primary], {
+    pairId: e.pairName,
+    lagAlarmName: () => 'orders-replication-lag',
+  });
   const old = new SimAlarm(e.world, e.primary.region, oldAlarm(e.primary.name));
   let oldFired = false;
   for (let t = 5_000; t <= 25 * MIN; t += 5_000) {

@@ -18,7 +18,11 @@ afterEach(async () => {
 });
 
 /** Runs the health check and the sweep every minute for `minutes`; `at` scripts faults by minute. */
-async function run(settings: Record<string, string>, minutes: number, at: (minute: number, e: Embedded) => void = () => undefined) {
+async function run(
+  settings: Record<string, string>,
+  minutes: number,
+  at: (minute: number, e: Embedded) => void = () => undefined,
+) {
   const clock = new ManualClock(T0);
   const decisions: Decision[] = [];
   const e = await startEmbedded({ clock, env: settings, onScheduledResult: (r) => decisions.push(...r.decisions) });
@@ -40,7 +44,9 @@ describe('a private pair with no network path between the Regions', () => {
     expect(e.world.promoteLog).toEqual([]);
     expect(decisions.map((d) => d.action)).toEqual(['PROBLEM']);
     expect(e.world.published).toHaveLength(1);
-    expect(e.world.published[0]?.message).toMatch(/never answered a handshake from this Region .*brokers\[\]\.vpc.*PROBE_ENDPOINTS=off/);
+    expect(e.world.published[0]?.message).toMatch(
+      /never answered a handshake from this Region .*brokers\[\]\.vpc.*PROBE_ENDPOINTS=off/,
+    );
   }, 120_000);
 
   it('PROBE_ENDPOINTS=on (every handshake counts): the healthy pair is switched over within minutes', async () => {

@@ -100,29 +100,32 @@ describe('both Regions of a pair, from one file and one command', () => {
     expect(duplicates(twice).join('\n')).toMatch(/AWS::CloudWatch::Dashboard mq-crdr-orders-prod in account:/);
   });
 
-  it.each(REGIONS)('attaches the functions that reach brokers to the VPC of a private pair in %s, with network permissions', (region) => {
-    const all = second[region]?.Resources as Record<string, Resource>;
-    const attached = Object.entries(all)
-      .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.VpcConfig)
-      .map(([name]) => name)
-      .sort();
-    expect(attached).toEqual(['HealthCheckLambdaFunction', 'ReconcileLambdaFunction']);
-    const local = region === 'us-east-1';
-    expect(all.HealthCheckLambdaFunction?.Properties.VpcConfig).toEqual(
-      local
-        ? { SecurityGroupIds: ['sg-0123456789abcdef0'], SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] }
-        : expect.anything(),
-    );
-    for (const role of ['HealthCheckRole', 'ReconcileRole']) {
-      const granted = all[role]?.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
-      expect(JSON.stringify(granted)).toContain('ec2:CreateNetworkInterface');
-    }
-    expect(JSON.stringify(all.OnAlarmRole?.Properties.Policies)).not.toContain('ec2:');
-    // A public pair: no VPC anywhere.
-    const publicPair = templates[region]?.Resources as Record<string, Resource>;
-    expect(Object.values(publicPair).filter((r) => r.Properties?.VpcConfig)).toEqual([]);
-    expect(lintTemplate(second[region] as Record<string, unknown>, spec)).toEqual([]);
-  });
+  it.each(REGIONS)(
+    'attaches the functions that reach brokers to the VPC of a private pair in %s, with network permissions',
+    (region) => {
+      const all = second[region]?.Resources as Record<string, Resource>;
+      const attached = Object.entries(all)
+        .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.VpcConfig)
+        .map(([name]) => name)
+        .sort();
+      expect(attached).toEqual(['HealthCheckLambdaFunction', 'ReconcileLambdaFunction']);
+      const local = region === 'us-east-1';
+      expect(all.HealthCheckLambdaFunction?.Properties.VpcConfig).toEqual(
+        local
+          ? { SecurityGroupIds: ['sg-0123456789abcdef0'], SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] }
+          : expect.anything(),
+      );
+      for (const role of ['HealthCheckRole', 'ReconcileRole']) {
+        const granted = all[role]?.Properties.Policies?.flatMap((p) => p.PolicyDocument.Statement) ?? [];
+        expect(JSON.stringify(granted)).toContain('ec2:CreateNetworkInterface');
+      }
+      expect(JSON.stringify(all.OnAlarmRole?.Properties.Policies)).not.toContain('ec2:');
+      // A public pair: no VPC anywhere.
+      const publicPair = templates[region]?.Resources as Record<string, Resource>;
+      expect(Object.values(publicPair).filter((r) => r.Properties?.VpcConfig)).toEqual([]);
+      expect(lintTemplate(second[region] as Record<string, unknown>, spec)).toEqual([]);
+    },
+  );
 
   it('the linter has teeth: it finds the faults this template once had', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a template is untyped JSON; the test breaks it where it likes
@@ -309,7 +312,11 @@ describe('generated CloudFormation template', () => {
 
   it('declares the replication alarm on both instances of the local broker, in seconds, slow or stalled, and forwards only its own state changes', () => {
     const stat = (metric: string, instance: number, Stat = 'Maximum') => ({
-      Metric: { Namespace: 'AWS/AmazonMQ', MetricName: metric, Dimensions: [{ Name: 'Broker', Value: `orders-replica-${instance}` }] },
+      Metric: {
+        Namespace: 'AWS/AmazonMQ',
+        MetricName: metric,
+        Dimensions: [{ Name: 'Broker', Value: `orders-replica-${instance}` }],
+      },
       Period: 60,
       Stat,
     });
@@ -363,7 +370,8 @@ describe('generated CloudFormation template', () => {
     expect(resources.Dashboard?.Condition).toBe('IsPairViewTableOwner');
     expect(east.Dashboard?.Condition).toBe('IsPairViewTableOwner');
     const body = JSON.stringify(resources.Dashboard?.Properties.DashboardBody);
-    for (const instance of ['${LocalBroker}-1', '${LocalBroker}-2', '${RemoteBroker}-1', '${RemoteBroker}-2']) {
+    // Both instances of both brokers (Fn::Sub fills in the names).
+    for (const instance of ['LocalBroker}-1', 'LocalBroker}-2', 'RemoteBroker}-1', 'RemoteBroker}-2']) {
       expect(body).toContain(instance);
     }
     expect(body).toContain('MAX([l1, l2]) / 1000');
@@ -432,7 +440,11 @@ describe('generated CloudFormation template', () => {
     const arn = 'arn:aws:secretsmanager:us-west-2:123456789012:secret:mq-crdr/orders-broker-user-AbCdEf';
     expect(Variables.BROKER_SECRET_ARN).toBe(arn);
     expect(Object.keys(Variables).filter((k) => /PASSWORD|USERNAME/.test(k))).toEqual([]);
-    expect(statements('ReconcileRole')).toContainEqual({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: arn });
+    expect(statements('ReconcileRole')).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: arn,
+    });
     for (const dir of [`${OUT}/prod`, `${OUT}/second/prod`]) {
       for (const region of REGIONS) {
         for (const file of ['cloudformation-template-update-stack.json', 'serverless-state.json']) {
@@ -443,7 +455,10 @@ describe('generated CloudFormation template', () => {
   });
 
   it('keeps the tables when a stack is deleted or replaced, and protects every replica from deletion', () => {
-    const east = templates['us-east-1']?.Resources as Record<string, Resource & { DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+    const east = templates['us-east-1']?.Resources as Record<
+      string,
+      Resource & { DeletionPolicy?: string; UpdateReplacePolicy?: string }
+    >;
     for (const name of ['PairTable', 'PairViewTable', 'DedupTable']) {
       expect(east[name], name).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }

@@ -10,10 +10,10 @@ import type { HandlerResult } from '#functions/shared.ts';
 import type { Decision } from '#lib/core/model.ts';
 import {
   type Embedded,
-  ReplicationAlarms,
   ManualClock,
   PRIMARY_REGION,
   REPLICA_REGION,
+  ReplicationAlarms,
   startEmbedded,
 } from '#simulator/embedded.ts';
 
@@ -45,7 +45,10 @@ class Aws {
     readonly clock: ManualClock,
     readonly decisions: Decision[],
   ) {
-    this.alarms = new ReplicationAlarms(e.world, [e.primary], { pairId: e.pairName, lagAlarmName: () => `${e.pairName}-replication-lag` });
+    this.alarms = new ReplicationAlarms(e.world, [e.primary], {
+      pairId: e.pairName,
+      lagAlarmName: () => `${e.pairName}-replication-lag`,
+    });
   }
 
   private async call(invocation: () => Promise<HandlerResult>): Promise<void> {
@@ -80,7 +83,9 @@ class Aws {
   /** An operator's or another alarm's trigger now: a lag alarm state change delivered to onAlarm. */
   async alarmNow(): Promise<void> {
     const { alarmStateChangeEvent } = await import('#simulator/embedded.ts');
-    await this.call(() => this.e.invoke.onAlarm(alarmStateChangeEvent('orders-replication-lag', 'ALARM', 'OK', this.clock.now())));
+    await this.call(() =>
+      this.e.invoke.onAlarm(alarmStateChangeEvent('orders-replication-lag', 'ALARM', 'OK', this.clock.now())),
+    );
   }
 
   /** When the replica became the primary, in the simulator (it takes clients from then). */

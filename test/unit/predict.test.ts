@@ -127,7 +127,9 @@ describe('decide: predictive escalation and RPO', () => {
       measuredAt: now - 10 * minute,
       ageMs: 10 * minute,
     });
-    expect(stale.decisions[0]?.reason).toMatch(/RPO unknown: the primary's last datapoint is too old to tell, datapoint of .*, 600 s old/);
+    expect(stale.decisions[0]?.reason).toMatch(
+      /RPO unknown: the primary's last datapoint is too old to tell, datapoint of .*, 600 s old/,
+    );
     // Only this Region's broker published (when it was the primary, an earlier operation): not the broker left behind.
     const other = step(initialState('orders'), failover, now, series([4250], now - minute, true));
     expect(other.state.operation?.rpo).toMatchObject({ events: null, unknown: 'OTHER_BROKER' });
