@@ -173,7 +173,7 @@ export interface AppConfig extends OrchestratorConfig {
   /** Where client redirection writes the new primary's URLs; absent: clients are not redirected. */
   redirect?: SsmRedirectConfig & NonNullable<OrchestratorConfig['redirect']>;
   /** The pair's brokers whose lag metric the orchestrator reads (none: no prediction, RPO unknown). */
-  lagBrokers: Array<{ region: string; brokerName: string }>;
+  lagBrokers: Array<{ region: string; brokerName: string; local: boolean }>;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -215,8 +215,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       ? { prediction: { minPoints: e.PREDICTION_MIN_POINTS, marginMs: e.PREDICTION_MARGIN_SECONDS * 1000 } }
       : {}),
     lagBrokers: [
-      ...(e.LOCAL_BROKER_NAME ? [{ region: e.AWS_REGION, brokerName: e.LOCAL_BROKER_NAME }] : []),
-      ...(e.REMOTE_BROKER_NAME ? [{ region: e.REMOTE_REGION, brokerName: e.REMOTE_BROKER_NAME }] : []),
+      ...(e.LOCAL_BROKER_NAME ? [{ region: e.AWS_REGION, brokerName: e.LOCAL_BROKER_NAME, local: true }] : []),
+      ...(e.REMOTE_BROKER_NAME ? [{ region: e.REMOTE_REGION, brokerName: e.REMOTE_BROKER_NAME, local: false }] : []),
     ],
     ...(e.REDIRECT_SSM_PARAMETER
       ? {

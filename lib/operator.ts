@@ -136,9 +136,9 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
     : { decisions: [] };
   const timeline = newest.decisions.reverse();
   const brokers = [
-    { region: config.region, brokerName: local.brokerName },
-    { region: config.remoteRegion, brokerName: remote.brokerName },
-  ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName }] : []));
+    { region: config.region, brokerName: local.brokerName, local: true },
+    { region: config.remoteRegion, brokerName: remote.brokerName, local: false },
+  ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName, local: b.local }] : []));
   // EndTime is exclusive: a second past now includes a datapoint stamped now.
   const lag = await rt.lagMetrics.series(brokers, now - lagMinutes * 60_000, now + 1_000, LAG_PERIOD_SECONDS);
   if (brokers.length < 2) lag.errors.push("a broker could not be described, so its Region's metrics were not read");

@@ -62,7 +62,11 @@ export interface Orchestrator {
   log: LogSink;
   newOperationId?: () => string;
   /** Where the replication lag is read from, for predictive escalation and RPO estimates. */
-  lag?: { metrics: ReplicationMetrics; brokers: Array<{ region: string; brokerName: string }>; timeoutMs?: number };
+  lag?: {
+    metrics: ReplicationMetrics;
+    brokers: Array<{ region: string; brokerName: string; local: boolean }>;
+    timeoutMs?: number;
+  };
   /** Points clients at the new primary after a completion (when config.redirect is set). */
   redirector?: ClientRedirector;
   /** The pair view: read before every decision, this Region's outcomes published after (absent: one stack alone). */

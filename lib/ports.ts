@@ -113,10 +113,10 @@ export interface ReplicationSeries {
 export interface ReplicationMetrics {
   /**
    * QueueSize and TotalReplicationLag published by the given brokers (each in its Region, both instances)
-   * between `from` and `to`; the first broker is this Region's own.
+   * between `from` and `to`; `local` marks this Region's own broker.
    */
   series(
-    brokers: Array<{ region: string; brokerName: string }>,
+    brokers: Array<{ region: string; brokerName: string; local: boolean }>,
     from: number,
     to: number,
     periodSeconds: number,

@@ -202,7 +202,8 @@ export class CrdrWorld {
   private lastSample = new Map<string, number>();
   private lastSync: number;
   private readonly failoverMs: number;
-  readonly stallLag: StallLagBehaviour;
+  /** Set per run by the model test, which plays each plausible behaviour. */
+  stallLag: StallLagBehaviour;
   readonly linkLatencyMs: number;
   readonly accountId: string;
   private readonly listen: boolean;

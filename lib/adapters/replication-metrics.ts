@@ -19,7 +19,7 @@ export class CloudWatchReplicationMetrics implements ReplicationMetrics {
   constructor(private readonly clientFor: (region: string) => Promise<CloudWatchClient>) {}
 
   async series(
-    brokers: Array<{ region: string; brokerName: string }>,
+    brokers: Array<{ region: string; brokerName: string; local: boolean }>,
     from: number,
     to: number,
     periodSeconds: number,
@@ -28,9 +28,9 @@ export class CloudWatchReplicationMetrics implements ReplicationMetrics {
     const errors: string[] = [];
     const byBroker: ReplicationSeries['byBroker'] = [];
     await Promise.all(
-      brokers.map(async ({ region, brokerName }, i) => {
+      brokers.map(async ({ region, brokerName, local }) => {
         try {
-          const points = await this.read(region, brokerName, i === 0, from, to, periodSeconds, abortSignal);
+          const points = await this.read(region, brokerName, local, from, to, periodSeconds, abortSignal);
           byBroker.push({ region, brokerName, points });
         } catch (error) {
           errors.push(`${region}: ${errorMessage(error)}`);

@@ -25,6 +25,7 @@ import { type HandlerBody, type HandlerResult, makeHandler } from '#functions/sh
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
 import type { Decision, Mode, PairState } from '#lib/core/model.ts';
+import { STALL_LAG_BEHAVIOURS, type StallLagBehaviour } from '#lib/mq-facts.ts';
 import type { DeadlineScheduler } from '#lib/ports.ts';
 import { createRuntime, type Runtime } from '#lib/runtime.ts';
 import { startLocalGateway } from '#simulator/api-gateway.ts';
@@ -132,7 +133,9 @@ export class Servers {
     );
   }
 
-  newRun(index: number, load: { produceRate: number; drainRate: number; backlog: number }): Run {
+  newRun(index: number, load: { produceRate: number; drainRate: number; backlog: number; stallLag?: StallLagBehaviour }): Run {
+    // What TotalReplicationLag does in a stall is unpublished: each run plays one of the plausible behaviours.
+    this.world.stallLag = load.stallLag ?? STALL_LAG_BEHAVIOURS[0];
     this.world.clearFaults();
     this.proxy.clear();
     for (const region of [PRIMARY_REGION, REPLICA_REGION]) {
@@ -190,7 +193,9 @@ export class Run {
       name: pairId,
       primaryRegion: PRIMARY_REGION,
       replicaRegion: REPLICA_REGION,
-      ...load,
+      produceRate: load.produceRate,
+      drainRate: load.drainRate,
+      backlog: load.backlog,
     });
     this.primary = primary;
     this.replica = replica;

@@ -27,6 +27,7 @@ import fc from 'fast-check';
 import { endpointsFor, failoverUrl } from '#lib/broker-urls.ts';
 import { isInFlight } from '#lib/core/decide.ts';
 import type { Decision, PairState } from '#lib/core/model.ts';
+import { STALL_LAG_BEHAVIOURS, type StallLagBehaviour } from '#lib/mq-facts.ts';
 import { API_FAULTS, type ApiFault, FAULTABLE, type FaultableOperation } from '#simulator/world.ts';
 import { DYNAMO_FAULTS, type DynamoFault, type DynamoOperation } from '../support/dynamo-faults.ts';
 import { type CrashPoint, type Outcome, type Run, SETTINGS, type Servers, T0, TIMEOUTS } from './harness.ts';
@@ -50,6 +51,8 @@ export type Step =
   | { t: 'tick'; seconds: number }
   | { t: 'region'; which: 'primary' | 'replica'; up: boolean }
   | { t: 'partition'; on: boolean }
+  /** The primary's standby instance takes over in its Region: its metrics move to the other `Broker` name. */
+  | { t: 'takeover' }
   | { t: 'endpoints'; up: boolean }
   /** Accepted and never answered: the primary's whole Region, one Region's API, or both brokers' endpoints. */
   | { t: 'hang'; what: 'primary-region' | 'primary-api' | 'replica-api' | 'endpoints'; on: boolean }
@@ -61,7 +64,8 @@ export type Step =
   | { t: 'loseSchedules'; lose: boolean };
 
 export interface Scenario {
-  load: { produceRate: number; drainRate: number; backlog: number };
+  /** `stallLag`: freeze when absent (the regressions were found before it varied). */
+  load: { produceRate: number; drainRate: number; backlog: number; stallLag?: StallLagBehaviour };
   steps: Step[];
 }
 
@@ -104,6 +108,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('partition' as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('takeover' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('endpoints' as const), up: fc.boolean() }) },
   {
     // One weight for both: each affected call costs real time (up to the 100 ms timeouts of the harness).
@@ -154,6 +159,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.record({
     produceRate: fc.integer({ min: 0, max: 200 }),
     drainRate: fc.integer({ min: 50, max: 500 }),
     backlog: fc.integer({ min: 0, max: 20_000 }),
+    stallLag: fc.constantFrom(...STALL_LAG_BEHAVIOURS),
   }),
   steps: fc.array(step, { minLength: 1, maxLength: 40, size: 'medium' }),
 });
@@ -201,6 +207,8 @@ async function perform(run: Run, checker: Checker, st: Step): Promise<void> {
       return world.syncListeners();
     case 'partition':
       return world.setPartitioned(st.on);
+    case 'takeover':
+      return world.takeOver(run.primary.id);
     case 'endpoints':
       world.setEndpointsUp(run.primary.id, st.up);
       world.setEndpointsUp(run.replica.id, st.up);
