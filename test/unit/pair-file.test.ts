@@ -54,4 +54,40 @@ describe('pair file', () => {
     real.brokers[1].brokerId = 'b-1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d';
     expect(placeholders(parsePairFile(stringify(real), 'pairs/real.yml'))).toEqual([]);
   });
+
+  it('takes thresholds in seconds, each Region its own VPC and secret, and names that fit with the pair in them', () => {
+    const pair = parsePairFile(example, 'pairs/example.yml');
+    expect(stackParams(pair, 'us-west-2')).toMatchObject({
+      lagAlarmName: 'orders-replication-lag',
+      lagAlarmSeconds: '120',
+      probeEndpoints: 'auto',
+      brokerSecretArn: expect.stringMatching(/^arn:aws:secretsmanager:us-west-2:/),
+    });
+    expect(stackParams(pair, 'us-west-2').brokerSubnetIds).toBeUndefined();
+    const privatePair = parse(example);
+    privatePair.brokers[1].vpc = { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] };
+    delete privatePair.alarms.lagAlarmName;
+    expect(stackParams(parsePairFile(stringify(privatePair), 'p.yml'), 'us-west-2', 'staging')).toMatchObject({
+      brokerSubnetIds: 'subnet-0123456789abcdef0',
+      brokerSecurityGroupIds: 'sg-0123456789abcdef0',
+      // The default alarm name carries the pair and the stage: unique in the Region.
+      lagAlarmName: 'mq-crdr-orders-staging-replication-lag',
+    });
+    const bad = parse(example);
+    bad.brokers[0].secretArn = bad.brokers[1].secretArn; // a us-west-2 secret for the us-east-1 broker
+    bad.alarms.lagSeconds = 5;
+    bad.pairId = 'a-pair-id-long-enough-to-overflow-a-name0'; // 40: mq-crdr-<40>-prod is 53
+    bad.brokers[1].vpc = { subnetIds: ['subnet-x'], securityGroupIds: [] };
+    let message = '';
+    try {
+      parsePairFile(stringify(bad), 'pairs/bad.yml');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('alarms.lagSeconds: Invalid value: Expected >=30');
+    expect(message).toContain('brokers.1.vpc.subnetIds.0: a subnet ID');
+    expect(message).toContain('brokers.1.vpc.securityGroupIds: Invalid length');
+    expect(message).toContain("each broker's secretArn must be in that broker's Region");
+    expect(message).toContain('pairId and stage together too long');
+  });
 });
