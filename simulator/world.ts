@@ -13,10 +13,10 @@
  * standby can take over, `takeOver`). Where AWS publishes no behaviour (TotalReplicationLag during a stall),
  * the world is built with one of the plausible ones (`stallLag`) and the tests run under each.
  *
- *  - SWITCHOVER: the primary stops accepting clients, the backlog drains; completes the moment it reaches 0
+ *  - SWITCHOVER: the primary stops accepting clients, the queue drains; completes the moment it is empty
  *    (needs both Regions and the link). Until then neither broker accepts clients.
  *  - FAILOVER: completes `failoverMs` after the request whatever the other Region's state, may interrupt a
- *    switchover, leaves the backlog on the old primary as unreplicated messages.
+ *    switchover, leaves the queue's events on the old primary, unreplicated.
  *  - Promote on a primary, or a switchover during a failover: BadRequestException.
  *  - A Region that is down answers its API with InternalServerErrorException and closes its brokers' ports.
  *  - A Region that hangs accepts connections to its API and to its brokers' endpoints and never answers; the
