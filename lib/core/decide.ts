@@ -507,7 +507,7 @@ function onSweep(step: Step): void {
     fail(step, op, `Promote ${op.mode} not accepted after ${op.promoteAttempts} attempts`);
   } else if (observation.role !== Role.REPLICA) {
     step.record(Action.WAIT, `local broker is ${observation.role} (${observation.brokerState}); Promote not re-sent`);
-  } else {
+  } else if (!newerChoiceBlocks(step, op, `Promote ${op.mode} not accepted yet; attempt ${op.promoteAttempts + 1}`)) {
     op.promoteAttempts += 1;
     op.promoteRequestedAt = now;
     step.commands.push({ type: 'PROMOTE', operationId: op.id, mode: op.mode });
@@ -864,6 +864,43 @@ function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Prom
 }
 
 /**
+ * The guard every Promote of an operation already under way passes (a re-send after a lost answer, an automatic
+ * escalation): none goes out while the pair view cannot be read, or once it shows the other Region's promotion
+ * started since this operation started, within the clock allowance either way. Such a Promote could reverse the
+ * pair's newer choice: an operator failed over here, Amazon MQ acted but its answer was lost, the operator moved
+ * the primary back, and the re-sent FAILOVER undid it. Then the operation ends SUPERSEDED (when the local broker
+ * is a replica with nothing pending and the peer's promotion took hold) or waits. Records why and returns true when the Promote must not be sent.
+ * A stack alone (no pair view) has nothing to compare with.
+ */
+function newerChoiceBlocks(step: Step, op: Operation, what: string): boolean {
+  const { pair, observation } = step.ctx;
+  if (pair === undefined) return false;
+  if (pair.error !== undefined) {
+    // Whether the other Region promoted since this operation started is unknown: never promote blind.
+    step.record(
+      Action.WAIT,
+      `${what}, but the pair view cannot be read (${pair.error}); Promote not sent, the sweep tries again`,
+    );
+    return true;
+  }
+  const peer = pair.peer?.lastPromotion;
+  if (!peer || peer.operationId === op.id || peer.startedAt <= op.startedAt - MAX_CLOCK_SKEW_MS) return false;
+  const since = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}, started ${iso(peer.startedAt)}) since this ${op.mode} started at ${iso(op.startedAt)} (within the ${seconds(MAX_CLOCK_SKEW_MS)} clock allowance)`;
+  // Ended only once the peer's promotion took hold (its Promote may still be refused) and nothing is pending here.
+  if (observation.role !== Role.REPLICA || observation.promotionPending || tookHoldAt(peer) === undefined) {
+    step.record(Action.WAIT, `${what}, but ${since}; Promote not sent`);
+    return true;
+  }
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.SUPERSEDED;
+  op.endedAt = step.ctx.now;
+  const reason = `${since}, and the local broker is a replica with no promotion pending; ${what} not sent: it could reverse the pair's newer choice`;
+  step.record(Action.SUPERSEDE, reason);
+  step.notify(`${op.mode} superseded`, reason);
+  return true;
+}
+
+/**
  * Ends an operation in flight that the other Region's promotion made moot: the local broker is a replica with
  * nothing pending, and the peer's view shows a promotion that took hold (accepted or completed) after this
  * operation started (within the clock skew allowance). Escalating it would promote against the pair's newer
@@ -974,15 +1011,8 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
     );
     return;
   }
-  const pairError = step.ctx.pair?.error;
-  if (pairError !== undefined && !trigger.startsWith('operator:')) {
-    // Whether the other Region promoted since this switchover started is unknown: never escalate blind.
-    step.record(
-      Action.WAIT,
-      `${reason}, but the pair view cannot be read (${pairError}); failover not requested, the sweep tries again`,
-    );
-    return;
-  }
+  // An automatic escalation passes the same guard as a re-sent Promote (an operator's is the operator's call).
+  if (!trigger.startsWith('operator:') && newerChoiceBlocks(step, op, `${reason}; failover`)) return;
   if (observation.role !== Role.REPLICA) {
     // PRIMARY but not yet RUNNING: the switchover is finishing. UNKNOWN: never promote blind; the sweep retries.
     step.record(

@@ -255,6 +255,41 @@ describe('superseded, abandoned, break glass', () => {
     );
   });
 
+  it('a Promote whose answer was lost is re-sent only while the view shows no promotion since, and is readable', () => {
+    // An operator fails over here at T0 + 2 min; the answer is lost (no acceptance recorded).
+    const started = step(
+      base(),
+      { type: 'OPERATOR', mode: 'FAILOVER', reason: 'drill', operator: 'alice' },
+      { pair: peer(), now: T0 + 2 * MIN },
+    );
+    const sweep = (pair: PairViewRead, now = T0 + 5 * MIN) => step(started.state, { type: 'SWEEP' }, { pair, now });
+    // Nothing new in the view: the re-send goes out.
+    expect(promotes(sweep(peer()))).toEqual([{ type: 'PROMOTE', operationId: started.state.operation?.id, mode: 'FAILOVER' }]);
+    // The other Region promoted 20 s after this started (an operator moving the primary back): never re-sent.
+    const back: Promotion = {
+      ...westFailover,
+      operationId: 'op-back',
+      mode: 'SWITCHOVER',
+      trigger: 'operator:bob',
+      automatic: false,
+      startedAt: T0 + 2 * MIN + 20_000,
+      acceptedAt: T0 + 2 * MIN + 25_000,
+      completedAt: T0 + 3 * MIN,
+    };
+    const moot = sweep(peer(back));
+    expect(promotes(moot)).toEqual([]);
+    expect(moot.state.operation?.status).toBe('SUPERSEDED');
+    expect(moot.decisions[0]?.reason).toMatch(
+      /us-west-2 promoted its broker \(SWITCHOVER op-back, operator:bob.*not sent: it could reverse/,
+    );
+    // Stamped up to the clock allowance before this started counts too (the other Region's clock may be behind).
+    expect(promotes(sweep(peer({ ...back, startedAt: T0 + 2 * MIN - 55_000 })))).toEqual([]);
+    // The view unreadable: whether anything was promoted since is unknown, so nothing is sent; it waits.
+    const blind = sweep({ error: 'table impaired' });
+    expect(promotes(blind)).toEqual([]);
+    expect(blind.decisions[0]).toMatchObject({ action: 'WAIT', reason: expect.stringContaining('pair view cannot be read') });
+  });
+
   it('an operator abandons the operation in flight, with a reason; the deadline is cancelled', () => {
     const abandon: CoreEvent = { type: 'ABANDON', reason: 'stuck; retry tonight', operator: 'alice' };
     const out = step(inFlight(), abandon, {
