@@ -68,6 +68,9 @@ export const EnvSchema = v.pipe(
     DEADLINE_SECONDS: int(30, 86_400, 600),
     COOLDOWN_SECONDS: int(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: int(1, 100, 3),
+    // Gray failure (docs/decision-rules.md): PROBE_FAILURE_THRESHOLD - 1 failed probes (at least 2) within this
+    // many seconds start a switchover as PROBE_FAILURE_THRESHOLD in a row do. 0: off.
+    PROBE_WINDOW_SECONDS: int(0, 3_600, 240),
     PROBE_TIMEOUT_MS: int(100, 30_000, 3_000),
     PROBE_ENDPOINTS: v.optional(v.picklist(['auto', 'on', 'off']), 'auto'),
     /**
@@ -195,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     deadlineMs: e.DEADLINE_SECONDS * 1000,
     cooldownMs: e.COOLDOWN_SECONDS * 1000,
     probeFailureThreshold: e.PROBE_FAILURE_THRESHOLD,
+    ...(e.PROBE_WINDOW_SECONDS > 0 ? { probeWindowMs: e.PROBE_WINDOW_SECONDS * 1000 } : {}),
     probeTimeoutMs: e.PROBE_TIMEOUT_MS,
     probeEndpoints: e.PROBE_ENDPOINTS,
     timeouts: { connectMs: e.SDK_CONNECT_TIMEOUT_MS, requestMs: e.SDK_REQUEST_TIMEOUT_MS },

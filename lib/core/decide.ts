@@ -303,6 +303,13 @@ function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void
  */
 export const MAX_CLOCK_SKEW_MS = 60_000;
 
+/**
+ * Failed probes within the probe window that count as `threshold` in a row (gray failure): one fewer, and at
+ * least 2, so that a single blip (one failed probe) never does. With probes a minute apart, a Region down more
+ * than half the time fails at least every other probe: 2 within 4 minutes.
+ */
+export const grayFailures = (threshold: number): number => Math.max(2, threshold - 1);
+
 /** Outage evidence older than this (the probes stopped) escalates nothing: two and a half probe periods. */
 export const OUTAGE_EVIDENCE_MAX_AGE_MS = 150_000;
 
@@ -430,25 +437,33 @@ function onProbe(step: Step, probe: ProbeEvent): void {
   // Once the local broker is the primary the remote one is the replica: a failed probe decides nothing.
   if (step.ctx.observation.role === Role.PRIMARY) return;
   state.consecutiveProbeFailures += 1;
-  const threshold = step.ctx.config.probeFailureThreshold;
-  if (state.consecutiveProbeFailures < threshold) {
-    step.record(Action.COUNT_PROBE, `primary unhealthy (${state.consecutiveProbeFailures}/${threshold}): ${event.detail}`);
+  const inRow = state.consecutiveProbeFailures;
+  // Gray failure: the failures within the window, whether or not healthy probes came between them.
+  const window = config.probeWindowMs;
+  const recent = window === undefined ? [] : [...(state.probeFailuresAt ?? []).filter((t) => t > now - window), now];
+  if (window !== undefined) state.probeFailuresAt = recent;
+  const threshold = config.probeFailureThreshold;
+  const gray = inRow < threshold && recent.length >= grayFailures(threshold);
+  if (inRow < threshold && !gray) {
+    const within = recent.length > inRow ? `; ${recent.length} within ${seconds(window ?? 0)}` : '';
+    step.record(Action.COUNT_PROBE, `primary unhealthy (${inRow}/${threshold}${within}): ${event.detail}`);
     return;
   }
-  const refused = state.consecutiveProbeFailures > threshold ? pairRefusal(step) : undefined;
+  const count = Math.max(inRow, recent.length);
+  const refused = count > threshold ? pairRefusal(step) : undefined;
   if (refused) {
     // Refused and notified at the threshold already: a probe that keeps failing counts quietly.
-    step.record(
-      Action.COUNT_PROBE,
-      `primary unhealthy (${state.consecutiveProbeFailures} probes in a row); automatic promotion stays refused: ${refused}`,
-    );
+    const how = gray ? `${recent.length} probes within ${seconds(window ?? 0)}` : `${inRow} probes in a row`;
+    step.record(Action.COUNT_PROBE, `primary unhealthy (${how}); automatic promotion stays refused: ${refused}`);
     return;
   }
   tryStart(
     step,
     Mode.SWITCHOVER,
     'health-check',
-    `primary failed ${state.consecutiveProbeFailures} consecutive probes: ${event.detail}`,
+    gray
+      ? `primary failed ${recent.length} probes within ${seconds(window ?? 0)}, never ${threshold} in a row (a Region that fails as often as it answers, or more): ${event.detail}`
+      : `primary failed ${inRow} consecutive probes: ${event.detail}`,
   );
 }
 

@@ -275,6 +275,8 @@ export interface PairState {
   version: number;
   operation?: Operation;
   consecutiveProbeFailures: number;
+  /** When the failed probes within the probe window failed (gray failure; CoreConfig.probeWindowMs). */
+  probeFailuresAt?: number[];
   remoteOutage?: RemoteOutage;
   problem?: Problem;
   escalationHold?: EscalationHold;
@@ -448,6 +450,12 @@ export interface CoreConfig {
   deadlineMs: number;
   cooldownMs: number;
   probeFailureThreshold: number;
+  /**
+   * Gray failure: `grayFailures(probeFailureThreshold)` failed probes within this window start a switchover as
+   * `probeFailureThreshold` in a row do, so a Region that is down more than it is up (its probes alternate) still
+   * gets a primary, while a single blip (one failed probe) never does. Absent: consecutive failures only.
+   */
+  probeWindowMs?: number;
   /** Re-send a Promote whose acceptance was never recorded after this long (a crash between the two). */
   promoteRetryAfterMs: number;
   maxPromoteAttempts: number;

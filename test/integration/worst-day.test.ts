@@ -181,6 +181,44 @@ describe('a primary Region that hangs or goes down', () => {
   });
 });
 
+describe('gray failure: a primary Region that flaps', () => {
+  /** us-east-1 down 70 s, up 50 s, and so on from T+1:00 for 20 minutes (`phase` shifts where the probes fall). */
+  const flap = (aws: Aws, phase: number) => (t: number) => {
+    if (t < MIN || t > 21 * MIN) return;
+    const down = (t - MIN + phase) % 120_000 < 70_000;
+    if (aws.e.world.isRegionUp(PRIMARY_REGION) === down) aws.e.world.setRegionUp(PRIMARY_REGION, !down);
+  };
+
+  it.each([0, 30_000, 60_000, 90_000])(
+    'down 70 s, up 50 s (phase %i ms): a new primary within 5 minutes of the flapping starting',
+    async (phase) => {
+      const aws = await start({});
+      await aws.runUntil(22 * MIN, flap(aws, phase));
+      const promotedAt = aws.promotedAt();
+      expect(promotedAt).toBeDefined();
+      expect((promotedAt as number) - (T0 + MIN)).toBeLessThanOrEqual(5 * MIN);
+      expect(aws.failures).toEqual([]);
+    },
+    60_000,
+  );
+
+  it('without the window (PROBE_WINDOW_SECONDS=0) the probes that alternate never count 3 in a row', async () => {
+    const aws = await start({ env: { PROBE_WINDOW_SECONDS: '0' } });
+    await aws.runUntil(22 * MIN, flap(aws, 30_000));
+    expect(aws.e.world.promoteLog).toEqual([]);
+  }, 60_000);
+
+  it('a single 40 s blip, and two blips 5 minutes apart (outside the 4-minute window): 0 promotions', async () => {
+    const aws = await start({});
+    await aws.runUntil(15 * MIN, (t) => {
+      const blip = (from: number) => t >= from && t < from + 40_000;
+      aws.e.world.setRegionUp(PRIMARY_REGION, !(blip(MIN + 40_000) || blip(6 * MIN + 40_000)));
+    });
+    expect(aws.e.world.promoteLog).toEqual([]);
+    expect(aws.decisions.filter((d) => d.action === 'COUNT_PROBE').length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
 describe('hang and slow faults through the simulator’s admin routes', () => {
   it('a Region hangs, its API alone hangs or is slow, a broker’s endpoints hang; bad bodies are refused', async () => {
     const aws = await start({ env: FAST });

@@ -73,6 +73,34 @@ const notifications = (outcomes: Outcome[]) => outcomes.flatMap((o) => o.command
 const promoteModes = (outcomes: Outcome[]) =>
   outcomes.flatMap((o) => o.commands.flatMap((c) => (c.type === 'PROMOTE' ? [c.mode] : [])));
 
+describe('gray failure: failed probes within the window', () => {
+  const windowed: CoreConfig = { ...config, probeWindowMs: 4 * MIN };
+
+  it('probes that alternate (a Region down more than it is up) start a switchover at the second failure within 4 minutes', () => {
+    const { outcomes } = play([[healthy], [failing], [healthy], [failing]], windowed);
+    const started = outcomes.flatMap((o) => o.decisions).find((d) => d.action === 'START_SWITCHOVER');
+    expect(started?.reason).toMatch(/^primary failed 2 probes within 240 s, never 3 in a row/);
+    expect(promoteModes(outcomes)).toEqual(['SWITCHOVER']);
+    // The same probes without the window: never 3 in a row, nothing starts.
+    expect(promoteModes(play([[healthy], [failing], [healthy], [failing], [healthy], [failing]]).outcomes)).toEqual([]);
+  });
+
+  it('one failed probe never starts anything, nor two further apart than the window', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 30 }), (fails) => {
+        const { outcomes } = play(
+          fails.map((f) => [f ? failing : healthy]),
+          windowed,
+        );
+        const at = fails.flatMap((f, i) => (f ? [i] : []));
+        // Two failures within 4 minutes (3 probes apart at most), or 3 in a row: the only ways to start.
+        const expected = at.some((t, k) => k > 0 && t - (at[k - 1] as number) < 4);
+        expect(promoteModes(outcomes).length > 0).toBe(expected);
+      }),
+    );
+  });
+});
+
 describe('honest probes', () => {
   it('a probe the primary API refused (4xx) is no failed probe: one PROBLEM, notified once, however long it lasts', () => {
     const { state, outcomes } = play(Array.from({ length: 10 }, () => [throttled]));
