@@ -83,6 +83,13 @@ export type StallLagBehaviour = (typeof STALL_LAG_BEHAVIOURS)[number];
 export const MQ_API_BUDGET = { requestsPerSecond: 15, burst: 100 } as const;
 
 /**
+ * UNPUBLISHED: whether DescribeBroker lists a replica's instances and endpoints (a replica accepts no client
+ * connection either way). Client redirection appends the other Region's endpoints to the primary's when they are
+ * listed and writes the primary's alone when not; the simulator models both (`replicaListsEndpoints`).
+ */
+export const REPLICA_ENDPOINTS_LISTED = [false, true] as const;
+
+/**
  * A datapoint older than this is no evidence of the replication state now: the RPO is "unknown (stale)".
  * Two missed datapoints (one a minute) and the minute CloudWatch may take to show one.
  */

@@ -117,6 +117,7 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
         localBroker,
         perRegion(async (region) => new (await import('@aws-sdk/client-ssm')).SSMClient(options(region, config.ssmEndpoint))),
         config.redirect,
+        { broker: remoteBroker, brokerId: config.remoteBrokerId, timeoutMs: config.probeTimeoutMs },
       )
     : undefined;
   return {

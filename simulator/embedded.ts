@@ -122,7 +122,7 @@ export interface EmbeddedOptions {
   pair?: { produceRate?: number; drainRate?: number; backlog?: number };
   failoverMs?: number;
   /** The simulated world's unpublished behaviours and link (see WorldOptions). */
-  world?: Pick<WorldOptions, 'stallLag' | 'linkLatencyMs'>;
+  world?: Pick<WorldOptions, 'stallLag' | 'linkLatencyMs' | 'replicaListsEndpoints'>;
   log?: LogSink;
   newOperationId?: RuntimeOverrides['newOperationId'];
   /** Callers of the local API gateway; LOCAL_USERS by default. */

@@ -62,9 +62,10 @@ export function describeBrokerJson(world: CrdrWorld, b: SimBroker) {
     autoMinorVersionUpgrade: true,
     brokerArn: b.arn,
     brokerId: b.id,
-    // A running primary lists its instances whether or not they answer (as on AWS); none during a promotion.
+    // A running primary lists its instances whether or not they answer (as on AWS); none during a promotion; a
+    // replica's only if the world says so (unpublished).
     brokerInstances:
-      b.role === 'PRIMARY' && !world.pair(b.pairName).promotion
+      (b.role === 'PRIMARY' || world.replicaListsEndpoints) && !world.pair(b.pairName).promotion
         ? [{ consoleURL: `https://127.0.0.1:${b.port ?? 0}`, endpoints: world.endpoints(b), ipAddress: '127.0.0.1' }]
         : [],
     brokerName: b.name,

@@ -35,6 +35,7 @@ import {
   CRDR_METRIC,
   type CrdrMetricName,
   instanceDimension,
+  REPLICA_ENDPOINTS_LISTED,
   REPLICATION_ROLE,
   STALL_LAG_BEHAVIOURS,
   type StallLagBehaviour,
@@ -150,6 +151,8 @@ export interface WorldOptions {
   stallLag?: StallLagBehaviour;
   /** The least time from an event's creation to its acknowledgement (0: none, the older model's exact drain). */
   linkLatencyMs?: number;
+  /** Whether DescribeBroker lists a replica's endpoints (unpublished: lib/mq-facts.ts REPLICA_ENDPOINTS_LISTED). */
+  replicaListsEndpoints?: boolean;
   accountId?: string;
   /** Start a TCP listener per primary broker (off for pure model tests). */
   listen?: boolean;
@@ -205,6 +208,7 @@ export class CrdrWorld {
   /** Set per run by the model test, which plays each plausible behaviour. */
   stallLag: StallLagBehaviour;
   readonly linkLatencyMs: number;
+  readonly replicaListsEndpoints: boolean;
   readonly accountId: string;
   private readonly listen: boolean;
 
@@ -216,6 +220,7 @@ export class CrdrWorld {
     this.failoverMs = options.failoverMs ?? 5_000;
     this.stallLag = options.stallLag ?? STALL_LAG_BEHAVIOURS[0];
     this.linkLatencyMs = options.linkLatencyMs ?? 0;
+    this.replicaListsEndpoints = options.replicaListsEndpoints ?? REPLICA_ENDPOINTS_LISTED[0];
     this.accountId = options.accountId ?? '123456789012';
     this.listen = options.listen ?? true;
   }
@@ -740,8 +745,8 @@ export class CrdrWorld {
         const hung = broker.role === REPLICATION_ROLE.PRIMARY && this.isRegionUp(broker.region) && this.hangs(broker);
         const open = (this.accepting(broker) && !this.endpointsDown.has(broker.id)) || hung;
         if (open && !broker.listener) broker.listener = await this.openListener(broker);
-        // DescribeBroker lists a primary's endpoints even while they refuse connections, as on AWS.
-        if (!open && broker.port === undefined && broker.role === REPLICATION_ROLE.PRIMARY) {
+        // DescribeBroker lists a broker's endpoints even while they refuse connections (a replica's always do), as on AWS.
+        if (!open && broker.port === undefined) {
           const probe = await this.openListener(broker);
           await new Promise((resolve) => probe.close(resolve));
         }

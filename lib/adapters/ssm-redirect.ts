@@ -1,7 +1,11 @@
 /**
  * Client redirection through SSM Parameter Store: the parameter holds the failover transport string of the
  * current primary (see lib/broker-urls.ts), written in each configured Region (the new primary's first) so
- * that clients in either Region read it locally. Written only after DescribeBroker shows the broker the
+ * that clients in either Region read it locally. The other Region's broker's endpoints follow the primary's
+ * in the URL, as Amazon MQ's best practice shows one failover URL across two Regions: a replica accepts no
+ * connections, so a client finds the primary by itself even after a promotion nobody redirected it for (a
+ * Promote from the console) or a write that failed. When the other Region does not answer, the primary's
+ * endpoints alone are written. Written only after DescribeBroker shows the broker the
  * running primary, and only where the value differs: calling it again changes nothing, and a parameter's
  * version moves once per redirection.
  */
@@ -27,6 +31,8 @@ export class SsmClientRedirector implements ClientRedirector {
     /** Clients made (and their package loaded) on first use: see lazyClient in lib/runtime.ts. */
     private readonly ssmIn: (region: string) => Promise<SSMClient>,
     private readonly config: SsmRedirectConfig,
+    /** The other Region's broker, whose endpoints follow the primary's; read within `timeoutMs`. */
+    private readonly other?: { broker: MqBrokerApi; brokerId: string; timeoutMs: number },
   ) {}
 
   async redirect(brokerId: string): Promise<string> {
@@ -70,7 +76,22 @@ export class SsmClientRedirector implements ClientRedirector {
     if (urls.length === 0) {
       throw new RedirectError(`DescribeBroker of ${brokerId} lists no ${this.config.protocol} endpoint; check REDIRECT_PROTOCOL`);
     }
-    return failoverUrl(urls);
+    const others = (await this.otherEndpoints()).filter((u) => !urls.includes(u));
+    return failoverUrl([...urls, ...others]);
+  }
+
+  /** The other Region's broker's endpoints of the protocol; none when it does not answer in time. */
+  private async otherEndpoints(): Promise<string[]> {
+    if (!this.other) return [];
+    try {
+      const out = await this.other.broker.describe(this.other.brokerId, AbortSignal.timeout(this.other.timeoutMs));
+      return endpointsFor(
+        this.config.protocol,
+        (out.BrokerInstances ?? []).flatMap((i) => i.Endpoints ?? []),
+      );
+    } catch {
+      return [];
+    }
   }
 
   /** Writes `value` unless the parameter already holds it; true when written. */

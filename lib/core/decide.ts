@@ -310,6 +310,9 @@ export const MAX_CLOCK_SKEW_MS = 60_000;
  */
 export const grayFailures = (threshold: number): number => Math.max(2, threshold - 1);
 
+/** The health check's schedule: a probe a minute (EventBridge Scheduler's precision). */
+const PROBE_PERIOD_MS = 60_000;
+
 /** Outage evidence older than this (the probes stopped) escalates nothing: two and a half probe periods. */
 export const OUTAGE_EVIDENCE_MAX_AGE_MS = 150_000;
 
@@ -440,7 +443,9 @@ function onProbe(step: Step, probe: ProbeEvent): void {
   const inRow = state.consecutiveProbeFailures;
   // Gray failure: the failures within the window, whether or not healthy probes came between them.
   const window = config.probeWindowMs;
-  const recent = window === undefined ? [] : [...(state.probeFailuresAt ?? []).filter((t) => t > now - window), now];
+  // Failures closer together than half a probe period are one probe delivered twice (schedules are at least once).
+  const kept = (state.probeFailuresAt ?? []).filter((t) => window !== undefined && t > now - window);
+  const recent = window === undefined ? [] : kept.some((t) => now - t < PROBE_PERIOD_MS / 2) ? kept : [...kept, now];
   if (window !== undefined) state.probeFailuresAt = recent;
   const threshold = config.probeFailureThreshold;
   const gray = inRow < threshold && recent.length >= grayFailures(threshold);

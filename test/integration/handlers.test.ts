@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MqBrokerApi } from '#lib/adapters/mq.ts';
 import { EventBridgeDeadlineScheduler } from '#lib/adapters/scheduler.ts';
 import { BrokerApiError, InvalidEventError, RedirectError } from '#lib/errors.ts';
+import { REPLICA_ENDPOINTS_LISTED } from '#lib/mq-facts.ts';
 import {
   alarmStateChangeEvent,
   type Embedded,
@@ -28,7 +29,11 @@ afterEach(async () => {
 });
 
 async function start(
-  options: { env?: Record<string, string>; pair?: { produceRate?: number; drainRate?: number; backlog?: number } } = {},
+  options: {
+    env?: Record<string, string>;
+    pair?: { produceRate?: number; drainRate?: number; backlog?: number };
+    world?: { replicaListsEndpoints?: boolean };
+  } = {},
 ) {
   const clock = new ManualClock(T0);
   env = await startEmbedded({
@@ -36,6 +41,7 @@ async function start(
     // These tests step the clock themselves; watching a promotion (which moves it) has tests of its own.
     env: { DEADLINE_SECONDS: '300', WATCH_SECONDS: '0', ...options.env },
     ...(options.pair ? { pair: options.pair } : {}),
+    ...(options.world ? { world: options.world } : {}),
   });
   return { e: env, clock };
 }
@@ -398,33 +404,49 @@ describe('client redirection', () => {
       .send(new GetParameterCommand({ Name: PARAMETER }))
       .then((out) => out.Parameter)
       .catch((error: { name?: string }) => error.name);
-  /** The OpenWire failover URL of a broker, as DescribeBroker lists its endpoints. */
-  const failoverOf = (e: Embedded, brokerId: string) =>
-    `failover:(${e.world.endpoints(e.world.brokers.get(brokerId) as SimBroker).filter((u) => u.startsWith('ssl://'))})`;
+  /** A broker's OpenWire endpoints, as DescribeBroker lists them. */
+  const openwireOf = (e: Embedded, brokerId: string) =>
+    e.world.endpoints(e.world.brokers.get(brokerId) as SimBroker).filter((u) => u.startsWith('ssl://'));
+  /** The failover URL redirection writes: the new primary's endpoints, then the other Region's broker's. */
+  const failoverOf = (e: Embedded, brokerId: string, otherId?: string) =>
+    `failover:(${[...openwireOf(e, brokerId), ...(otherId ? openwireOf(e, otherId) : [])].join(',')})`;
 
-  it('points clients at the new primary in both Regions once the switchover is observed complete, and not before', async () => {
-    const { e, clock } = await start({ pair: { backlog: 6_000, drainRate: 200, produceRate: 0 } });
-    await e.invoke.onAlarm(alarm(T0));
-    clock.advance(10_000);
-    await e.invoke.escalate({ kind: 'sweep' }); // promotion under way: nothing written yet
-    expect(await read(e, REPLICA_REGION)).toBe('ParameterNotFound');
-    clock.advance(21_000);
-    const done = await e.invoke.escalate({ kind: 'sweep' });
-    const redirected = done.decisions.at(-1);
-    expect(redirected).toMatchObject({ action: 'CLIENTS_REDIRECTED' });
-    const expected = failoverOf(e, e.replica.id);
-    expect(expected).toMatch(/^failover:\(ssl:\/\/127\.0\.0\.1:\d+\)$/);
-    expect(redirected?.reason).toContain(`SSM ${PARAMETER} = ${expected} (openwire) in us-west-2 written, us-east-1 written`);
-    for (const region of [REPLICA_REGION, PRIMARY_REGION]) {
-      expect(await read(e, region)).toMatchObject({ Value: expected, Version: 1, Type: 'String' });
-    }
-    // Idempotent: sweeps and a second redirection change nothing, not even the parameter's version.
-    clock.advance(3_600_000);
-    expect((await e.invoke.escalate({ kind: 'sweep' })).decisions).toEqual([]);
-    expect(await e.runtime.orchestrator.redirector?.redirect(e.replica.id)).toContain('us-west-2 unchanged, us-east-1 unchanged');
-    expect(await read(e, REPLICA_REGION)).toMatchObject({ Version: 1 });
-    expect(e.world.published.map((m) => m.subject)).toContain('[orders] clients redirected');
-  });
+  it.each(REPLICA_ENDPOINTS_LISTED)(
+    'points clients at the new primary in both Regions once the switchover is observed complete, and not before (a replica lists its endpoints: %s)',
+    async (listed) => {
+      const { e, clock } = await start({
+        pair: { backlog: 6_000, drainRate: 200, produceRate: 0 },
+        world: { replicaListsEndpoints: listed },
+      });
+      await e.invoke.onAlarm(alarm(T0));
+      clock.advance(10_000);
+      await e.invoke.escalate({ kind: 'sweep' }); // promotion under way: nothing written yet
+      expect(await read(e, REPLICA_REGION)).toBe('ParameterNotFound');
+      clock.advance(21_000);
+      const done = await e.invoke.escalate({ kind: 'sweep' });
+      const redirected = done.decisions.at(-1);
+      expect(redirected).toMatchObject({ action: 'CLIENTS_REDIRECTED' });
+      // The new primary's endpoints first, then the old primary's (a replica now, which accepts no connection), when
+      // DescribeBroker lists them: a client given this URL finds the primary by itself, even after a promotion
+      // nobody redirected it for. When a replica lists none, the primary's alone.
+      const expected = failoverOf(e, e.replica.id, listed ? e.primary.id : undefined);
+      expect(expected).toMatch(
+        listed ? /^failover:\(ssl:\/\/127\.0\.0\.1:\d+,ssl:\/\/127\.0\.0\.1:\d+\)$/ : /^failover:\(ssl:\/\/127\.0\.0\.1:\d+\)$/,
+      );
+      expect(redirected?.reason).toContain(`SSM ${PARAMETER} = ${expected} (openwire) in us-west-2 written, us-east-1 written`);
+      for (const region of [REPLICA_REGION, PRIMARY_REGION]) {
+        expect(await read(e, region)).toMatchObject({ Value: expected, Version: 1, Type: 'String' });
+      }
+      // Idempotent: sweeps and a second redirection change nothing, not even the parameter's version.
+      clock.advance(3_600_000);
+      expect((await e.invoke.escalate({ kind: 'sweep' })).decisions).toEqual([]);
+      expect(await e.runtime.orchestrator.redirector?.redirect(e.replica.id)).toContain(
+        'us-west-2 unchanged, us-east-1 unchanged',
+      );
+      expect(await read(e, REPLICA_REGION)).toMatchObject({ Version: 1 });
+      expect(e.world.published.map((m) => m.subject)).toContain('[orders] clients redirected');
+    },
+  );
 
   it("the simulator answers SSM as Parameter Store does: validation, no silent overwrite, the Region's own parameters", async () => {
     const { e } = await start();
@@ -486,6 +508,7 @@ describe('client redirection', () => {
     clock.advance(5_000);
     const completed = await e.invoke.escalate({ kind: 'sweep' });
     expect(completed.decisions.map((d) => d.action)).toEqual(['COMPLETE', 'REDIRECT_CLIENTS', 'REDIRECT_FAILED']);
+    // The old primary's Region does not answer: the new primary's endpoints alone.
     expect(await read(e, REPLICA_REGION)).toMatchObject({ Value: failoverOf(e, e.replica.id) });
     clock.advance(60_000);
     const last = await e.invoke.escalate({ kind: 'sweep' });
