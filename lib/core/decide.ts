@@ -304,9 +304,9 @@ function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void
 export const MAX_CLOCK_SKEW_MS = 60_000;
 
 /**
- * Failed probes within the probe window that count as `threshold` in a row (gray failure): one fewer, and at
- * least 2, so that a single blip (one failed probe) never does. With probes a minute apart, a Region down more
- * than half the time fails at least every other probe: 2 within 4 minutes.
+ * Failed probes within the probe window, not all in a row, that count as `threshold` in a row (gray failure):
+ * one fewer, and at least 2, so that a single blip (one failed probe) never does. With probes a minute apart, a
+ * Region down more than half the time fails at least every other probe: 2 within 4 minutes.
  */
 export const grayFailures = (threshold: number): number => Math.max(2, threshold - 1);
 
@@ -448,7 +448,8 @@ function onProbe(step: Step, probe: ProbeEvent): void {
   const recent = window === undefined ? [] : kept.some((t) => now - t < PROBE_PERIOD_MS / 2) ? kept : [...kept, now];
   if (window !== undefined) state.probeFailuresAt = recent;
   const threshold = config.probeFailureThreshold;
-  const gray = inRow < threshold && recent.length >= grayFailures(threshold);
+  // Only failures with a healthy probe between them: failures in a row keep their own rule (a Region plainly down).
+  const gray = inRow < threshold && recent.length > inRow && recent.length >= grayFailures(threshold);
   if (inRow < threshold && !gray) {
     const within = recent.length > inRow ? `; ${recent.length} within ${seconds(window ?? 0)}` : '';
     step.record(Action.COUNT_PROBE, `primary unhealthy (${inRow}/${threshold}${within}): ${event.detail}`);

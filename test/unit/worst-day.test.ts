@@ -92,9 +92,14 @@ describe('gray failure: failed probes within the window', () => {
           fails.map((f) => [f ? failing : healthy]),
           windowed,
         );
-        const at = fails.flatMap((f, i) => (f ? [i] : []));
-        // Two failures within 4 minutes (3 probes apart at most), or 3 in a row: the only ways to start.
-        const expected = at.some((t, k) => k > 0 && t - (at[k - 1] as number) < 4);
+        // At a failed probe: 3 in a row, or 2 within 4 minutes (the last 4 probes) with a healthy one between.
+        const expected = fails.some((f, i) => {
+          if (!f) return false;
+          let inRow = 0;
+          while (fails[i - inRow]) inRow += 1;
+          const recent = fails.slice(Math.max(0, i - 3), i + 1).filter(Boolean).length;
+          return inRow >= 3 || (recent >= 2 && recent > inRow);
+        });
         expect(promoteModes(outcomes).length > 0).toBe(expected);
       }),
     );
