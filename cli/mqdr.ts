@@ -35,7 +35,13 @@ export interface Io {
   live?(line: string): void;
 }
 
-export const processIo = (): Io => ({
+export const processIo = (): Io => {
+  // `mqdr timeline --json | head`: a reader that stops early is no error; end quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  return {
   out: (line) => process.stdout.write(`${line}\n`),
   // Carriage return and erase-line: the status line is rewritten in place.
   ...(process.stdout.isTTY ? { live: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
@@ -55,7 +61,11 @@ export const processIo = (): Io => ({
   env: process.env,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   now: () => Date.now(),
-});
+  };
+};
+
+/** The AWS SDK's credential providers fail with these when there is nothing to sign with, or it expired. */
+const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderError', 'ExpiredTokenException']);
 
 class UsageError extends Error {}
 class Refused extends Error {}
@@ -72,6 +82,17 @@ const duration = (ms: number): string => {
 
 export function formatDecision(d: Decision): string {
   return `  ${clock(d.at)}  ${d.action.padEnd(22)}${d.dryRun ? ' (dry run)' : ''} ${d.reason}`;
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
 }
 
 /** Eight-level sparkline of a series. */
@@ -274,11 +295,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (!pairId) {
         const { pairs } = await api.pairs();
         if (o.json) return io.out(JSON.stringify(pairs, null, 2));
-        for (const p of pairs) {
-          io.out(
-            `${p.pairId.padEnd(16)} primary ${p.primary ? `${p.primary.brokerId} (${p.primary.region})` : 'unknown'}  op ${p.operation ? `${p.operation.id} ${p.operation.status}` : 'none'}  not replicated ${p.notReplicated.events ?? '?'} events${p.notReplicated.lagSeconds === null ? '' : ` (${p.notReplicated.lagSeconds.toFixed(0)} s)`}${p.escalationHeld ? '  escalation held' : ''}`,
-          );
-        }
+        const rows = pairs.map((p) => [
+          p.pairId,
+          p.primary ? `${p.primary.brokerId} (${p.primary.region})` : 'unknown',
+          p.operation ? `${p.operation.id} ${p.operation.status}` : 'none',
+          `${p.notReplicated.events ?? '?'} events${p.notReplicated.lagSeconds === null ? '' : `, ${p.notReplicated.lagSeconds.toFixed(0)} s`}`,
+          p.escalationHeld ? 'held' : 'armed',
+        ]);
+        for (const line of table(['PAIR', 'PRIMARY', 'OPERATION', 'NOT REPLICATED', 'ESCALATION'], rows)) io.out(line);
         return;
       }
       const view = await api.pair(pairId, o.lagMinutes);
@@ -451,8 +475,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return 3;
     }
     if (error instanceof ApiError) {
-      io.err(`mqdr: ${error.status ? `HTTP ${error.status} ` : ''}${error.message}`);
+      const hint =
+        error.status === 0
+          ? ` (is the operator API there? pass --endpoint or set MQDR_ENDPOINT to the stack's HttpApiUrl output)`
+          : error.status === 403 && /expired|security token/i.test(error.message)
+            ? ' (refresh your AWS credentials: aws sso login, or new keys)'
+            : '';
+      io.err(`mqdr: ${error.status ? `HTTP ${error.status} ` : ''}${error.message}${hint}`);
       return error.status >= 400 && error.status < 500 && error.status !== 409 ? 2 : 1;
+    }
+    if (CREDENTIAL_ERRORS.has((error as { name?: string }).name ?? '')) {
+      // The most likely first error in an incident: one line that names the fix, not a stack trace.
+      io.err(
+        `mqdr: no usable AWS credentials to sign the request (${(error as Error).message.split('\n')[0]}): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run aws sso login`,
+      );
+      return 2;
     }
     throw error;
   }

@@ -3,7 +3,7 @@
  * which runs the real API handler against the simulator and dynalite. `watch` polls while the test's sleep
  * moves the manual clock and plays AWS's periodic triggers.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Io, main } from '#cli/mqdr.ts';
 import { type Embedded, ManualClock, startEmbedded } from '#simulator/embedded.ts';
+import { freePort } from '../support/activemq.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 let env: Embedded | undefined;
@@ -66,10 +67,11 @@ describe('mqdr', () => {
     const c = cli(e, clock);
     expect(await c.run('status')).toBe(0);
     expect(c.out).toEqual([
-      expect.stringMatching(
-        new RegExp(`^orders\\s+primary ${e.primary.id} \\(us-east-1\\)\\s+op none\\s+not replicated 0 events \\(0 s\\)$`),
-      ),
+      expect.stringMatching(/^PAIR\s+PRIMARY\s+OPERATION\s+NOT REPLICATED\s+ESCALATION$/),
+      expect.stringMatching(new RegExp(`^orders\\s+${e.primary.id} \\(us-east-1\\)\\s+none\\s+0 events, 0 s\\s+armed$`)),
     ]);
+    // The columns line up under their headers.
+    expect(c.out[1]?.indexOf(e.primary.id)).toBe(c.out[0]?.indexOf('PRIMARY'));
     expect(await c.run('status', 'orders')).toBe(0);
     expect(c.out.join('\n')).toContain(`local   ${e.replica.id}  us-west-2  REPLICA  REPLICA`);
     expect(c.out.join('\n')).toContain('hold    none: automatic escalation is armed');
@@ -205,6 +207,49 @@ describe('mqdr', () => {
     const { stdout } = await promisify(execFile)('node', ['bin/mqdr.js', 'status', '--endpoint', e.apiEndpoint], {
       env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' },
     });
-    expect(stdout).toContain(`primary ${e.primary.id}`);
+    expect(stdout).toContain(`${e.primary.id} (us-east-1)`);
   });
+
+  /** Runs the bin with only the given environment; resolves with its exit code and output. */
+  const bin = (args: string[], env: Record<string, string>, stdio: 'pipe' | 'closed' = 'pipe') =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/mqdr.js', ...args], {
+        env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true', ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      // A reader that has gone before the output comes, as `| head -1` has after its line.
+      if (stdio === 'closed') child.stdout.destroy();
+      else
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk;
+        });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk;
+      });
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('an operator in an incident: no credentials, a wrong endpoint, a closed pipe each end in one line or quietly', async () => {
+    // No credentials at all (a fresh shell, an expired session): one line naming the fix, exit 2.
+    const noCreds = await bin(['status', '--endpoint', 'https://abc123.execute-api.us-west-2.amazonaws.com'], {});
+    expect(noCreds.code).toBe(2);
+    expect(noCreds.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^mqdr: no usable AWS credentials to sign the request \(.*\): set AWS_PROFILE, .*aws sso login$/),
+    ]);
+    // Nothing listening at the endpoint: the hint names --endpoint and MQDR_ENDPOINT.
+    const port = await freePort();
+    const refused = await bin(['status'], { MQDR_ENDPOINT: `http://127.0.0.1:${port}` });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^mqdr: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*pass --endpoint or set MQDR_ENDPOINT/,
+    );
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    // `mqdr timeline ... --json | head -1`: the reader goes away; the CLI ends quietly, no EPIPE trace.
+    const { e, clock } = await start({ backlog: 3_000, drainRate: 100, produceRate: 0 });
+    await cli(e, clock).run('switchover', 'orders', '-r', 'drill');
+    const piped = await bin(['timeline', 'orders', '--json', '--endpoint', e.apiEndpoint], {}, 'closed');
+    expect(piped.stderr).not.toMatch(/EPIPE|Error/);
+    expect(piped.code).toBe(0);
+  }, 60_000);
 });
