@@ -69,6 +69,8 @@ const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'TokenProviderErr
 
 class UsageError extends Error {}
 class Refused extends Error {}
+/** The request changed nothing (abandon, release or rearm with nothing to act on). */
+class NothingToDo extends Error {}
 /** The switchover the operator asked for completed as a FAILOVER: done, but not what was asked. */
 class Escalated extends Error {}
 
@@ -220,6 +222,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const result = await client().request(kind, pairId, body, key ?? randomUUID());
     printResult(result, json);
     if (result.request.action === 'REFUSE') throw new Refused('refused; see the reason above');
+    if (result.request.action === 'IGNORE' && !result.replayed) throw new NothingToDo('nothing to do; see the reason above');
     return result;
   };
 
@@ -473,6 +476,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (error instanceof Escalated) {
       io.err(`mqdr: ${error.message}`);
       return 3;
+    }
+    if (error instanceof NothingToDo) {
+      io.err(`mqdr: ${error.message}`);
+      return 4;
     }
     if (error instanceof ApiError) {
       const hint =

@@ -601,6 +601,15 @@ function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>): void {
       step.record(Action.IGNORE, `escalation already held by ${held.operator} (${held.reason})`);
       return;
     }
+    // A hold with nothing to hold would wait, forgotten, for the next operation and stop its escalation.
+    const op = step.op;
+    if (!op || !isInFlight(op)) {
+      step.record(
+        Action.REFUSE,
+        `no operation in flight${op ? ` (${op.id} is ${op.status})` : ''}: nothing to hold. A hold stops the escalation of an operation under way; to move the primary without escalation, start it with mqdr switchover --no-escalate`,
+      );
+      return;
+    }
     state.escalationHold = { operator: event.operator, reason: event.reason, at: step.ctx.now };
     step.record(Action.HOLD_ESCALATION, `${event.reason}; deadlines will not fail over until released`);
     step.notify('automatic escalation held', `${event.operator}: ${event.reason}`);

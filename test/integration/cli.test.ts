@@ -164,13 +164,19 @@ describe('mqdr', () => {
     expect(c.out[1]).toContain('already in flight');
   });
 
-  it('hold and release are recorded; bad input exits 2 with what is wrong', async () => {
-    const { e, clock } = await start({});
+  it('hold and release are recorded; a hold with nothing in flight is refused; bad input exits 2 with what is wrong', async () => {
+    const { e, clock } = await start({ backlog: 100_000, drainRate: 100, produceRate: 0 });
     const c = cli(e, clock);
+    // Nothing to hold: refused with the reason (a hold left waiting would stop the next operation's escalation).
+    expect(await c.run('hold', 'orders', '-r', 'on the bridge')).toBe(1);
+    expect(c.out[0]).toBe('HOLD recorded: REFUSE');
+    expect(c.out[1]).toContain('no operation in flight: nothing to hold');
+    expect(await c.run('release', 'orders', '-r', 'nothing held')).toBe(4);
+    expect(await c.run('switchover', 'orders', '-r', 'planned drill')).toBe(0);
     expect(await c.run('hold', 'orders', '-r', 'on the bridge')).toBe(0);
-    expect(c.out[0]).toBe('HOLD recorded: HOLD_ESCALATION');
+    expect(c.out[0]).toMatch(/^HOLD recorded: HOLD_ESCALATION op-/);
     expect(await c.run('release', 'orders', '-r', 'done')).toBe(0);
-    expect(c.out[0]).toBe('RELEASE recorded: RELEASE_ESCALATION');
+    expect(c.out[0]).toMatch(/^RELEASE recorded: RELEASE_ESCALATION op-/);
     expect(await c.run('hold', 'orders')).toBe(2);
     expect(c.err.join()).toContain("required option '-r, --reason <text>' not specified");
     expect(await c.run('hold', 'payments', '-r', 'wrong pair')).toBe(2);
@@ -181,8 +187,12 @@ describe('mqdr', () => {
   it('rearm and abandon are recorded, and say when there is nothing to do', async () => {
     const { e, clock } = await start({ backlog: 100_000, drainRate: 100, produceRate: 0 });
     const c = cli(e, clock);
-    expect(await c.run('rearm', 'orders', '-r', 'nothing disarmed')).toBe(0);
+    // Nothing to act on: exit 4, with the reason.
+    expect(await c.run('rearm', 'orders', '-r', 'nothing disarmed')).toBe(4);
     expect(c.out[0]).toBe('REARM recorded: IGNORE');
+    expect(c.err.join()).toContain('nothing to do');
+    expect(await c.run('abandon', 'orders', '-r', 'nothing in flight')).toBe(4);
+    expect(c.out[1]).toContain('no operation in flight');
     expect(await c.run('switchover', 'orders', '-r', 'planned drill', '--no-escalate')).toBe(0);
     expect(await c.run('abandon', 'orders', '-r', 'retry tonight')).toBe(0);
     expect(c.out[0]).toMatch(/^ABANDON recorded: ABANDON op-/);
