@@ -71,6 +71,10 @@ export class PairDrill {
   }
 }
 
+/** The reconcile command the failback drill tells the operator to run, with the bin's real flags. */
+export const reconcileCommand = (from: string, to: string): string =>
+  `mq-crdr-reconcile --from ${from} --to ${to} --queue orders=fulfilment --table mq-crdr-orders-dedup`;
+
 export const pairScenarios: Record<string, PairScenario> = {
   failback: {
     description:
@@ -116,7 +120,7 @@ export const pairScenarios: Record<string, PairScenario> = {
       d.say(
         'operator',
         'RECONCILE',
-        `${left} events the failover left on ${PRIMARY_REGION}: mq-crdr-reconcile --source <${PRIMARY_REGION} STOMP> --target <current primary STOMP> --queue orders --group fulfilment drops what consumers processed (their dedup records in the global table) and delivers the rest once (README "Reconcile"; run against real ActiveMQ by test/integration/activemq-e2e.test.ts)`,
+        `${left} events the failover left on ${PRIMARY_REGION}: ${reconcileCommand(`<${PRIMARY_REGION} broker's STOMP URL>`, "<the current primary's STOMP URL>")} drops what consumers processed (their dedup records in the global table) and delivers the rest once (README "Reconcile"; run against real ActiveMQ by test/integration/activemq-e2e.test.ts)`,
       );
     },
   },

@@ -3,11 +3,13 @@
  * alarm, probes and sweep every minute, each with its own table, the pair view replicated between the
  * Regions' tables, the operator API of each Region over SigV4. A Region that is down runs no Lambda.
  */
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '#cli/client.ts';
 import { formatView } from '#cli/mqdr.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+import { reconcileCommand } from '../../scripts/pair-drill.ts';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../support/dynamo-faults.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
@@ -251,4 +253,34 @@ describe('both Regions deployed', () => {
     expect(timeline.map((d) => d.action)).toContain('HOLD_ESCALATION');
     expect(p.stacks[REPLICA_REGION].runtime.orchestrator.pendingBreakGlass).toEqual([]);
   });
+});
+
+describe('what the drills tell an operator to run', () => {
+  it('the failback drill’s reconcile command runs as printed: its flags are the bin’s own', async () => {
+    // The placeholders filled in as an operator would; nothing listens there, so it fails at run time (exit 1),
+    // never at its command line (exit 2: an unknown or a missing flag).
+    const printed = reconcileCommand('stomp://127.0.0.1:9', 'stomp://127.0.0.1:9');
+    const [bin, ...args] = printed.split(' ');
+    expect(bin).toBe('mq-crdr-reconcile');
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/dedup/reconcile-cli.ts', ...args], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_REGION: 'us-west-2',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          DYNAMODB_ENDPOINT: 'http://127.0.0.1:9',
+          RECONCILE_IDLE_MS: '200',
+        },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk;
+      });
+      child.once('close', (code) => resolve({ code, stderr }));
+    });
+    expect(run.stderr).not.toMatch(/missing|unknown|Unknown option|--help/);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^mq-crdr-reconcile: /);
+  }, 30_000);
 });
