@@ -80,7 +80,8 @@ const scenarios: Record<string, Scenario> = {
   'region-hang': worstDay('hang'),
   failover: {
     incidentAt: MINUTE,
-    description: 'primary Region outage → lag alarm → switchover stalls → deadline → failover',
+    description:
+      'the link, then the whole primary Region fail → failed probes start a switchover → it cannot complete → failover once the outage is confirmed, before the 300 s deadline',
     env: { DEADLINE_SECONDS: '300' },
     script: primaryRegionOutage,
     durationMs: 12 * MINUTE,
