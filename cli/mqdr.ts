@@ -120,7 +120,7 @@ export function formatView(v: PairView): string[] {
       ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}`
       : '  op      none',
     `  hold    ${v.escalationHold ? `held by ${v.escalationHold.operator} since ${clock(v.escalationHold.at)}: ${v.escalationHold.reason}` : 'none: automatic escalation is armed'}`,
-    ...(v.pairWide ? [`  pair    ${pairWideLine(v.pairWide)}`] : []),
+    ...(v.pairWide ? [`  pair    ${pairWideLine(v.pairWide, v.local.region)}`] : []),
     'timeline',
     ...(v.timeline.length ? v.timeline.map(formatDecision) : ['  (no decisions yet)']),
   ];
@@ -134,18 +134,17 @@ function failoverNow(rpo: PairView['replication']['failoverNow']): string {
 }
 
 /** The pair's newest promotion and whether it disarms automatic fail-back (under FAILBACK_POLICY=manual). */
-function pairWideLine(p: NonNullable<PairView['pairWide']>): string {
+function pairWideLine(p: NonNullable<PairView['pairWide']>, region: string): string {
   const last = p.newestPromotion;
   const view = p.viewError ? `  ! pair view not read: ${p.viewError}` : '';
-  if (!last) return `no promotion recorded${view}`;
+  // The arming is the core's own answer, as the API returns it: never derived here again.
+  const arming = p.arming.armed
+    ? `automatic promotion from ${region}: armed`
+    : `automatic promotion from ${region}: disarmed: ${p.arming.why}; mqdr rearm, or a fail-back by hand`;
+  if (!last) return `no promotion recorded; ${arming}${view}`;
   const what = `newest promotion ${last.region} ${last.mode} ${last.operationId} by ${last.trigger}${last.breakGlass ? ' (break glass)' : ''}, ${clock(last.startedAt)}`;
-  const rearmed = p.rearm && p.rearm.at >= last.startedAt;
-  const state = !last.disarms
-    ? 'a fail-back by hand: automatic promotion armed'
-    : rearmed
-      ? `re-armed by ${p.rearm?.operator}`
-      : `automatic promotion back is disarmed (FAILBACK_POLICY=manual) until mqdr rearm or a fail-back by hand${last.uncertain ? " (its Region could not see what it reversed: if it was a fail-back, mqdr rearm)" : ''}`;
-  return `${what}; ${state}${view}`;
+  const rearmed = p.rearm && p.rearm.at >= last.startedAt ? `; re-armed by ${p.rearm.operator}` : '';
+  return `${what}${rearmed}; ${arming}${view}`;
 }
 
 function credentialsFor(endpoint: string, env: Io['env']) {

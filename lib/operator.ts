@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { int } from './config.ts';
-import { findRequest, isInFlight, newerOf } from './core/decide.ts';
+import { arming, findRequest, isInFlight, newerOf } from './core/decide.ts';
 import {
   Action,
   type BreakGlassRecord,
@@ -20,6 +20,7 @@ import {
   type Operation,
   type OperatorRequest,
   type PairState,
+  type PairViewRead,
   type Promotion,
   type Rearm,
   type RequestKind,
@@ -97,22 +98,38 @@ export interface PairView {
    * Pair-wide, from the pair view: the pair's newest promotion by either Region and the newest re-arm (an
    * automatic promotion not re-armed since keeps automatic fail-back disarmed), or why the view was not read.
    */
-  pairWide: { newestPromotion: Promotion | null; rearm: Rearm | null; viewError?: string } | null;
+  pairWide: {
+    newestPromotion: Promotion | null;
+    rearm: Rearm | null;
+    viewError?: string;
+    /** Whether automatic promotion may start in this Region, as the core decides it (`arming` in the core). */
+    arming: { armed: boolean; why?: string };
+  } | null;
   /** The decisions since the current (or last) operation started; the last 20 when there was none. */
   timeline: Decision[];
 }
 
-async function pairWideOf(rt: Runtime, state: PairState): Promise<PairView['pairWide']> {
+async function pairWideOf(rt: Runtime, state: PairState, now: number): Promise<PairView['pairWide']> {
   const view = rt.orchestrator.view;
   if (!view) return null;
+  const armingOf = (pair: PairViewRead) => {
+    const a = arming(state, { now, config: rt.config, pair });
+    return a.armed ? { armed: true } : { armed: false, why: a.why };
+  };
   try {
     const { peer } = await view.read(rt.config.pairId);
     return {
       newestPromotion: newerOf(state.lastPromotion, peer?.lastPromotion, (p) => p.startedAt) ?? null,
       rearm: newerOf(state.rearm, peer?.rearm, (r) => r.at) ?? null,
+      arming: armingOf({ peer: peer ?? null }),
     };
   } catch (error) {
-    return { newestPromotion: state.lastPromotion ?? null, rearm: state.rearm ?? null, viewError: errorMessage(error) };
+    return {
+      newestPromotion: state.lastPromotion ?? null,
+      rearm: state.rearm ?? null,
+      viewError: errorMessage(error),
+      arming: armingOf({ error: errorMessage(error) }),
+    };
   }
 }
 
@@ -161,7 +178,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
         }
       : null,
     escalationHold: state.escalationHold ?? null,
-    pairWide: await pairWideOf(rt, state),
+    pairWide: await pairWideOf(rt, state, now),
     timeline: op ? timeline.filter((d) => d.at >= op.startedAt) : timeline,
   };
 }

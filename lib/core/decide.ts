@@ -771,6 +771,24 @@ function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefi
 }
 
 /**
+ * Whether automatic promotion may start in this Region now, pair-wide, and if not why: the one answer the core
+ * decides on, the operator API returns and the CLI prints (none of them derives it again).
+ */
+export function arming(
+  state: PairState,
+  ctx: Pick<DecisionContext, 'now' | 'config' | 'pair'>,
+): { armed: true } | { armed: false; why: string; promotion?: Promotion } {
+  const step = new Step(state, { type: 'SWEEP' }, { ...ctx, observation: UNOBSERVED, newOperationId: () => '' });
+  const disarmed = disarmedBy(step);
+  return disarmed
+    ? { armed: false, why: disarmed.why, ...(disarmed.promotion ? { promotion: disarmed.promotion } : {}) }
+    : { armed: true };
+}
+
+/** No observation: `arming` reads the pair-wide facts only. */
+const UNOBSERVED: BrokerObservation = { role: Role.UNKNOWN, brokerState: 'UNKNOWN', promotionPending: false };
+
+/**
  * The local broker was demoted by a promotion the view does not show yet (it lags, or the other Region could not
  * publish): the other Region's newest promotion must be newer than this Region's own. A re-arm since lifts it.
  */

@@ -132,8 +132,10 @@ describe('both Regions deployed', () => {
     const east = apiOf(p, PRIMARY_REGION);
     const view = await east.pair(p.pairName);
     expect(view.pairWide?.newestPromotion).toMatchObject({ region: REPLICA_REGION, mode: 'SWITCHOVER', automatic: true });
+    // The arming is the core's answer, returned by the API; the CLI prints it, never derives it.
+    expect(view.pairWide?.arming).toEqual({ armed: false, why: expect.stringMatching(/^automatic fail-back is disarmed/) });
     expect(formatView(view).find((l) => l.startsWith('  pair '))).toMatch(
-      /newest promotion us-west-2 SWITCHOVER op-.* by alarm:orders-replication-lag, .*; automatic promotion back is disarmed \(FAILBACK_POLICY=manual\) until mqdr rearm or a fail-back by hand$/,
+      /newest promotion us-west-2 SWITCHOVER op-.* by alarm:orders-replication-lag, .*; automatic promotion from us-east-1: disarmed: automatic fail-back is disarmed: .*\(FAILBACK_POLICY=manual\); mqdr rearm, or a fail-back by hand$/,
     );
     // An operator re-arms through either Region's API; the re-arm is recorded, and pair-wide.
     const rearm = await east.request('REARM', p.pairName, { reason: 'link upgraded' });
@@ -144,6 +146,26 @@ describe('both Regions deployed', () => {
     const west = apiOf(p, REPLICA_REGION);
     expect((await west.request('REARM', p.pairName, { reason: 'seen from the other side' })).request.action).toBe('IGNORE');
     expect((await west.pair(p.pairName)).pairWide?.rearm).toMatchObject({ reason: 'link upgraded' });
+    const afterRearm = await east.pair(p.pairName);
+    expect(afterRearm.pairWide?.arming).toEqual({ armed: true });
+    expect(formatView(afterRearm).find((l) => l.startsWith('  pair '))).toMatch(
+      /; re-armed by .*; automatic promotion from us-east-1: armed$/,
+    );
+  });
+
+  it('under FAILBACK_POLICY=automatic the CLI says armed, as the core decides (it once said "disarmed (FAILBACK_POLICY=manual)")', async () => {
+    const clock = new ManualClock(T0);
+    pair = await startTwoRegions({ clock, env: { FAILBACK_POLICY: 'automatic' }, pair: { produceRate: 200, drainRate: 150 } });
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    await driver.play(40 * MIN);
+    expect(p.world.promoteLog.map((x) => x.region)).toContain(REPLICA_REGION);
+    const view = await apiOf(p, PRIMARY_REGION).pair(p.pairName);
+    expect(view.pairWide?.newestPromotion).toMatchObject({ region: REPLICA_REGION, automatic: true });
+    expect(view.pairWide?.arming).toEqual({ armed: true });
+    const line = formatView(view).find((l) => l.startsWith('  pair ')) ?? '';
+    expect(line).toMatch(/automatic promotion from us-east-1: armed$/);
+    expect(line).not.toContain('FAILBACK_POLICY=manual');
   });
 
   it('a stale record ends SUPERSEDED: the other Region promoted while this Region’s table was down; its deadline escalates nothing', async () => {
