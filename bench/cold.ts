@@ -39,7 +39,8 @@ const config = parse(readFileSync('serverless.yml', 'utf8'), {
   ),
 }) as { custom: { esbuild: Record<string, unknown> }; functions: Record<string, { handler: string }> };
 const esb = config.custom.esbuild;
-const plugins = typeof esb.plugins === 'string' ? (createRequire(import.meta.url)(join(process.cwd(), esb.plugins)) as Plugin[]) : [];
+const plugins =
+  typeof esb.plugins === 'string' ? (createRequire(import.meta.url)(join(process.cwd(), esb.plugins)) as Plugin[]) : [];
 const out = mkdtempSync(join(tmpdir(), 'bench-cold-'));
 
 async function bundle(name: string, entry: string): Promise<{ file: string; bytes: number; zipped: number }> {

@@ -7,9 +7,9 @@
  * Requests are counted on the wire, at dynalite, by X-Amz-Target.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { createDedupTable, DedupStore, type MqMessage, mapLimit, processBatch } from '#lib/dedup/index.ts';
 import { LOCAL_CREDENTIALS, lambdaContext } from '#simulator/embedded.ts';

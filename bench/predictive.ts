@@ -115,7 +115,9 @@ for (const curve of CURVES) {
   predTotal += pred.recovery;
   const show = (r: Result) =>
     `${r.mode === 'FAILOVER' ? `FAILOVER (esc ${r.escalatedAt?.toFixed(0)} s)` : r.mode} up ${r.recovery.toFixed(0)} s, RPO ${r.unreplicated}`;
-  console.log(`${pad(curve.name, 34)}${pad(show(base), 44)}${pad(show(pred), 44)}${pad(`${gain.toFixed(0)} s`, 8)}${wasted ? 'YES' : 'no'}`);
+  console.log(
+    `${pad(curve.name, 34)}${pad(show(base), 44)}${pad(show(pred), 44)}${pad(`${gain.toFixed(0)} s`, 8)}${wasted ? 'YES' : 'no'}`,
+  );
 }
 console.log(
   `\n${CURVES.length} curves: ${early} escalated early, time to a primary saved ${saved.toFixed(0)} s in total ` +

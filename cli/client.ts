@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Decision, OperatorRequest, RequestKind } from '#lib/core/model.ts';
 import type { PairView } from '#lib/operator.ts';
 
@@ -71,7 +71,12 @@ export class ApiClient {
   }) {
     this.url = new URL(options.endpoint);
     this.attempts = options.attempts ?? ATTEMPTS;
-    this.signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: 'execute-api', sha256: Sha256 });
+    this.signer = new SignatureV4({
+      credentials: options.credentials,
+      region: options.region,
+      service: 'execute-api',
+      sha256: Sha256,
+    });
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -83,7 +88,12 @@ export class ApiClient {
   }
 
   pair(pairId: string, lagMinutes?: number): Promise<PairView> {
-    return this.call('GET', `/pairs/${encodeURIComponent(pairId)}`, undefined, lagMinutes ? { lagMinutes: String(lagMinutes) } : {});
+    return this.call(
+      'GET',
+      `/pairs/${encodeURIComponent(pairId)}`,
+      undefined,
+      lagMinutes ? { lagMinutes: String(lagMinutes) } : {},
+    );
   }
 
   /** One page of the timeline, oldest first; `nextCursor` is there while there is more. */
@@ -174,6 +184,11 @@ export class ApiClient {
     }
     throw lastError instanceof ApiError
       ? lastError
-      : new ApiError(0, 'Unreachable', `cannot reach ${this.url.origin}: ${String((lastError as Error)?.cause ?? lastError)}`, undefined);
+      : new ApiError(
+          0,
+          'Unreachable',
+          `cannot reach ${this.url.origin}: ${String((lastError as Error)?.cause ?? lastError)}`,
+          undefined,
+        );
   }
 }

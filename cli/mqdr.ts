@@ -42,25 +42,25 @@ export const processIo = (): Io => {
     throw error;
   });
   return {
-  out: (line) => process.stdout.write(`${line}\n`),
-  // Carriage return and erase-line: the status line is rewritten in place.
-  ...(process.stdout.isTTY ? { live: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
-  err: (line) => process.stderr.write(`${line}\n`),
-  ...(process.stdin.isTTY
-    ? {
-        ask: async (question: string) => {
-          const rl = createInterface({ input: process.stdin, output: process.stderr });
-          try {
-            return await rl.question(question);
-          } finally {
-            rl.close();
-          }
-        },
-      }
-    : {}),
-  env: process.env,
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  now: () => Date.now(),
+    out: (line) => process.stdout.write(`${line}\n`),
+    // Carriage return and erase-line: the status line is rewritten in place.
+    ...(process.stdout.isTTY ? { live: (line: string) => process.stdout.write(`\r\x1b[2K${line}`) } : {}),
+    err: (line) => process.stderr.write(`${line}\n`),
+    ...(process.stdin.isTTY
+      ? {
+          ask: async (question: string) => {
+            const rl = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return await rl.question(question);
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
+    env: process.env,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: () => Date.now(),
   };
 };
 
@@ -73,8 +73,6 @@ class Refused extends Error {}
 class NothingToDo extends Error {}
 /** The switchover the operator asked for completed as a FAILOVER: done, but not what was asked. */
 class Escalated extends Error {}
-
-
 
 const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
 const duration = (ms: number): string => {
@@ -185,9 +183,7 @@ interface PromoteOptions {
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const program = new Command('mqdr')
-    .description(
-      'Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, rearm, abandon, watch',
-    )
+    .description('Operate Amazon MQ cross-Region replication failover: status, switchover, failover, hold, rearm, abandon, watch')
     .addOption(new Option('--endpoint <url>', 'the operator API').env('MQDR_ENDPOINT').default(LOCAL_ENDPOINT))
     .addOption(new Option('--region <region>', 'Region of the API, for signing').env('AWS_REGION').default('us-west-2'))
     .version(packageVersion(), '--version', 'print the version')
@@ -217,7 +213,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   };
 
-  const request = async (kind: RequestKind, pairId: string, body: Record<string, unknown>, key: string | undefined, json = false) => {
+  const request = async (
+    kind: RequestKind,
+    pairId: string,
+    body: Record<string, unknown>,
+    key: string | undefined,
+    json = false,
+  ) => {
     const result = await client().request(kind, pairId, body, key ?? randomUUID());
     printResult(result, json);
     if (result.request.action === 'REFUSE') throw new Refused('refused; see the reason above');
@@ -229,7 +231,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
    * `afterRequest`: the request's own decisions were printed already; show only what follows them. The view
    * carries the newest decisions only, so what was shown is remembered by decision, not counted.
    */
-  const watch = async (pairId: string, intervalMs: number, timeoutMs: number, afterRequest = false, json = false): Promise<void> => {
+  const watch = async (
+    pairId: string,
+    intervalMs: number,
+    timeoutMs: number,
+    afterRequest = false,
+    json = false,
+  ): Promise<void> => {
     const api = client();
     const until = io.now() + timeoutMs;
     const shown = new Set<string>();
@@ -260,7 +268,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (!op.inFlight) {
         if (json) io.out(JSON.stringify({ pairId, operation: op }));
         if (op.status === 'FAILED') throw new Refused(`${op.mode} ${op.id} FAILED`);
-        if (!json) io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
+        if (!json)
+          io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
         if (afterRequest && op.escalatedAt !== undefined) {
           throw new Escalated(
             `the switchover was escalated to a FAILOVER${op.rpo ? ` (${describeRpo(op.rpo)})` : ''}: reconcile the old primary when it is back`,
@@ -278,7 +287,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got ${value}`);
     return n;
   };
-  const reasonOption = () => new Option('-r, --reason <text>', 'why: goes into the timeline and the notification').makeOptionMandatory();
+  const reasonOption = () =>
+    new Option('-r, --reason <text>', 'why: goes into the timeline and the notification').makeOptionMandatory();
   const keyOption = () => new Option('--idempotency-key <key>', 'reuse to retry a request safely (default: a new UUID)');
   const watchOptions = (c: Command) =>
     c
@@ -322,16 +332,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .option('--no-escalate', 'never escalate this switchover to a failover by itself (you fail over by hand if need be)')
       .option('--json', 'print JSON')
       .addOption(keyOption()),
-  ).action(
-    async (
-      pairId: string,
-      o: PromoteOptions & { escalate: boolean },
-    ) => {
-      const body = { reason: o.reason, dryRun: o.dryRun === true, ...(o.escalate ? {} : { escalate: false }) };
-      await request('SWITCHOVER', pairId, body, o.idempotencyKey, o.json);
-      if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
-    },
-  );
+  ).action(async (pairId: string, o: PromoteOptions & { escalate: boolean }) => {
+    const body = { reason: o.reason, dryRun: o.dryRun === true, ...(o.escalate ? {} : { escalate: false }) };
+    await request('SWITCHOVER', pairId, body, o.idempotencyKey, o.json);
+    if (o.watch && !o.dryRun) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
+  });
 
   watchOptions(
     program
@@ -343,30 +348,31 @@ export async function main(argv: string[], io: Io): Promise<number> {
       .option('--dry-run', 'decide and record, promote nothing')
       .option('--json', 'print JSON')
       .addOption(keyOption()),
-  ).action(
-    async (
-      pairId: string,
-      o: PromoteOptions & { yes?: boolean },
-    ) => {
-      if (!o.yes) {
-        if (!io.ask) throw new UsageError('failover needs confirmation: run it on a terminal, or pass --yes');
-        io.err(`A failover promotes the replica of ${pairId} immediately; messages not yet replicated stay on the old primary.`);
-        // What is at stake, as the orchestrator sees it now: the lag is the RPO estimate of failing over now.
-        const view = await client()
-          .pair(pairId, 30)
-          .catch(() => undefined);
-        io.err(
-          view
-            ? `If you fail over now: ${describeRpo(view.replication.failoverNow)}.`
-            : 'The pair could not be read: the RPO of a failover now is unknown.',
-        );
-        const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
-        if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
-      }
-      const r = await request('FAILOVER', pairId, { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true }, o.idempotencyKey, o.json);
-      if (o.watch && !o.dryRun && !r.breakGlass) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
-    },
-  );
+  ).action(async (pairId: string, o: PromoteOptions & { yes?: boolean }) => {
+    if (!o.yes) {
+      if (!io.ask) throw new UsageError('failover needs confirmation: run it on a terminal, or pass --yes');
+      io.err(`A failover promotes the replica of ${pairId} immediately; messages not yet replicated stay on the old primary.`);
+      // What is at stake, as the orchestrator sees it now: the lag is the RPO estimate of failing over now.
+      const view = await client()
+        .pair(pairId, 30)
+        .catch(() => undefined);
+      io.err(
+        view
+          ? `If you fail over now: ${describeRpo(view.replication.failoverNow)}.`
+          : 'The pair could not be read: the RPO of a failover now is unknown.',
+      );
+      const answer = (await io.ask(`Type the pair id (${pairId}) to fail over: `)).trim();
+      if (answer !== pairId) throw new Refused('not confirmed; nothing was requested');
+    }
+    const r = await request(
+      'FAILOVER',
+      pairId,
+      { reason: o.reason, confirm: pairId, dryRun: o.dryRun === true },
+      o.idempotencyKey,
+      o.json,
+    );
+    if (o.watch && !o.dryRun && !r.breakGlass) await watch(pairId, o.interval * 1000, o.timeout * 1000, true, o.json);
+  });
 
   for (const [name, kind, description] of [
     ['hold', 'HOLD', 'stop deadlines from escalating to a failover (you are on it)'],
@@ -456,7 +462,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         }),
       );
       const written = { out: o.out, datapoints: view.replication.points.length, decisions: timeline.length };
-      io.out(o.json ? JSON.stringify(written) : `wrote ${o.out} (${written.datapoints} replication datapoints, ${written.decisions} decisions)`);
+      io.out(
+        o.json
+          ? JSON.stringify(written)
+          : `wrote ${o.out} (${written.datapoints} replication datapoints, ${written.decisions} decisions)`,
+      );
     });
 
   try {

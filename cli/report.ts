@@ -74,7 +74,8 @@ export function markersOf(timeline: Decision[], deadlineMs?: number): Marker[] {
         markers.push({ at: d.at + deadlineMs, kind: 'deadline', label: `deadline (${Math.round(deadlineMs / 1000)} s)` });
       }
     }
-    if (d.action === 'START_FAILOVER' || d.action === 'ESCALATE_TO_FAILOVER') markers.push({ at: d.at, kind: 'failover', label: 'failover' });
+    if (d.action === 'START_FAILOVER' || d.action === 'ESCALATE_TO_FAILOVER')
+      markers.push({ at: d.at, kind: 'failover', label: 'failover' });
     if (d.action === 'COMPLETE') markers.push({ at: d.at, kind: 'recovered', label: 'new primary' });
     if (d.action === 'HOLD_ESCALATION') markers.push({ at: d.at, kind: 'hold', label: 'escalation held' });
     if (d.action === 'RELEASE_ESCALATION') markers.push({ at: d.at, kind: 'release', label: 'hold released' });
@@ -214,7 +215,9 @@ const DRAW = `
 const statusOf = (d: Decision): string => (d.action === 'REDIRECT_FAILED' ? `${d.status}; clients NOT redirected` : d.status);
 
 export function renderReport(input: ReportInput): string {
-  const gaps = input.series.flatMap((series) => series.points.slice(1).map((p, i) => p.at - (series.points[i] as ReplicationPoint).at));
+  const gaps = input.series.flatMap((series) =>
+    series.points.slice(1).map((p, i) => p.at - (series.points[i] as ReplicationPoint).at),
+  );
   const periodMs = gaps.length > 0 ? Math.min(...gaps) : 60_000;
   // The chart draws QueueSize, a count that drains to zero; a minute without it is left out.
   const data = {
