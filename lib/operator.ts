@@ -250,7 +250,7 @@ export async function operatorRequest(
 
   if (kind === 'FAILOVER' && !dryRun) {
     const kept = await findBreakGlass(rt.orchestrator, key);
-    if (kept) return breakGlassOutcome(kept, true, { keptIn: 'pair view', storeError: 'answered from the first request' });
+    if (kept) return breakGlassOutcome(kept.record, true, { keptIn: kept.keptIn, storeError: 'answered from the first request' });
   }
   // Whether this request sent a Promote before the table failed: a confirmed failover then goes through anyway.
   let promoted = false;

@@ -287,14 +287,20 @@ export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord):
 }
 
 /** A break-glass failover already sent with this idempotency key and not recorded yet, if any. */
-export async function findBreakGlass(o: Orchestrator, key: string): Promise<BreakGlassRecord | undefined> {
-  const kept = o.pendingBreakGlass?.find((r) => r.requestKey === key);
-  if (kept || !o.view) return kept;
+export async function findBreakGlass(
+  o: Orchestrator,
+  key: string,
+): Promise<{ record: BreakGlassRecord; keptIn: 'pair view' | 'memory' } | undefined> {
+  // Where it really is: the pair view when it is there (any container reads it), else this container's memory.
+  let inView: BreakGlassRecord | undefined;
   try {
-    return (await o.view.read(o.config.pairId)).own?.breakGlass?.find((r) => r.requestKey === key);
+    inView = o.view ? (await o.view.read(o.config.pairId)).own?.breakGlass?.find((r) => r.requestKey === key) : undefined;
   } catch {
-    return undefined;
+    inView = undefined;
   }
+  if (inView) return { record: inView, keptIn: 'pair view' };
+  const inMemory = o.pendingBreakGlass?.find((r) => r.requestKey === key);
+  return inMemory ? { record: inMemory, keptIn: 'memory' } : undefined;
 }
 
 /**

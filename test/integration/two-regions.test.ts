@@ -266,6 +266,16 @@ describe('both Regions deployed', () => {
       'break-glass-2',
     );
     expect(answer.breakGlass?.keptIn).toBe('memory');
+    // The client retries with the same key (its answer lost): the replay says where the record really is.
+    const replay = await west.request(
+      'FAILOVER',
+      p.pairName,
+      { reason: 'everything is down', confirm: p.pairName },
+      'break-glass-2',
+    );
+    expect(replay.replayed).toBe(true);
+    expect(replay.breakGlass?.keptIn).toBe('memory');
+    expect(promotions(p)).toHaveLength(1);
     proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, undefined);
     proxy(REPLICA_REGION).setTableDown(`crdr-pair-view-${REPLICA_REGION}`, undefined);
     // The API function's container holds it: its next request records it first.
