@@ -1111,7 +1111,7 @@ function complete(step: Step, op: Operation): void {
     promotion.disarms && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
       ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.uncertain ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`
       : '';
-  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}; time to recovery ${seconds(now - op.startedAt)}; ${describeRpo(op.rpo)}${disarms}`;
+  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${seconds(now - op.startedAt)} after the operation started; ${describeRpo(op.rpo)}${disarms}`;
   step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
   if (step.ctx.config.redirect) {
