@@ -41,6 +41,10 @@ const RPO_UNKNOWN_WHY: Record<RpoUnknown, string> = {
 };
 
 export const describeRpo = (rpo: RpoEstimate): string => {
+  // A record written before the RPO had units: its `messages` was TotalReplicationLag (a time), never a count.
+  if ((rpo as { events?: unknown }).events === undefined) {
+    return 'RPO unknown: recorded by an earlier version, whose figure was a replication lag read as messages';
+  }
   const age = rpo.ageMs === undefined ? '' : `, datapoint of ${iso(rpo.measuredAt ?? 0)}, ${seconds(rpo.ageMs)} old`;
   if (rpo.unknown) return `RPO unknown: ${RPO_UNKNOWN_WHY[rpo.unknown]}${age}`;
   const events = rpo.events === null ? 'unknown events' : `${rpo.events} events`;

@@ -152,3 +152,13 @@ describe('decide: predictive escalation and RPO', () => {
     );
   });
 });
+
+describe('an RPO recorded by an earlier version', () => {
+  it('is described as unknown, not as a count of messages it never was', async () => {
+    const { describeRpo } = await import('#lib/core/rpo.ts');
+    const legacy = { messages: 4250, measuredAt: T0 } as unknown as Parameters<typeof describeRpo>[0];
+    expect(describeRpo(legacy)).toBe(
+      'RPO unknown: recorded by an earlier version, whose figure was a replication lag read as messages',
+    );
+  });
+});
