@@ -46,7 +46,7 @@ class BrokerNetwork {
     const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
     for (const name of functions) {
       const role = resources[this.serverless.service.getFunction(name).role];
-      const statements = role && role.Properties.Policies && role.Properties.Policies[0].PolicyDocument.Statement;
+      const statements = role?.Properties.Policies?.[0].PolicyDocument.Statement;
       if (!statements) throw new Error(`broker-network: function ${name} has no role of its own in the template`);
       statements.push(statement);
     }

@@ -69,7 +69,7 @@ class SelfMonitoring {
         },
       };
       const role = resources[fn.role];
-      const statements = role && role.Properties.Policies && role.Properties.Policies[0].PolicyDocument.Statement;
+      const statements = role?.Properties.Policies?.[0].PolicyDocument.Statement;
       if (!statements) throw new Error(`self-monitoring: function ${name} has no role of its own in the template`);
       statements.push({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queue });
     }
