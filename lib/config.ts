@@ -103,8 +103,8 @@ export const EnvSchema = v.pipe(
     MAX_PROMOTE_ATTEMPTS: int(1, 20, 3),
     DRY_RUN: flag,
     /**
-     * The brokers' names, for their TotalReplicationLag metric (dimension `Broker`): with them the escalate and
-     * api functions read the lag series, to escalate early and to estimate each failover's RPO.
+     * The brokers' names, for their CRDR metrics (dimension `Broker`, both instances `-1`/`-2`): with them the
+     * escalate and api functions read QueueSize and TotalReplicationLag, to escalate early and for the RPO.
      */
     LOCAL_BROKER_NAME: v.optional(nonEmpty),
     REMOTE_BROKER_NAME: v.optional(nonEmpty),
