@@ -61,6 +61,9 @@ export function clientsOf(timeline: Decision[], from: number, to: number, oldPri
 }
 
 /** Markers from the decisions; `deadlineMs`, when known, places each switchover's deadline. */
+/** What ends a switchover before its deadline can come. */
+const ENDS = new Set<string>(['ESCALATE_TO_FAILOVER', 'COMPLETE', 'SUPERSEDE', 'ABANDON', 'FAIL']);
+
 export function markersOf(timeline: Decision[], deadlineMs?: number): Marker[] {
   const markers: Marker[] = [];
   for (const d of timeline) {
@@ -70,18 +73,26 @@ export function markersOf(timeline: Decision[], deadlineMs?: number): Marker[] {
     }
     if (d.action === 'START_SWITCHOVER') {
       markers.push({ at: d.at, kind: 'switchover', label: `switchover ${d.operationId ?? ''}`.trim() });
-      if (deadlineMs !== undefined) {
-        markers.push({ at: d.at + deadlineMs, kind: 'deadline', label: `deadline (${Math.round(deadlineMs / 1000)} s)` });
+      const deadlineAt = deadlineMs === undefined ? undefined : d.at + deadlineMs;
+      // Only a deadline the operation met: one escalated or ended before it never had a deadline moment.
+      const endedBefore = timeline.some(
+        (e) => !e.dryRun && e.operationId === d.operationId && ENDS.has(e.action) && e.at < (deadlineAt ?? 0),
+      );
+      if (deadlineAt !== undefined && deadlineMs !== undefined && !endedBefore) {
+        markers.push({ at: deadlineAt, kind: 'deadline', label: `deadline (${Math.round(deadlineMs / 1000)} s)` });
       }
     }
-    if (d.action === 'START_FAILOVER' || d.action === 'ESCALATE_TO_FAILOVER')
-      markers.push({ at: d.at, kind: 'failover', label: 'failover' });
+    // The failover says what set it off: the operator, the deadline, the outage, the prediction.
+    if (d.action === 'START_FAILOVER') markers.push({ at: d.at, kind: 'failover', label: 'failover (operator)' });
+    if (d.action === 'ESCALATE_TO_FAILOVER') {
+      const by = d.escalatedBy?.startsWith('operator:') ? 'operator' : d.escalatedBy === 'sweep' ? 'deadline' : d.escalatedBy;
+      markers.push({ at: d.at, kind: 'failover', label: by ? `failover (${by})` : 'failover' });
+    }
     if (d.action === 'COMPLETE') markers.push({ at: d.at, kind: 'recovered', label: 'new primary' });
     if (d.action === 'HOLD_ESCALATION') markers.push({ at: d.at, kind: 'hold', label: 'escalation held' });
     if (d.action === 'RELEASE_ESCALATION') markers.push({ at: d.at, kind: 'release', label: 'hold released' });
   }
-  // A deadline that never came (the switchover completed or escalated first) is still worth seeing, but only
-  // within the chart's time span: drop those beyond the last datapoint or decision.
+  // A deadline still ahead (the operation in flight) is drawn only within the chart's time span.
   const end = Math.max(...timeline.map((d) => d.at), 0);
   return markers.filter((m) => m.kind !== 'deadline' || m.at <= end + 60_000);
 }

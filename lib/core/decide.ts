@@ -1085,7 +1085,7 @@ function escalate(step: Step, op: Operation, trigger: string, reason: string, dr
   step.record(
     Action.ESCALATE_TO_FAILOVER,
     `${reason}; failover may leave unreplicated messages on the old primary; ${describeRpo(op.rpo)}`,
-    { rpo: op.rpo },
+    { rpo: op.rpo, escalatedBy: trigger },
   );
   step.notify('escalated to FAILOVER', `${reason} (trigger ${trigger})`);
 }

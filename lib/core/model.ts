@@ -441,6 +441,11 @@ export interface Decision {
   recoveryMs?: number;
   /** On a failover's start or escalation, and on COMPLETE: the operation's RPO estimate. */
   rpo?: RpoEstimate;
+  /**
+   * On ESCALATE_TO_FAILOVER: what escalated it, `deadline`, `sweep` (a deadline the schedule missed),
+   * `outage`, `prediction`, `release` (a hold released past the deadline) or `operator:<name>`.
+   */
+  escalatedBy?: string;
   /** A failover an operator sent while the table could not be written, recorded once it could. */
   breakGlass?: boolean;
 }
