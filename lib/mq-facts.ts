@@ -40,8 +40,6 @@ export const CRDR_METRIC = {
 } as const;
 export type CrdrMetricName = (typeof CRDR_METRIC)[keyof typeof CRDR_METRIC];
 export const CRDR_NAMESPACE = 'AWS/AmazonMQ';
-/** PUBLISHED: one datapoint a minute. */
-export const CRDR_METRIC_PERIOD_SECONDS = 60;
 
 /**
  * PUBLISHED: "An active/standby broker for high availability has the suffixes -1 and -2 for its redundant

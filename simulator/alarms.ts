@@ -284,9 +284,4 @@ export class ReplicationAlarms {
     }
     return changes;
   }
-
-  /** Each alarm's state, by `<region>/<name>`. */
-  get states(): Record<string, string> {
-    return Object.fromEntries(this.alarms.map((a) => [`${a.region}/${a.definition.AlarmName}`, a.state]));
-  }
 }
