@@ -1,0 +1,235 @@
+/**
+ * What goes into the core and what comes out: events, the context of one decision (clock, observation,
+ * configuration, the pair view), and the decisions and commands it produces.
+ */
+import type {
+  AlarmKind,
+  AlarmState,
+  BreakGlassRecord,
+  BrokerObservation,
+  FailbackPolicy,
+  Mode,
+  OperationStatus,
+  PairState,
+  PairViewRead,
+  ReplicationPoint,
+  RpoEstimate,
+} from './model.ts';
+
+export type CoreEvent =
+  | {
+      type: 'ALARM';
+      alarmName: string;
+      kind: AlarmKind;
+      state: AlarmState;
+      previousState?: AlarmState;
+      reason?: string;
+      /** When the alarm changed state (its own timestamp): a delivery much later than that is stale. */
+      sentAt?: number;
+    }
+  | {
+      type: 'PROBE';
+      healthy: boolean;
+      detail: string;
+      /** The primary's Region answered nothing: its API and every known endpoint failed. */
+      outage?: boolean;
+      /** The primary's API refused the probe (4xx): no verdict on its health. */
+      refused?: { code: string; detail: string };
+      /** Whether a handshake with the primary's endpoints succeeded, when one was tried. */
+      endpoints?: 'reached' | 'unreached';
+      /** DescribeBroker answered that the primary is RUNNING (its endpoints alone may have failed). */
+      apiAnswered?: boolean;
+      /** When the schedule fired the probe, if the event said so. */
+      sentAt?: number;
+    }
+  | { type: 'DEADLINE'; operationId: string }
+  | { type: 'SWEEP' }
+  /** An invocation watching a promotion accepted and under way, every few seconds: completion seen sooner. */
+  | { type: 'WATCH' }
+  | {
+      type: 'OPERATOR';
+      mode: Mode;
+      reason: string;
+      operator: string;
+      /** Idempotency key: a request carrying a key already handled decides nothing again. */
+      requestKey?: string;
+      /** A digest of the request's body: the same key with another body is another request. */
+      requestDigest?: string;
+      /** Decide and record, but send no Promote, whatever the deployment's DRY_RUN. */
+      dryRun?: boolean;
+      /** A switchover that never escalates by itself (deadline, prediction, outage): the operator is on it. */
+      holdEscalation?: boolean;
+    }
+  | { type: 'HOLD'; hold: boolean; reason: string; operator: string; requestKey?: string; requestDigest?: string }
+  /** Automatic promotion, disarmed by an automatic one, is armed again. */
+  | { type: 'REARM'; reason: string; operator: string; requestKey?: string; requestDigest?: string }
+  /** An operator ends the operation in flight. */
+  | { type: 'ABANDON'; reason: string; operator: string; requestKey?: string; requestDigest?: string }
+  /** A break-glass failover, recorded once the table answers again. */
+  | { type: 'BREAK_GLASS'; record: BreakGlassRecord }
+  | {
+      type: 'PROMOTE_RESULT';
+      operationId: string;
+      mode: Mode;
+      accepted: boolean;
+      /** Rejections that may succeed when sent again (throttling, 5xx, network). */
+      retryable: boolean;
+      error?: string;
+    }
+  | {
+      type: 'REDIRECT_RESULT';
+      operationId: string;
+      ok: boolean;
+      /** What was written (ok), or why not (failed). */
+      detail: string;
+    };
+
+export type Command =
+  | { type: 'PROMOTE'; operationId: string; mode: Mode }
+  | { type: 'SCHEDULE_DEADLINE'; operationId: string; at: number }
+  | { type: 'CANCEL_DEADLINE'; operationId: string }
+  /** Point clients at the local broker, which was just observed the running primary. */
+  | { type: 'REDIRECT_CLIENTS'; operationId: string }
+  | { type: 'NOTIFY'; notification: Notification };
+
+/** A human-readable message about one transition or refusal, for the pair's SNS topic. */
+export interface Notification {
+  pairId: string;
+  subject: string;
+  message: string;
+  action: Action;
+  status: OperationStatus;
+  operationId?: string;
+  at: number;
+}
+
+export const Action = {
+  START_SWITCHOVER: 'START_SWITCHOVER',
+  START_FAILOVER: 'START_FAILOVER',
+  ESCALATE_TO_FAILOVER: 'ESCALATE_TO_FAILOVER',
+  RETRY_PROMOTE: 'RETRY_PROMOTE',
+  PROMOTE_ACCEPTED: 'PROMOTE_ACCEPTED',
+  COMPLETE: 'COMPLETE',
+  FAIL: 'FAIL',
+  REFUSE: 'REFUSE',
+  IGNORE: 'IGNORE',
+  WAIT: 'WAIT',
+  COUNT_PROBE: 'COUNT_PROBE',
+  HOLD_ESCALATION: 'HOLD_ESCALATION',
+  RELEASE_ESCALATION: 'RELEASE_ESCALATION',
+  REDIRECT_CLIENTS: 'REDIRECT_CLIENTS',
+  CLIENTS_REDIRECTED: 'CLIENTS_REDIRECTED',
+  REDIRECT_FAILED: 'REDIRECT_FAILED',
+  /** A configuration or permission problem stops the orchestrator from judging the pair (notified once). */
+  PROBLEM: 'PROBLEM',
+  PROBLEM_CLEARED: 'PROBLEM_CLEARED',
+  /** The other Region promoted after this operation started: it ends without escalating. */
+  SUPERSEDE: 'SUPERSEDE',
+  ABANDON: 'ABANDON',
+  REARM: 'REARM',
+  /** The local broker's settled role changed (with a pair view): recorded once per change. */
+  ROLE_OBSERVED: 'ROLE_OBSERVED',
+  /** The primary's endpoints answered from this Region for the first time (PROBE_ENDPOINTS=auto): recorded once. */
+  ENDPOINTS_REACHED: 'ENDPOINTS_REACHED',
+} as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+/** One line of the audit timeline: every handled event yields at least one. */
+export interface Decision {
+  at: number;
+  /** Short description of the event that led to the decision. */
+  event: string;
+  action: Action;
+  reason: string;
+  operationId?: string;
+  status: OperationStatus;
+  dryRun?: boolean;
+  /** The operator and idempotency key of the request that led to the decision. */
+  operator?: string;
+  requestKey?: string;
+  /** On COMPLETE: from the operation's start to the promotion observed complete. */
+  recoveryMs?: number;
+  /** On a failover's start or escalation, and on COMPLETE: the operation's RPO estimate. */
+  rpo?: RpoEstimate;
+  /**
+   * On ESCALATE_TO_FAILOVER: what escalated it, `deadline`, `sweep` (a deadline the schedule missed),
+   * `outage`, `prediction`, `release` (a hold released past the deadline) or `operator:<name>`.
+   */
+  escalatedBy?: string;
+  /** A failover an operator sent while the table could not be written, recorded once it could. */
+  breakGlass?: boolean;
+}
+
+export interface CoreConfig {
+  pairId: string;
+  deadlineMs: number;
+  cooldownMs: number;
+  probeFailureThreshold: number;
+  /**
+   * Gray failure: `grayFailures(probeFailureThreshold)` failed probes within this window start a switchover as
+   * `probeFailureThreshold` in a row do, so a Region that is down more than it is up (its probes alternate) still
+   * gets a primary, while a single blip (one failed probe) never does. Absent: consecutive failures only.
+   */
+  probeWindowMs?: number;
+  /** Re-send a Promote whose acceptance was never recorded after this long (a crash between the two). */
+  promoteRetryAfterMs: number;
+  maxPromoteAttempts: number;
+  dryRun: boolean;
+  /**
+   * An alarm or probe event older than this by its own timestamp (EventBridge kept retrying it while this
+   * Region was down, a delivery hours late) is recorded and ignored. Absent: no limit.
+   */
+  maxEventAgeMs?: number;
+  /** This deployment's Region: the promotions it records and publishes are this Region's. */
+  region?: string;
+  /**
+   * `manual` (the default): after a promotion by either Region, automatic triggers never promote in the other
+   * direction until an operator re-arms or fails back by hand. `automatic`: they may, after the pair-wide
+   * cooldown.
+   */
+  failbackPolicy?: FailbackPolicy;
+  /** The remote broker and Region this deployment was configured with, checked against the local broker's counterpart. */
+  remote?: { brokerId: string; region: string };
+  /**
+   * Whether a failed handshake with the primary's endpoints counts: `on`, always; `off`, never (the API's
+   * answer alone); `auto`, once they have answered from this Region (a private broker with no route from here
+   * is no evidence). Absent: `on`.
+   */
+  probeEndpoints?: 'auto' | 'on' | 'off';
+  /**
+   * Escalate a switchover this long after the primary's Region was confirmed unreachable (PROBE events with
+   * `outage`, `probeFailureThreshold` in a row), instead of waiting for its deadline. Absent: never.
+   */
+  outageEscalationMs?: number;
+  /**
+   * Escalate a switchover before its deadline when its lag series shows it cannot drain by then (at least
+   * `minPoints` datapoints since it started, zero expected later than the deadline plus `marginMs`, or never).
+   */
+  prediction?: { minPoints: number; marginMs: number };
+  /**
+   * Redirect clients after every completion. A failed attempt is retried by the sweep after `retryAfterMs`,
+   * doubling each time up to an hour, `maxAttempts` times in all.
+   */
+  redirect?: { retryAfterMs: number; maxAttempts: number };
+}
+
+export interface DecisionContext {
+  now: number;
+  observation: BrokerObservation;
+  config: CoreConfig;
+  /** Fresh operation id, supplied by the caller so that the core stays deterministic. */
+  newOperationId: () => string;
+  /**
+   * Both brokers' CRDR datapoints (ReplicationPoint), oldest first, read when the event may escalate or
+   * start a failover; absent when not read or unreadable (then no prediction, and the RPO is unknown).
+   */
+  lag?: ReplicationPoint[];
+  /** The peer Region's published outcomes; absent when the deployment has no pair view (one stack alone). */
+  pair?: PairViewRead;
+}
+
+export interface Outcome {
+  state: PairState;
+  decisions: Decision[];
+  commands: Command[];
+}

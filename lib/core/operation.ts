@@ -1,0 +1,151 @@
+/**
+ * The operation's lifecycle: start (with the guards every start passes), Promote accepted, completed (observed,
+ * never assumed), failed.
+ */
+import { Action, type CoreEvent, type EscalationHold, Mode, type Operation, OperationStatus, Role } from './model.ts';
+import { pairRefusal, promotionOf } from './pair-rules.ts';
+import { describeRpo, rpoNow } from './rpo.ts';
+import { isInFlight, isRequested, type Step, seconds } from './step.ts';
+
+export function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_RESULT' }>): void {
+  const op = step.op;
+  if (!op || op.id !== event.operationId || op.mode !== event.mode || !isInFlight(op)) {
+    step.record(Action.IGNORE, 'result of a Promote that the current operation no longer waits for');
+    return;
+  }
+  if (event.accepted) {
+    if (isRequested(op)) {
+      markInProgress(step, op, `Amazon MQ accepted Promote ${op.mode}`);
+    } else {
+      step.record(Action.IGNORE, `operation already ${op.status}`);
+    }
+    return;
+  }
+  const error = event.error ?? 'unknown error';
+  if (event.retryable && op.promoteAttempts < step.ctx.config.maxPromoteAttempts) {
+    step.record(Action.WAIT, `Promote ${op.mode} failed (${error}); the sweep sends it again`);
+  } else if (step.ctx.observation.promotionPending) {
+    // An earlier Promote of this operation whose answer was lost, or the switchover a failover interrupts:
+    // either way a promotion is under way, and failing would let another operation start beside it.
+    step.record(
+      Action.WAIT,
+      `Promote ${op.mode} rejected (${error}), but the broker shows a promotion under way; waiting for it`,
+    );
+  } else if (step.ctx.observation.role === Role.UNKNOWN) {
+    step.record(Action.WAIT, `Promote ${op.mode} rejected (${error}) and the broker could not be observed; the sweep decides`);
+  } else {
+    fail(step, op, `Promote ${op.mode} rejected: ${error}`);
+  }
+}
+
+export function tryStart(
+  step: Step,
+  mode: Mode,
+  trigger: string,
+  reason: string,
+  {
+    byOperator = false,
+    dryRun = false,
+    holdEscalation,
+  }: { byOperator?: boolean; dryRun?: boolean; holdEscalation?: EscalationHold } = {},
+): void {
+  const { now, config, observation } = step.ctx;
+  const refusal = startRefusal(step, mode) ?? (byOperator ? undefined : pairRefusal(step));
+  if (refusal) {
+    step.record(Action.REFUSE, `${reason}: ${refusal}`);
+    step.notify(`refused ${mode}`, `${reason}: ${refusal}`);
+    return;
+  }
+  const action = mode === Mode.SWITCHOVER ? Action.START_SWITCHOVER : Action.START_FAILOVER;
+  if (config.dryRun || dryRun) {
+    step.record(action, `${reason}; dry run: Promote ${mode} not called`, { dryRun: true });
+    step.notify(`dry run: would start ${mode}`, reason);
+    return;
+  }
+  const id = step.ctx.newOperationId();
+  const next: Operation = {
+    id,
+    mode,
+    status: mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_REQUESTED : OperationStatus.FAILOVER_REQUESTED,
+    trigger,
+    reason,
+    startedAt: now,
+    promoteRequestedAt: now,
+    promoteAttempts: 1,
+    ...(mode === Mode.SWITCHOVER ? { deadlineAt: now + config.deadlineMs } : { rpo: rpoNow(step.ctx.lag, now) }),
+    ...(holdEscalation ? { escalationHeldBy: holdEscalation } : {}),
+  };
+  step.state.operation = next;
+  step.state.consecutiveProbeFailures = 0;
+  step.commands.push({ type: 'PROMOTE', operationId: id, mode });
+  if (next.deadlineAt !== undefined) {
+    step.commands.push({ type: 'SCHEDULE_DEADLINE', operationId: id, at: next.deadlineAt });
+  }
+  const deadline =
+    next.deadlineAt === undefined
+      ? ''
+      : holdEscalation
+        ? `; escalation held by ${holdEscalation.operator}: it will not fail over by itself (fail over by hand)`
+        : `; escalates to FAILOVER in ${seconds(config.deadlineMs)}`;
+  const rpo = next.rpo ? `; ${describeRpo(next.rpo)}` : '';
+  step.record(action, `${reason}${deadline}${rpo}`, next.rpo ? { rpo: next.rpo } : {});
+  step.notify(`${mode} started`, `${reason} (local broker ${observation.brokerState})${deadline}`);
+}
+
+/** Why no operation may start, for operators and automatic triggers alike. */
+function startRefusal(step: Step, mode: Mode): string | undefined {
+  const { observation } = step.ctx;
+  const op = step.op;
+  if (observation.role === Role.UNKNOWN) {
+    return `local broker could not be observed (${observation.error ?? 'no detail'}); never promote blind`;
+  }
+  if (observation.role === Role.PRIMARY) {
+    return 'local broker is already the PRIMARY; only a replica is promoted';
+  }
+  if (op && isInFlight(op)) {
+    return `${op.mode} ${op.id} is already in flight (${op.status})${mode === Mode.SWITCHOVER && op.mode === Mode.FAILOVER ? '; a switchover never interrupts a failover' : ''}`;
+  }
+  if (observation.promotionPending) {
+    return 'the local broker shows a promotion under way that no operation of this pair records; promote by hand only after it ends';
+  }
+  return undefined;
+}
+
+export function markInProgress(step: Step, op: Operation, reason: string): void {
+  op.status = op.mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_IN_PROGRESS : OperationStatus.FAILOVER_IN_PROGRESS;
+  step.state.lastPromotion = promotionOf(step, op, { acceptedAt: step.ctx.now });
+  step.record(Action.PROMOTE_ACCEPTED, reason);
+  step.notify(`${op.mode} in progress`, `${reason}; waiting for the local broker to become the primary`);
+}
+
+export function complete(step: Step, op: Operation): void {
+  const { now } = step.ctx;
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.COMPLETED;
+  op.completedAt = now;
+  // A switchover completes only once the queue is empty: nothing is left behind.
+  op.rpo ??= { events: 0, lagSeconds: 0 };
+  const promotion = promotionOf(step, op, { completedAt: now });
+  promotion.acceptedAt ??= now;
+  step.state.lastPromotion = promotion;
+  const disarms =
+    promotion.disarms && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
+      ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.uncertain ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`
+      : '';
+  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${seconds(now - op.startedAt)} after the operation started; ${describeRpo(op.rpo)}${disarms}`;
+  step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });
+  step.notify(`${op.mode} completed`, reason);
+  if (step.ctx.config.redirect) {
+    op.redirect = { status: 'PENDING', attempts: 1, requestedAt: now };
+    step.commands.push({ type: 'REDIRECT_CLIENTS', operationId: op.id });
+    step.record(Action.REDIRECT_CLIENTS, 'pointing clients at the new primary (attempt 1)');
+  }
+}
+
+export function fail(step: Step, op: Operation, reason: string): void {
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.FAILED;
+  op.failedAt = step.ctx.now;
+  step.record(Action.FAIL, reason);
+  step.notify(`${op.mode} failed`, `${reason}; promote by hand (console: Promote replica) or retry`);
+}

@@ -1,0 +1,262 @@
+/**
+ * Pair rules: what the other Region's published outcomes (the pair view) allow this Region to do. Arming
+ * (disarmed by a promotion or an unexplained demotion, re-armed by an operator), the pair-wide cooldown, and the
+ * guard that keeps any Promote from reversing the pair's newer choice. See docs/decision-rules.md.
+ */
+import {
+  Action,
+  type BrokerObservation,
+  type DecisionContext,
+  type Operation,
+  OperationStatus,
+  type PairState,
+  type Promotion,
+  type Rearm,
+  Role,
+} from './model.ts';
+import { iso, Step, seconds } from './step.ts';
+
+/**
+ * How far apart the two Regions' Lambda clocks may be when their timestamps are compared (an assumption:
+ * Lambda's clocks are synchronized by Amazon Time Sync, and the model test skews them by up to ±30 s).
+ */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
+/** The pair's newest promotion, by either Region, as far as this Region knows. */
+function newestPromotion(step: Step): Promotion | undefined {
+  return newerOf(step.state.lastPromotion, step.ctx.pair?.peer?.lastPromotion, (p) => p.startedAt);
+}
+
+function newestRearm(step: Step): Rearm | undefined {
+  return newerOf(step.state.rearm, step.ctx.pair?.peer?.rearm, (r) => r.at);
+}
+
+/** This Region's or the other's, whichever is newer by `at` (this Region's on a tie); either may be missing. */
+export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) => number): T | undefined =>
+  own === undefined ? peer : peer === undefined || at(own) >= at(peer) ? own : peer;
+
+/**
+ * What keeps automatic promotion from this Region disarmed, and why, if anything: a demotion of the local broker
+ * that the view does not explain yet (no promotion by the other Region newer than this Region's own: the view
+ * lags, or that Region could not publish), under any policy; under the manual fail-back policy, the pair's
+ * newest promotion when it was automatic and made by the other Region. A re-arm after it lifts either.
+ */
+export function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefined {
+  const { config } = step.ctx;
+  const promotion = newestPromotion(step);
+  const demotedAt = step.state.demotedAt;
+  if (demotedAt !== undefined && unexplainedDemotion(step)) {
+    return {
+      why: `the local broker was the primary and was seen a replica at ${iso(demotedAt)}, but the pair view shows no promotion by the other Region that explains it (the view lags, or that Region could not publish); automatic promotion waits until it does`,
+    };
+  }
+  if (!promotion || promotion.region === (config.region ?? promotion.region) || !stillDisarms(step, promotion)) return undefined;
+  const what = `${promotion.region}'s ${promotion.mode} ${promotion.operationId} (${promotion.trigger}, started ${iso(promotion.startedAt)})`;
+  return {
+    promotion,
+    why: `automatic fail-back is disarmed: automatic triggers never reverse ${what} (FAILBACK_POLICY=manual)`,
+  };
+}
+
+/**
+ * Whether automatic promotion may start in this Region now, pair-wide, and if not why: the one answer the core
+ * decides on, the operator API returns and the CLI prints (none of them derives it again).
+ */
+export function arming(
+  state: PairState,
+  ctx: Pick<DecisionContext, 'now' | 'config' | 'pair'>,
+): { armed: true } | { armed: false; why: string; promotion?: Promotion } {
+  const step = new Step(state, { type: 'SWEEP' }, { ...ctx, observation: UNOBSERVED, newOperationId: () => '' });
+  const disarmed = disarmedBy(step);
+  return disarmed
+    ? { armed: false, why: disarmed.why, ...(disarmed.promotion ? { promotion: disarmed.promotion } : {}) }
+    : { armed: true };
+}
+
+/** No observation: `arming` reads the pair-wide facts only. */
+const UNOBSERVED: BrokerObservation = { role: Role.UNKNOWN, brokerState: 'UNKNOWN', promotionPending: false };
+
+/**
+ * The local broker was demoted by a promotion the view does not show yet (it lags, or the other Region could not
+ * publish): the other Region's newest promotion must be newer than this Region's own. A re-arm since lifts it.
+ */
+function unexplainedDemotion(step: Step): boolean {
+  const { demotedAt, lastPromotion: own } = step.state;
+  if (demotedAt === undefined) return false;
+  const peer = step.ctx.pair?.peer?.lastPromotion;
+  const rearm = newestRearm(step);
+  const explained = peer !== undefined && (own === undefined || peer.startedAt > own.startedAt);
+  return !explained && !(rearm && rearm.at >= demotedAt);
+}
+
+/** A promotion that disarmed its reversal and was not re-armed since (by either Region). */
+function stillDisarms(step: Step, promotion: Promotion): boolean {
+  const rearm = newestRearm(step);
+  return (
+    (step.ctx.config.failbackPolicy ?? 'manual') === 'manual' &&
+    promotion.disarms !== false &&
+    !(rearm && rearm.at >= promotion.startedAt)
+  );
+}
+
+/**
+ * Whether this Region's new promotion disarms its reversal: always when automatic; for an operator's, unless it
+ * reverses the other Region's promotion that still disarms (failing back by hand re-arms). When this Region cannot
+ * know what it reversed (the view unreadable, or behind the local broker's demotion), it disarms and is marked
+ * uncertain, so that its own reversal by hand is not taken for a fail-back either: guessing "fail-back" there
+ * would let automatic triggers reverse an operator's promotion.
+ */
+function reversalOf(step: Step, op: Operation): Pick<Promotion, 'disarms' | 'uncertain'> {
+  if (!op.trigger.startsWith('operator:')) return { disarms: true };
+  const { pair } = step.ctx;
+  if (pair === undefined) return { disarms: false }; // one stack alone: nothing to reverse
+  if (pair.error !== undefined || unexplainedDemotion(step)) return { disarms: true, uncertain: true };
+  const peer = pair.peer?.lastPromotion;
+  const failback =
+    peer !== undefined &&
+    peer.startedAt <= op.startedAt + MAX_CLOCK_SKEW_MS &&
+    peer.uncertain !== true &&
+    stillDisarms(step, peer);
+  return { disarms: !failback };
+}
+
+/**
+ * Records the local broker's settled role when it changes (only with a pair view: a stack alone has nobody
+ * to compare with). PRIMARY then REPLICA marks a demotion, which keeps automatic promotion waiting until the
+ * view shows the promotion that caused it.
+ */
+export function trackRole(step: Step): void {
+  const { observation, now, pair } = step.ctx;
+  if (pair === undefined || observation.promotionPending) return;
+  const role =
+    observation.role === Role.PRIMARY && observation.brokerState === 'RUNNING'
+      ? 'PRIMARY'
+      : observation.role === Role.REPLICA
+        ? 'REPLICA'
+        : undefined;
+  const before = step.state.localRole;
+  if (!role || before?.role === role) return;
+  step.state.localRole = { role, since: now };
+  if (role === 'PRIMARY') delete step.state.demotedAt;
+  else if (before?.role === 'PRIMARY') step.state.demotedAt = now;
+  // A completion recorded in this step already says the broker became the primary.
+  if (step.decisions.some((d) => d.action === Action.COMPLETE)) return;
+  step.record(
+    Action.ROLE_OBSERVED,
+    `local broker is ${role === 'PRIMARY' ? 'the PRIMARY' : 'a REPLICA'}${before ? ` (was ${before.role} since ${iso(before.since)}${role === 'REPLICA' ? ': the other Region promoted its broker' : ''})` : ''}`,
+  );
+}
+
+/** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */
+export function pairRefusal(step: Step): string | undefined {
+  const { now, config, pair } = step.ctx;
+  if (pair?.error !== undefined) {
+    return `the pair view cannot be read (${pair.error}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`;
+  }
+  const disarmed = disarmedBy(step);
+  if (disarmed) return `${disarmed.why}; re-arm it (mqdr rearm) or fail back by hand (mqdr switchover, then reconcile)`;
+  const op = step.op;
+  // From either Region's newest promotion as soon as it took hold (accepted, or completed): one still under way
+  // counts, as it completes any moment.
+  const completions: Array<{ at: number; what: string }> = [
+    ...(op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined ? [{ at: op.completedAt, what: op.id }] : []),
+    ...[step.state.lastPromotion, pair?.peer?.lastPromotion].flatMap((p) => {
+      const at = p && tookHoldAt(p);
+      return p && at !== undefined ? [{ at, what: `${p.operationId} in ${p.region}` }] : [];
+    }),
+  ];
+  const last = completions.sort((a, b) => b.at - a.at)[0];
+  if (last && now < last.at + config.cooldownMs) {
+    return `pair-wide cooldown after ${last.what} for another ${seconds(last.at + config.cooldownMs - now)}`;
+  }
+  return undefined;
+}
+
+/**
+ * When a promotion last took hold: its last accepted Promote (an escalation's, say) or its completion; undefined
+ * while it has done neither (its Promote may still be refused).
+ */
+const tookHoldAt = (p: Promotion): number | undefined =>
+  p.acceptedAt === undefined && p.completedAt === undefined
+    ? undefined
+    : Math.max(p.acceptedAt ?? Number.NEGATIVE_INFINITY, p.completedAt ?? Number.NEGATIVE_INFINITY);
+
+/** This Region's promotion as the pair view shows it. */
+export function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>): Promotion {
+  const previous = step.state.lastPromotion?.operationId === op.id ? step.state.lastPromotion : undefined;
+  return {
+    ...previous,
+    region: step.ctx.config.region ?? 'local',
+    operationId: op.id,
+    mode: op.mode,
+    trigger: op.trigger,
+    automatic: !op.trigger.startsWith('operator:'),
+    // Decided once, when the promotion is first recorded: what it reversed then.
+    ...(previous ? { disarms: previous.disarms } : reversalOf(step, op)),
+    startedAt: op.startedAt,
+    ...(op.breakGlass ? { breakGlass: true } : {}),
+    ...extra,
+  };
+}
+
+/**
+ * The guard every Promote of an operation already under way passes (a re-send after a lost answer, an automatic
+ * escalation): none goes out while the pair view cannot be read, or once it shows the other Region's promotion
+ * started since this operation started, within the clock allowance either way. Such a Promote could reverse the
+ * pair's newer choice: an operator failed over here, Amazon MQ acted but its answer was lost, the operator moved
+ * the primary back, and the re-sent FAILOVER undid it. Then the operation ends SUPERSEDED (when the local broker
+ * is a replica with nothing pending and the peer's promotion took hold) or waits. Records why and returns true when the Promote must not be sent.
+ * A stack alone (no pair view) has nothing to compare with.
+ */
+export function newerChoiceBlocks(step: Step, op: Operation, what: string): boolean {
+  const { pair, observation } = step.ctx;
+  if (pair === undefined) return false;
+  if (pair.error !== undefined) {
+    // Whether the other Region promoted since this operation started is unknown: never promote blind.
+    step.record(
+      Action.WAIT,
+      `${what}, but the pair view cannot be read (${pair.error}); Promote not sent, the sweep tries again`,
+    );
+    return true;
+  }
+  const peer = pair.peer?.lastPromotion;
+  if (!peer || peer.operationId === op.id || peer.startedAt <= op.startedAt - MAX_CLOCK_SKEW_MS) return false;
+  const since = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}, started ${iso(peer.startedAt)}) since this ${op.mode} started at ${iso(op.startedAt)} (within the ${seconds(MAX_CLOCK_SKEW_MS)} clock allowance)`;
+  // Ended only once the peer's promotion took hold (its Promote may still be refused) and nothing is pending here.
+  if (observation.role !== Role.REPLICA || observation.promotionPending || tookHoldAt(peer) === undefined) {
+    step.record(Action.WAIT, `${what}, but ${since}; Promote not sent`);
+    return true;
+  }
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.SUPERSEDED;
+  op.endedAt = step.ctx.now;
+  const reason = `${since}, and the local broker is a replica with no promotion pending; ${what} not sent: it could reverse the pair's newer choice`;
+  step.record(Action.SUPERSEDE, reason);
+  step.notify(`${op.mode} superseded`, reason);
+  return true;
+}
+
+/**
+ * Ends an operation in flight that the other Region's promotion made moot: the local broker is a replica with
+ * nothing pending, and the peer's view shows a promotion that took hold (accepted or completed) after this
+ * operation started (within the clock skew allowance). Escalating it would promote against the pair's newer
+ * choice.
+ */
+export function supersedeIfMoot(step: Step, op: Operation): void {
+  const { observation, pair } = step.ctx;
+  const peer = pair?.peer?.lastPromotion;
+  if (observation.role !== Role.REPLICA || observation.promotionPending || !peer) return;
+  const tookHold = tookHoldAt(peer);
+  if (tookHold === undefined) return;
+  // Amazon MQ accepted this operation's Promote and it is gone: a peer promotion stamped up to the skew before
+  // the operation started may still have come after it. One not accepted yet (its Promote may be in flight
+  // right now) is moot only if the peer promoted certainly after it started.
+  const accepted = op.status === OperationStatus.SWITCHOVER_IN_PROGRESS || op.status === OperationStatus.FAILOVER_IN_PROGRESS;
+  if (tookHold <= op.startedAt + (accepted ? -MAX_CLOCK_SKEW_MS : MAX_CLOCK_SKEW_MS)) return;
+  step.cancelDeadlineIfPending(op);
+  op.status = OperationStatus.SUPERSEDED;
+  op.endedAt = step.ctx.now;
+  const reason = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}) at ${iso(tookHold)}, after this ${op.mode} started, and the local broker is a replica with no promotion pending; never escalated`;
+  step.record(Action.SUPERSEDE, reason);
+  step.notify(`${op.mode} superseded`, reason);
+}
