@@ -138,7 +138,7 @@ function pairWideLine(p: NonNullable<PairView['pairWide']>, region: string): str
   // The arming is the core's own answer, as the API returns it: never derived here again.
   const arming = p.arming.armed
     ? `automatic promotion from ${region}: armed`
-    : `automatic promotion from ${region}: disarmed: ${p.arming.why}; mqdr rearm, or a fail-back by hand`;
+    : `automatic promotion from ${region}: not armed (${p.arming.code}): ${p.arming.why}`;
   if (!last) return `no promotion recorded; ${arming}${view}`;
   const what = `newest promotion ${last.region} ${last.mode} ${last.operationId} by ${last.trigger}${last.breakGlass ? ' (break glass)' : ''}, ${clock(last.startedAt)}`;
   const rearmed = p.rearm && p.rearm.at >= last.startedAt ? `; re-armed by ${p.rearm.operator}` : '';

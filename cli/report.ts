@@ -85,7 +85,7 @@ export function markersOf(timeline: Decision[], deadlineMs?: number): Marker[] {
     // The failover says what set it off: the operator, the deadline, the outage, the prediction.
     if (d.action === 'START_FAILOVER') markers.push({ at: d.at, kind: 'failover', label: 'failover (operator)' });
     if (d.action === 'ESCALATE_TO_FAILOVER') {
-      const by = d.escalatedBy?.startsWith('operator:') ? 'operator' : d.escalatedBy === 'sweep' ? 'deadline' : d.escalatedBy;
+      const by = d.escalatedBy === 'sweep' ? 'deadline' : d.escalatedBy;
       markers.push({ at: d.at, kind: 'failover', label: by ? `failover (${by})` : 'failover' });
     }
     if (d.action === 'COMPLETE') markers.push({ at: d.at, kind: 'recovered', label: 'new primary' });

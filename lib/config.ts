@@ -2,7 +2,7 @@
  * Configuration of one deployment (one pair, one Region), read and validated once from the environment.
  *
  * Validated with valibot, as every boundary of the orchestrator is: its schemas are plain objects, built in
- * microseconds, where zod's classes took 4 ms of each cold start to build this schema alone (README,
+ * microseconds, where zod's classes took 4 ms of each cold start to build this schema alone (docs/architecture.md,
  * "Validation"). `issuesOf` (errors.ts) words its issues.
  */
 import * as v from 'valibot';
@@ -63,7 +63,7 @@ export const EnvSchema = v.pipe(
      * decides alone (one Region only, as the single-stack embedded default does).
      */
     PAIR_VIEW_TABLE: v.optional(tableName),
-    /** manual: automatic triggers never reverse a promotion until an operator re-arms or fails back (see README). */
+    /** manual: automatic triggers never reverse a promotion until an operator re-arms or fails back (see docs/decision-rules.md). */
     FAILBACK_POLICY: v.optional(v.picklist(['manual', 'automatic']), 'manual'),
     DEADLINE_SECONDS: int(30, 86_400, 600),
     COOLDOWN_SECONDS: int(0, 86_400, 900),

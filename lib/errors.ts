@@ -35,9 +35,6 @@ export const issuesOf = (issues: readonly ValidationIssue[], root: string): stri
 
 export class OrchestratorError extends Error {
   override name: string = 'OrchestratorError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** Configuration (environment) is missing or malformed: the function cannot start. */

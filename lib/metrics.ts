@@ -4,7 +4,7 @@
  * serializes it to EMF on stdout, where the Lambda runtime turns it into CloudWatch metrics.
  */
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Action, type Decision } from './core/model.ts';
+import { Action, type Code, type Decision } from './core/model.ts';
 
 export const METRICS_NAMESPACE = 'MqCrdrOrchestrator';
 
@@ -35,6 +35,20 @@ export function decisionMetrics(decisions: Decision[]): MetricPoint[] {
   ];
 }
 
+/** Refusals and waits by their code: which guard holds the pair (REFUSE and WAIT decisions always carry one). */
+export function codeMetrics(decisions: Decision[]): Array<{ name: 'Refusals' | 'Waits'; code: Code; value: number }> {
+  const counts = new Map<string, { name: 'Refusals' | 'Waits'; code: Code; value: number }>();
+  for (const d of decisions) {
+    if ((d.action !== Action.REFUSE && d.action !== Action.WAIT) || d.code === undefined) continue;
+    const name = d.action === Action.REFUSE ? 'Refusals' : 'Waits';
+    const key = `${name}:${d.code}`;
+    const entry = counts.get(key) ?? { name, code: d.code, value: 0 };
+    entry.value += 1;
+    counts.set(key, entry);
+  }
+  return [...counts.values()];
+}
+
 /**
  * Adds the decisions' metrics (and the sweep's heartbeat) and flushes them as one EMF document; nothing is
  * written for no decision and no heartbeat.
@@ -46,4 +60,11 @@ export function publishDecisionMetrics(metrics: Metrics, pairId: string, decisio
   metrics.addDimension('PairId', pairId);
   for (const p of points) metrics.addMetric(p.name, MetricUnit[p.unit], p.value);
   metrics.publishStoredMetrics();
+  // By code as well, in documents of their own (dimensions PairId and Code), so one alarm can watch one guard.
+  for (const c of codeMetrics(decisions)) {
+    const single = metrics.singleMetric();
+    single.addDimension('PairId', pairId);
+    single.addDimension('Code', c.code);
+    single.addMetric(c.name, MetricUnit.Count, c.value);
+  }
 }

@@ -14,6 +14,7 @@ import {
   Action,
   type BreakGlassRecord,
   type BrokerObservation,
+  type Code,
   type CoreEvent,
   type Decision,
   type EscalationHold,
@@ -103,7 +104,7 @@ export interface PairView {
     rearm: Rearm | null;
     viewError?: string;
     /** Whether automatic promotion may start in this Region, as the core decides it (`arming` in the core). */
-    arming: { armed: boolean; why?: string };
+    arming: { armed: true } | { armed: false; code: Code; why: string };
   } | null;
   /** The decisions since the current (or last) operation started; the last 20 when there was none. */
   timeline: Decision[];
@@ -114,7 +115,7 @@ async function pairWideOf(rt: Runtime, state: PairState, now: number): Promise<P
   if (!view) return null;
   const armingOf = (pair: PairViewRead) => {
     const a = arming(state, { now, config: rt.config, pair });
-    return a.armed ? { armed: true } : { armed: false, why: a.why };
+    return a.armed ? { armed: true as const } : { armed: false as const, code: a.code, why: a.why };
   };
   try {
     const { peer } = await view.read(rt.config.pairId);

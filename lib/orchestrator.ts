@@ -22,6 +22,7 @@ import type {
   PairViewRead,
   ReplicationPoint,
 } from './core/model.ts';
+import { Origin, Reversal } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
 import type {
   BrokerApi,
@@ -266,10 +267,9 @@ export async function keepBreakGlass(o: Orchestrator, record: BreakGlassRecord):
       operationId: record.id,
       mode: 'FAILOVER',
       trigger: `operator:${record.operator}`,
-      automatic: false,
+      origin: Origin.OPERATOR,
       // Until the table records it (and the core decides whether it was a fail-back): the safe side.
-      disarms: true,
-      uncertain: true,
+      reversal: Reversal.UNCERTAIN,
       startedAt: record.at,
       acceptedAt: record.at,
       breakGlass: true,

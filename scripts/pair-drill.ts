@@ -120,7 +120,7 @@ export const pairScenarios: Record<string, PairScenario> = {
       d.say(
         'operator',
         'RECONCILE',
-        `${left} events the failover left on ${PRIMARY_REGION}: ${reconcileCommand(`<${PRIMARY_REGION} broker's STOMP URL>`, "<the current primary's STOMP URL>")} drops what consumers processed (their dedup records in the global table) and delivers the rest once (README "Reconcile"; run against real ActiveMQ by test/integration/activemq-e2e.test.ts)`,
+        `${left} events the failover left on ${PRIMARY_REGION}: ${reconcileCommand(`<${PRIMARY_REGION} broker's STOMP URL>`, "<the current primary's STOMP URL>")} drops what consumers processed (their dedup records in the global table) and delivers the rest once (docs/dedup.md "Reconcile after a failover"; run against real ActiveMQ by test/integration/activemq-e2e.test.ts)`,
       );
     },
   },

@@ -134,6 +134,56 @@ export const Action = {
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
+/**
+ * What escalates a switchover: its deadline, the sweep (a deadline whose schedule was missed), a confirmed outage
+ * of the primary's Region, the prediction that it cannot drain, a hold released past the deadline, or an operator.
+ */
+export type EscalatedBy = 'deadline' | 'sweep' | 'outage' | 'prediction' | 'release' | 'operator';
+
+/** The actions that always say why with a code. */
+export type CodedAction = typeof Action.REFUSE | typeof Action.WAIT | typeof Action.IGNORE;
+
+/**
+ * Why a decision refused, waited or ignored: the machine-readable half of its reason. Tests, metrics and the
+ * model test's coverage count these; the prose may change.
+ */
+export const Code = {
+  // IGNORE
+  STALE_EVENT: 'STALE_EVENT',
+  NOT_INTO_ALARM: 'NOT_INTO_ALARM',
+  NOT_CURRENT_OPERATION: 'NOT_CURRENT_OPERATION',
+  ALREADY_ENDED: 'ALREADY_ENDED',
+  ALREADY_FAILOVER: 'ALREADY_FAILOVER',
+  ALREADY_HELD: 'ALREADY_HELD',
+  NOT_HELD: 'NOT_HELD',
+  ALREADY_ARMED: 'ALREADY_ARMED',
+  NOTHING_IN_FLIGHT: 'NOTHING_IN_FLIGHT',
+  // REFUSE (a start, an escalation, a hold)
+  COUNTERPART_MISMATCH: 'COUNTERPART_MISMATCH',
+  ALREADY_PRIMARY: 'ALREADY_PRIMARY',
+  IN_FLIGHT: 'IN_FLIGHT',
+  UNRECORDED_PROMOTION: 'UNRECORDED_PROMOTION',
+  FAILBACK_DISARMED: 'FAILBACK_DISARMED',
+  UNEXPLAINED_DEMOTION: 'UNEXPLAINED_DEMOTION',
+  COOLDOWN: 'COOLDOWN',
+  ESCALATION_HELD: 'ESCALATION_HELD',
+  // REFUSE or WAIT
+  BROKER_UNOBSERVED: 'BROKER_UNOBSERVED',
+  PAIR_VIEW_UNREADABLE: 'PAIR_VIEW_UNREADABLE',
+  // WAIT
+  PROMOTION_UNDER_WAY: 'PROMOTION_UNDER_WAY',
+  LOCAL_NOT_REPLICA: 'LOCAL_NOT_REPLICA',
+  PROMOTE_RETRY: 'PROMOTE_RETRY',
+  NEWER_CHOICE: 'NEWER_CHOICE',
+} as const;
+export type Code = (typeof Code)[keyof typeof Code];
+
+/** A guard's answer when it says no. */
+export interface Refusal {
+  code: Code;
+  why: string;
+}
+
 /** One line of the audit timeline: every handled event yields at least one. */
 export interface Decision {
   at: number;
@@ -141,6 +191,8 @@ export interface Decision {
   event: string;
   action: Action;
   reason: string;
+  /** On REFUSE, WAIT and IGNORE (always), and on a probe counted while promotion stays refused: why, for machines. */
+  code?: Code;
   operationId?: string;
   status: OperationStatus;
   dryRun?: boolean;
@@ -152,10 +204,9 @@ export interface Decision {
   /** On a failover's start or escalation, and on COMPLETE: the operation's RPO estimate. */
   rpo?: RpoEstimate;
   /**
-   * On ESCALATE_TO_FAILOVER: what escalated it, `deadline`, `sweep` (a deadline the schedule missed),
-   * `outage`, `prediction`, `release` (a hold released past the deadline) or `operator:<name>`.
+   * On ESCALATE_TO_FAILOVER: what escalated it (the operator's name is in `operator`).
    */
-  escalatedBy?: string;
+  escalatedBy?: EscalatedBy;
   /** A failover an operator sent while the table could not be written, recorded once it could. */
   breakGlass?: boolean;
 }

@@ -41,7 +41,7 @@
 
 import { onAlarm, onProbe } from './detection.ts';
 import { onDeadline, onSweep } from './escalation.ts';
-import { Action, type CoreEvent, type DecisionContext, type Outcome, type PairState } from './model.ts';
+import { Code, type CoreEvent, type DecisionContext, type Outcome, type PairState } from './model.ts';
 import { complete, onPromoteResult } from './operation.ts';
 import { onAbandon, onBreakGlass, onHold, onOperator, onRearm } from './operator.ts';
 import { supersedeIfMoot, trackRole } from './pair-rules.ts';
@@ -89,7 +89,7 @@ function staleness(step: Step, event: CoreEvent): string | undefined {
 function onEvent(step: Step, event: CoreEvent): void {
   const stale = staleness(step, event);
   if (stale) {
-    step.record(Action.IGNORE, stale);
+    step.ignore(Code.STALE_EVENT, stale);
     return;
   }
   switch (event.type) {

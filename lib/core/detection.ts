@@ -3,20 +3,23 @@
  * probes in a row, or the gray-failure window), outage evidence for escalation, or a problem that needs a person.
  */
 import { escalate, OUTAGE_EVIDENCE_MAX_AGE_MS, outageEscalationDue } from './escalation.ts';
-import { Action, type CoreEvent, Mode, type RemoteOutage, Role } from './model.ts';
+import { Action, Code, type CoreEvent, Mode, type RemoteOutage, Role } from './model.ts';
 import { tryStart } from './operation.ts';
 import { pairRefusal } from './pair-rules.ts';
 import { isInFlight, type Step, seconds } from './step.ts';
 
 export function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>): void {
   if (event.state !== 'ALARM') {
-    step.record(Action.IGNORE, `alarm moved into ${event.state}; only transitions into ALARM trigger`);
+    step.ignore(Code.NOT_INTO_ALARM, `alarm moved into ${event.state}; only transitions into ALARM trigger`);
     return;
   }
   const mismatch = counterpartMismatch(step);
   if (mismatch) {
     raiseProblem(step, 'counterpart', mismatch);
-    step.record(Action.REFUSE, `${event.kind} alarm ${event.alarmName}: the deployment names the wrong remote broker`);
+    step.refuse(
+      Code.COUNTERPART_MISMATCH,
+      `${event.kind} alarm ${event.alarmName}: the deployment names the wrong remote broker`,
+    );
     return;
   }
   tryStart(step, Mode.SWITCHOVER, `alarm:${event.alarmName}`, `${event.kind} alarm ${event.alarmName}`);
@@ -176,7 +179,9 @@ export function onProbe(step: Step, probe: ProbeEvent): void {
   if (refused) {
     // Refused and notified at the threshold already: a probe that keeps failing counts quietly.
     const how = gray ? `${recent.length} probes within ${seconds(window ?? 0)}` : `${inRow} probes in a row`;
-    step.record(Action.COUNT_PROBE, `primary unhealthy (${how}); automatic promotion stays refused: ${refused}`);
+    step.record(Action.COUNT_PROBE, `primary unhealthy (${how}); automatic promotion stays refused: ${refused.why}`, {
+      code: refused.code,
+    });
     return;
   }
   tryStart(

@@ -3,7 +3,7 @@
  * primary's Region, or when it cannot drain in time; never while an operator holds it. The sweep also re-sends
  * a Promote whose answer was lost.
  */
-import { Action, Mode, type Operation, OperationStatus, Role } from './model.ts';
+import { Action, Code, type EscalatedBy, Mode, type Operation, OperationStatus, Role } from './model.ts';
 import { fail, markInProgress } from './operation.ts';
 import { newerChoiceBlocks } from './pair-rules.ts';
 import { estimateDrain } from './predict.ts';
@@ -17,11 +17,11 @@ export const OUTAGE_EVIDENCE_MAX_AGE_MS = 150_000;
 export function onDeadline(step: Step, operationId: string): void {
   const op = step.op;
   if (!op || op.id !== operationId) {
-    step.record(Action.IGNORE, `deadline belongs to ${operationId}, not to the current operation`);
+    step.ignore(Code.NOT_CURRENT_OPERATION, `deadline belongs to ${operationId}, not to the current operation`);
   } else if (!isInFlight(op)) {
-    step.record(Action.IGNORE, `operation already ${op.status}`);
+    step.ignore(Code.ALREADY_ENDED, `operation already ${op.status}`);
   } else if (op.mode === Mode.FAILOVER) {
-    step.record(Action.IGNORE, 'operation already escalated to FAILOVER');
+    step.ignore(Code.ALREADY_FAILOVER, 'operation already escalated to FAILOVER');
   } else {
     escalate(step, op, 'deadline', `switchover did not complete within ${seconds(step.ctx.config.deadlineMs)}`);
   }
@@ -57,18 +57,21 @@ export function onSweep(step: Step): void {
     markInProgress(step, op, 'Promote acceptance was not recorded, but the broker shows the promotion under way');
   } else if (observation.role === Role.UNKNOWN) {
     // Blind, the sweep can tell neither whether a promotion is under way nor whether to fail: it waits.
-    step.record(Action.WAIT, `local broker could not be observed (${observation.error ?? 'no detail'}); Promote not re-sent`);
+    step.wait(
+      Code.BROKER_UNOBSERVED,
+      `local broker could not be observed (${observation.error ?? 'no detail'}); Promote not re-sent`,
+    );
   } else if (op.promoteAttempts >= config.maxPromoteAttempts && observation.promotionPending) {
     // Failing now would lose track of the switchover still under way; keep waiting for it, every retry period.
     op.promoteRequestedAt = now;
-    step.record(
-      Action.WAIT,
+    step.wait(
+      Code.PROMOTION_UNDER_WAY,
       `Promote ${op.mode} not accepted after ${op.promoteAttempts} attempts; the switchover is still under way, so the operation waits for it`,
     );
   } else if (op.promoteAttempts >= config.maxPromoteAttempts) {
     fail(step, op, `Promote ${op.mode} not accepted after ${op.promoteAttempts} attempts`);
   } else if (observation.role !== Role.REPLICA) {
-    step.record(Action.WAIT, `local broker is ${observation.role} (${observation.brokerState}); Promote not re-sent`);
+    step.wait(Code.LOCAL_NOT_REPLICA, `local broker is ${observation.role} (${observation.brokerState}); Promote not re-sent`);
   } else if (!newerChoiceBlocks(step, op, `Promote ${op.mode} not accepted yet; attempt ${op.promoteAttempts + 1}`)) {
     op.promoteAttempts += 1;
     op.promoteRequestedAt = now;
@@ -113,11 +116,11 @@ function cannotDrainInTime(step: Step, op: Operation): string | undefined {
   return `${estimate.events} events not replicated (QueueSize) at ${iso(estimate.at)}, draining ${estimate.drainRate.toFixed(1)} events/s over ${estimate.points} datapoints, ${zero}; deadline ${iso(op.deadlineAt)}`;
 }
 
-export function escalate(step: Step, op: Operation, trigger: string, reason: string, dryRun = false): void {
+export function escalate(step: Step, op: Operation, by: EscalatedBy, reason: string, dryRun = false): void {
   const { now, observation } = step.ctx;
   const held = holdOf(step, op);
-  if (held && !trigger.startsWith('operator:')) {
-    step.record(Action.REFUSE, `${reason}, but ${held.operator} holds automatic escalation (${held.reason})`);
+  if (held && by !== 'operator') {
+    step.refuse(Code.ESCALATION_HELD, `${reason}, but ${held.operator} holds automatic escalation (${held.reason})`);
     step.notify(
       'escalation held',
       `${reason}; not failing over because ${held.operator} holds escalation: release it or fail over by hand`,
@@ -125,18 +128,18 @@ export function escalate(step: Step, op: Operation, trigger: string, reason: str
     return;
   }
   // An automatic escalation passes the same guard as a re-sent Promote (an operator's is the operator's call).
-  if (!trigger.startsWith('operator:') && newerChoiceBlocks(step, op, `${reason}; failover`)) return;
+  if (by !== 'operator' && newerChoiceBlocks(step, op, `${reason}; failover`)) return;
   if (observation.role !== Role.REPLICA) {
     // PRIMARY but not yet RUNNING: the switchover is finishing. UNKNOWN: never promote blind; the sweep retries.
-    step.record(
-      Action.WAIT,
+    step.wait(
+      observation.role === Role.UNKNOWN ? Code.BROKER_UNOBSERVED : Code.LOCAL_NOT_REPLICA,
       `${reason}, but the local broker is ${observation.role} (${observation.brokerState}); failover not requested`,
     );
     return;
   }
   if (dryRun) {
     step.record(Action.ESCALATE_TO_FAILOVER, `${reason}; dry run: Promote FAILOVER not called`, { dryRun: true });
-    step.notify('dry run: would escalate to FAILOVER', `${reason} (trigger ${trigger})`);
+    step.notify('dry run: would escalate to FAILOVER', `${reason} (by ${by})`);
     return;
   }
   step.cancelDeadlineIfPending(op);
@@ -150,7 +153,7 @@ export function escalate(step: Step, op: Operation, trigger: string, reason: str
   step.record(
     Action.ESCALATE_TO_FAILOVER,
     `${reason}; failover may leave unreplicated messages on the old primary; ${describeRpo(op.rpo)}`,
-    { rpo: op.rpo, escalatedBy: trigger },
+    { rpo: op.rpo, escalatedBy: by },
   );
-  step.notify('escalated to FAILOVER', `${reason} (trigger ${trigger})`);
+  step.notify('escalated to FAILOVER', `${reason} (by ${by})`);
 }

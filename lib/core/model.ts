@@ -120,10 +120,32 @@ export interface Redirect {
   doneAt?: number;
 }
 
+/** Who started an operation (or escalated it): an alarm or a probe, or an operator (API, CLI, ARC plan). */
+export const Origin = { AUTOMATIC: 'AUTOMATIC', OPERATOR: 'OPERATOR' } as const;
+export type Origin = (typeof Origin)[keyof typeof Origin];
+
+/**
+ * What a promotion does to automatic promotion in the other direction (under FAILBACK_POLICY=manual), decided once,
+ * when it is first recorded:
+ *  - DISARMS: automatic triggers may not reverse it until an operator re-arms (every automatic promotion, and an
+ *    operator's move that reverses nothing disarming);
+ *  - UNCERTAIN: disarms too; this Region could not know what it reversed (the pair view unreadable, or behind the
+ *    local broker's demotion), so a reversal of it by hand does not count as a fail-back either;
+ *  - FAILBACK: an operator's reversal by hand of a promotion that disarmed: it re-arms, and disarms nothing;
+ *  - ALONE: one stack without a pair view: nothing to reverse.
+ */
+export const Reversal = { DISARMS: 'DISARMS', UNCERTAIN: 'UNCERTAIN', FAILBACK: 'FAILBACK', ALONE: 'ALONE' } as const;
+export type Reversal = (typeof Reversal)[keyof typeof Reversal];
+
+/** Whether a promotion keeps automatic triggers from reversing it. */
+export const disarmsReversal = (r: Reversal): boolean => r === Reversal.DISARMS || r === Reversal.UNCERTAIN;
+
 export interface Operation {
   id: string;
   mode: Mode;
   status: OperationStatus;
+  origin: Origin;
+  /** What started it, for people: `alarm:<name>`, `health-check` or `operator:<name>`. */
   trigger: string;
   reason: string;
   startedAt: number;
@@ -156,18 +178,8 @@ export interface Promotion {
   operationId: string;
   mode: Mode;
   trigger: string;
-  /** Started by an alarm or a probe, not by an operator (API, CLI, ARC plan). */
-  automatic: boolean;
-  /**
-   * Automatic triggers may not reverse it (FAILBACK_POLICY=manual) until an operator re-arms: every promotion
-   * disarms its reversal, except an operator's fail-back, the reversal by hand of a promotion that disarmed.
-   */
-  disarms: boolean;
-  /**
-   * Decided while this Region could not know what the promotion reversed (the pair view unreadable, or behind
-   * the local broker's demotion): it disarms, and a reversal of it by hand does not count as a fail-back.
-   */
-  uncertain?: boolean;
+  origin: Origin;
+  reversal: Reversal;
   startedAt: number;
   /** When Amazon MQ accepted the Promote (or it was seen under way). */
   acceptedAt?: number;

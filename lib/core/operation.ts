@@ -2,7 +2,20 @@
  * The operation's lifecycle: start (with the guards every start passes), Promote accepted, completed (observed,
  * never assumed), failed.
  */
-import { Action, type CoreEvent, type EscalationHold, Mode, type Operation, OperationStatus, Role } from './model.ts';
+import {
+  Action,
+  Code,
+  type CoreEvent,
+  disarmsReversal,
+  type EscalationHold,
+  Mode,
+  type Operation,
+  OperationStatus,
+  Origin,
+  type Refusal,
+  Reversal,
+  Role,
+} from './model.ts';
 import { pairRefusal, promotionOf } from './pair-rules.ts';
 import { describeRpo, rpoNow } from './rpo.ts';
 import { isInFlight, isRequested, type Step, seconds } from './step.ts';
@@ -10,29 +23,32 @@ import { isInFlight, isRequested, type Step, seconds } from './step.ts';
 export function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_RESULT' }>): void {
   const op = step.op;
   if (!op || op.id !== event.operationId || op.mode !== event.mode || !isInFlight(op)) {
-    step.record(Action.IGNORE, 'result of a Promote that the current operation no longer waits for');
+    step.ignore(Code.NOT_CURRENT_OPERATION, 'result of a Promote that the current operation no longer waits for');
     return;
   }
   if (event.accepted) {
     if (isRequested(op)) {
       markInProgress(step, op, `Amazon MQ accepted Promote ${op.mode}`);
     } else {
-      step.record(Action.IGNORE, `operation already ${op.status}`);
+      step.ignore(Code.ALREADY_ENDED, `operation already ${op.status}`);
     }
     return;
   }
   const error = event.error ?? 'unknown error';
   if (event.retryable && op.promoteAttempts < step.ctx.config.maxPromoteAttempts) {
-    step.record(Action.WAIT, `Promote ${op.mode} failed (${error}); the sweep sends it again`);
+    step.wait(Code.PROMOTE_RETRY, `Promote ${op.mode} failed (${error}); the sweep sends it again`);
   } else if (step.ctx.observation.promotionPending) {
     // An earlier Promote of this operation whose answer was lost, or the switchover a failover interrupts:
     // either way a promotion is under way, and failing would let another operation start beside it.
-    step.record(
-      Action.WAIT,
+    step.wait(
+      Code.PROMOTION_UNDER_WAY,
       `Promote ${op.mode} rejected (${error}), but the broker shows a promotion under way; waiting for it`,
     );
   } else if (step.ctx.observation.role === Role.UNKNOWN) {
-    step.record(Action.WAIT, `Promote ${op.mode} rejected (${error}) and the broker could not be observed; the sweep decides`);
+    step.wait(
+      Code.BROKER_UNOBSERVED,
+      `Promote ${op.mode} rejected (${error}) and the broker could not be observed; the sweep decides`,
+    );
   } else {
     fail(step, op, `Promote ${op.mode} rejected: ${error}`);
   }
@@ -52,8 +68,8 @@ export function tryStart(
   const { now, config, observation } = step.ctx;
   const refusal = startRefusal(step, mode) ?? (byOperator ? undefined : pairRefusal(step));
   if (refusal) {
-    step.record(Action.REFUSE, `${reason}: ${refusal}`);
-    step.notify(`refused ${mode}`, `${reason}: ${refusal}`);
+    step.refuse(refusal.code, `${reason}: ${refusal.why}`);
+    step.notify(`refused ${mode}`, `${reason}: ${refusal.why}`);
     return;
   }
   const action = mode === Mode.SWITCHOVER ? Action.START_SWITCHOVER : Action.START_FAILOVER;
@@ -67,6 +83,7 @@ export function tryStart(
     id,
     mode,
     status: mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_REQUESTED : OperationStatus.FAILOVER_REQUESTED,
+    origin: byOperator ? Origin.OPERATOR : Origin.AUTOMATIC,
     trigger,
     reason,
     startedAt: now,
@@ -93,20 +110,29 @@ export function tryStart(
 }
 
 /** Why no operation may start, for operators and automatic triggers alike. */
-function startRefusal(step: Step, mode: Mode): string | undefined {
+function startRefusal(step: Step, mode: Mode): Refusal | undefined {
   const { observation } = step.ctx;
   const op = step.op;
   if (observation.role === Role.UNKNOWN) {
-    return `local broker could not be observed (${observation.error ?? 'no detail'}); never promote blind`;
+    return {
+      code: Code.BROKER_UNOBSERVED,
+      why: `local broker could not be observed (${observation.error ?? 'no detail'}); never promote blind`,
+    };
   }
   if (observation.role === Role.PRIMARY) {
-    return 'local broker is already the PRIMARY; only a replica is promoted';
+    return { code: Code.ALREADY_PRIMARY, why: 'local broker is already the PRIMARY; only a replica is promoted' };
   }
   if (op && isInFlight(op)) {
-    return `${op.mode} ${op.id} is already in flight (${op.status})${mode === Mode.SWITCHOVER && op.mode === Mode.FAILOVER ? '; a switchover never interrupts a failover' : ''}`;
+    return {
+      code: Code.IN_FLIGHT,
+      why: `${op.mode} ${op.id} is already in flight (${op.status})${mode === Mode.SWITCHOVER && op.mode === Mode.FAILOVER ? '; a switchover never interrupts a failover' : ''}`,
+    };
   }
   if (observation.promotionPending) {
-    return 'the local broker shows a promotion under way that no operation of this pair records; promote by hand only after it ends';
+    return {
+      code: Code.UNRECORDED_PROMOTION,
+      why: 'the local broker shows a promotion under way that no operation of this pair records; promote by hand only after it ends',
+    };
   }
   return undefined;
 }
@@ -129,8 +155,8 @@ export function complete(step: Step, op: Operation): void {
   promotion.acceptedAt ??= now;
   step.state.lastPromotion = promotion;
   const disarms =
-    promotion.disarms && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
-      ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.uncertain ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`
+    disarmsReversal(promotion.reversal) && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
+      ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.reversal === Reversal.UNCERTAIN ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`
       : '';
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${seconds(now - op.startedAt)} after the operation started; ${describeRpo(op.rpo)}${disarms}`;
   step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });

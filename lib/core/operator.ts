@@ -3,7 +3,17 @@
  * break-glass failover recorded once the table answers again.
  */
 import { escalate } from './escalation.ts';
-import { Action, type BreakGlassRecord, type CoreEvent, Mode, type Operation, OperationStatus, RpoUnknown } from './model.ts';
+import {
+  Action,
+  type BreakGlassRecord,
+  Code,
+  type CoreEvent,
+  Mode,
+  type Operation,
+  OperationStatus,
+  Origin,
+  RpoUnknown,
+} from './model.ts';
 import { tryStart } from './operation.ts';
 import { disarmedBy, promotionOf } from './pair-rules.ts';
 import { isInFlight, iso, overdueBy, rememberRequest, type Step, seconds } from './step.ts';
@@ -13,7 +23,7 @@ export function onOperator(step: Step, event: Extract<CoreEvent, { type: 'OPERAT
   const trigger = `operator:${event.operator}`;
   const dryRun = event.dryRun === true;
   if (event.mode === Mode.FAILOVER && op && isInFlight(op) && op.mode === Mode.SWITCHOVER) {
-    escalate(step, op, trigger, `operator interrupts the switchover: ${event.reason}`, dryRun);
+    escalate(step, op, 'operator', `operator interrupts the switchover: ${event.reason}`, dryRun);
     return;
   }
   const holdEscalation =
@@ -32,14 +42,14 @@ export function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>):
   const held = state.escalationHold;
   if (event.hold) {
     if (held) {
-      step.record(Action.IGNORE, `escalation already held by ${held.operator} (${held.reason})`);
+      step.ignore(Code.ALREADY_HELD, `escalation already held by ${held.operator} (${held.reason})`);
       return;
     }
     // A hold with nothing to hold would wait, forgotten, for the next operation and stop its escalation.
     const op = step.op;
     if (!op || !isInFlight(op)) {
-      step.record(
-        Action.REFUSE,
+      step.refuse(
+        Code.NOTHING_IN_FLIGHT,
         `no operation in flight${op ? ` (${op.id} is ${op.status})` : ''}: nothing to hold. A hold stops the escalation of an operation under way; to move the primary without escalation, start it with mqdr switchover --no-escalate`,
       );
       return;
@@ -50,7 +60,7 @@ export function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>):
     return;
   }
   if (!held) {
-    step.record(Action.IGNORE, 'automatic escalation is not held');
+    step.ignore(Code.NOT_HELD, 'automatic escalation is not held');
     return;
   }
   delete state.escalationHold;
@@ -67,7 +77,7 @@ export function onHold(step: Step, event: Extract<CoreEvent, { type: 'HOLD' }>):
 export function onRearm(step: Step, event: Extract<CoreEvent, { type: 'REARM' }>): void {
   const disarmed = disarmedBy(step);
   if (!disarmed) {
-    step.record(Action.IGNORE, 'automatic promotion is armed: no automatic promotion of the pair waits for a re-arm');
+    step.ignore(Code.ALREADY_ARMED, 'automatic promotion is armed: no automatic promotion of the pair waits for a re-arm');
     return;
   }
   step.state.rearm = { operator: event.operator, reason: event.reason, at: step.ctx.now };
@@ -81,7 +91,7 @@ export function onRearm(step: Step, event: Extract<CoreEvent, { type: 'REARM' }>
 export function onAbandon(step: Step, event: Extract<CoreEvent, { type: 'ABANDON' }>): void {
   const op = step.op;
   if (!op || !isInFlight(op)) {
-    step.record(Action.IGNORE, `no operation in flight${op ? ` (${op.id} is ${op.status})` : ''}: nothing to abandon`);
+    step.ignore(Code.NOTHING_IN_FLIGHT, `no operation in flight${op ? ` (${op.id} is ${op.status})` : ''}: nothing to abandon`);
     return;
   }
   step.cancelDeadlineIfPending(op);
@@ -115,6 +125,7 @@ export function onBreakGlass(step: Step, record: BreakGlassRecord): void {
       id: record.id,
       mode: Mode.FAILOVER,
       status: OperationStatus.FAILOVER_IN_PROGRESS,
+      origin: Origin.OPERATOR,
       trigger: `operator:${record.operator}`,
       reason: record.reason,
       startedAt: record.at,

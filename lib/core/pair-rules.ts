@@ -6,12 +6,17 @@
 import {
   Action,
   type BrokerObservation,
+  Code,
   type DecisionContext,
+  disarmsReversal,
   type Operation,
   OperationStatus,
+  Origin,
   type PairState,
   type Promotion,
   type Rearm,
+  type Refusal,
+  Reversal,
   Role,
 } from './model.ts';
 import { iso, Step, seconds } from './step.ts';
@@ -41,18 +46,20 @@ export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) =
  * lags, or that Region could not publish), under any policy; under the manual fail-back policy, the pair's
  * newest promotion when it was automatic and made by the other Region. A re-arm after it lifts either.
  */
-export function disarmedBy(step: Step): { promotion?: Promotion; why: string } | undefined {
+export function disarmedBy(step: Step): (Refusal & { promotion?: Promotion }) | undefined {
   const { config } = step.ctx;
   const promotion = newestPromotion(step);
   const demotedAt = step.state.demotedAt;
   if (demotedAt !== undefined && unexplainedDemotion(step)) {
     return {
+      code: Code.UNEXPLAINED_DEMOTION,
       why: `the local broker was the primary and was seen a replica at ${iso(demotedAt)}, but the pair view shows no promotion by the other Region that explains it (the view lags, or that Region could not publish); automatic promotion waits until it does`,
     };
   }
   if (!promotion || promotion.region === (config.region ?? promotion.region) || !stillDisarms(step, promotion)) return undefined;
   const what = `${promotion.region}'s ${promotion.mode} ${promotion.operationId} (${promotion.trigger}, started ${iso(promotion.startedAt)})`;
   return {
+    code: Code.FAILBACK_DISARMED,
     promotion,
     why: `automatic fail-back is disarmed: automatic triggers never reverse ${what} (FAILBACK_POLICY=manual)`,
   };
@@ -65,12 +72,28 @@ export function disarmedBy(step: Step): { promotion?: Promotion; why: string } |
 export function arming(
   state: PairState,
   ctx: Pick<DecisionContext, 'now' | 'config' | 'pair'>,
-): { armed: true } | { armed: false; why: string; promotion?: Promotion } {
+): { armed: true } | ({ armed: false; promotion?: Promotion } & Refusal) {
   const step = new Step(state, { type: 'SWEEP' }, { ...ctx, observation: UNOBSERVED, newOperationId: () => '' });
+  const refusal = armingRefusal(step);
+  return refusal ? { armed: false, ...refusal } : { armed: true };
+}
+
+/** What keeps automatic promotion from this Region disarmed: the view unreadable (it waits), or disarmedBy. */
+function armingRefusal(step: Step): (Refusal & { promotion?: Promotion }) | undefined {
+  const { pair } = step.ctx;
+  if (pair?.error !== undefined) {
+    return {
+      code: Code.PAIR_VIEW_UNREADABLE,
+      why: `the pair view cannot be read (${pair.error}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`,
+    };
+  }
   const disarmed = disarmedBy(step);
-  return disarmed
-    ? { armed: false, why: disarmed.why, ...(disarmed.promotion ? { promotion: disarmed.promotion } : {}) }
-    : { armed: true };
+  return (
+    disarmed && {
+      ...disarmed,
+      why: `${disarmed.why}; re-arm it (mqdr rearm) or fail back by hand (mqdr switchover, then reconcile)`,
+    }
+  );
 }
 
 /** No observation: `arming` reads the pair-wide facts only. */
@@ -94,7 +117,7 @@ function stillDisarms(step: Step, promotion: Promotion): boolean {
   const rearm = newestRearm(step);
   return (
     (step.ctx.config.failbackPolicy ?? 'manual') === 'manual' &&
-    promotion.disarms !== false &&
+    disarmsReversal(promotion.reversal) &&
     !(rearm && rearm.at >= promotion.startedAt)
   );
 }
@@ -106,18 +129,18 @@ function stillDisarms(step: Step, promotion: Promotion): boolean {
  * uncertain, so that its own reversal by hand is not taken for a fail-back either: guessing "fail-back" there
  * would let automatic triggers reverse an operator's promotion.
  */
-function reversalOf(step: Step, op: Operation): Pick<Promotion, 'disarms' | 'uncertain'> {
-  if (!op.trigger.startsWith('operator:')) return { disarms: true };
+function reversalOf(step: Step, op: Operation): Reversal {
+  if (op.origin === Origin.AUTOMATIC) return Reversal.DISARMS;
   const { pair } = step.ctx;
-  if (pair === undefined) return { disarms: false }; // one stack alone: nothing to reverse
-  if (pair.error !== undefined || unexplainedDemotion(step)) return { disarms: true, uncertain: true };
+  if (pair === undefined) return Reversal.ALONE;
+  if (pair.error !== undefined || unexplainedDemotion(step)) return Reversal.UNCERTAIN;
   const peer = pair.peer?.lastPromotion;
   const failback =
     peer !== undefined &&
     peer.startedAt <= op.startedAt + MAX_CLOCK_SKEW_MS &&
-    peer.uncertain !== true &&
+    peer.reversal !== Reversal.UNCERTAIN &&
     stillDisarms(step, peer);
-  return { disarms: !failback };
+  return failback ? Reversal.FAILBACK : Reversal.DISARMS;
 }
 
 /**
@@ -148,13 +171,10 @@ export function trackRole(step: Step): void {
 }
 
 /** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */
-export function pairRefusal(step: Step): string | undefined {
+export function pairRefusal(step: Step): Refusal | undefined {
   const { now, config, pair } = step.ctx;
-  if (pair?.error !== undefined) {
-    return `the pair view cannot be read (${pair.error}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`;
-  }
-  const disarmed = disarmedBy(step);
-  if (disarmed) return `${disarmed.why}; re-arm it (mqdr rearm) or fail back by hand (mqdr switchover, then reconcile)`;
+  const disarmed = armingRefusal(step);
+  if (disarmed) return { code: disarmed.code, why: disarmed.why };
   const op = step.op;
   // From either Region's newest promotion as soon as it took hold (accepted, or completed): one still under way
   // counts, as it completes any moment.
@@ -167,7 +187,10 @@ export function pairRefusal(step: Step): string | undefined {
   ];
   const last = completions.sort((a, b) => b.at - a.at)[0];
   if (last && now < last.at + config.cooldownMs) {
-    return `pair-wide cooldown after ${last.what} for another ${seconds(last.at + config.cooldownMs - now)}`;
+    return {
+      code: Code.COOLDOWN,
+      why: `pair-wide cooldown after ${last.what} for another ${seconds(last.at + config.cooldownMs - now)}`,
+    };
   }
   return undefined;
 }
@@ -190,9 +213,9 @@ export function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>
     operationId: op.id,
     mode: op.mode,
     trigger: op.trigger,
-    automatic: !op.trigger.startsWith('operator:'),
+    origin: op.origin,
     // Decided once, when the promotion is first recorded: what it reversed then.
-    ...(previous ? { disarms: previous.disarms } : reversalOf(step, op)),
+    reversal: previous ? previous.reversal : reversalOf(step, op),
     startedAt: op.startedAt,
     ...(op.breakGlass ? { breakGlass: true } : {}),
     ...extra,
@@ -213,8 +236,8 @@ export function newerChoiceBlocks(step: Step, op: Operation, what: string): bool
   if (pair === undefined) return false;
   if (pair.error !== undefined) {
     // Whether the other Region promoted since this operation started is unknown: never promote blind.
-    step.record(
-      Action.WAIT,
+    step.wait(
+      Code.PAIR_VIEW_UNREADABLE,
       `${what}, but the pair view cannot be read (${pair.error}); Promote not sent, the sweep tries again`,
     );
     return true;
@@ -224,7 +247,7 @@ export function newerChoiceBlocks(step: Step, op: Operation, what: string): bool
   const since = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}, started ${iso(peer.startedAt)}) since this ${op.mode} started at ${iso(op.startedAt)} (within the ${seconds(MAX_CLOCK_SKEW_MS)} clock allowance)`;
   // Ended only once the peer's promotion took hold (its Promote may still be refused) and nothing is pending here.
   if (observation.role !== Role.REPLICA || observation.promotionPending || tookHoldAt(peer) === undefined) {
-    step.record(Action.WAIT, `${what}, but ${since}; Promote not sent`);
+    step.wait(Code.NEWER_CHOICE, `${what}, but ${since}; Promote not sent`);
     return true;
   }
   step.cancelDeadlineIfPending(op);

@@ -2,7 +2,7 @@
  * Client redirection after a completed promotion: requested once, retried by the sweep with a doubling delay,
  * dropped when the local broker is a replica again.
  */
-import { Action, type CoreEvent, type Operation, type Redirect, Role } from './model.ts';
+import { Action, Code, type CoreEvent, type Operation, type Redirect, Role } from './model.ts';
 import { isPromoted, type Step, seconds } from './step.ts';
 
 /** When the sweep sends a failed redirection again: doubling from the configured delay, at most an hour. */
@@ -32,7 +32,7 @@ export function onRedirectResult(step: Step, event: Extract<CoreEvent, { type: '
   const op = step.op;
   const redirect = op?.redirect;
   if (!op || op.id !== event.operationId || redirect?.status !== 'PENDING') {
-    step.record(Action.IGNORE, 'result of a client redirection that the current operation no longer waits for');
+    step.ignore(Code.NOT_CURRENT_OPERATION, 'result of a client redirection that the current operation no longer waits for');
     return;
   }
   const { now, config } = step.ctx;

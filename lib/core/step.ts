@@ -3,8 +3,10 @@
  * with the small predicates every module of the core shares.
  */
 import {
-  type Action,
+  Action,
   type BrokerObservation,
+  type Code,
+  type CodedAction,
   type Command,
   type CoreEvent,
   type Decision,
@@ -88,7 +90,24 @@ export class Step {
     return this.state.operation;
   }
 
-  record(action: Action, reason: string, extra: Partial<Decision> = {}): void {
+  /** Records a decision; REFUSE, WAIT and IGNORE go through refuse(), wait() and ignore(), which carry a code. */
+  record(action: Exclude<Action, CodedAction>, reason: string, extra: Partial<Decision> = {}): void {
+    this.push(action, reason, extra);
+  }
+
+  refuse(code: Code, reason: string): void {
+    this.push(Action.REFUSE, reason, { code });
+  }
+
+  wait(code: Code, reason: string): void {
+    this.push(Action.WAIT, reason, { code });
+  }
+
+  ignore(code: Code, reason: string): void {
+    this.push(Action.IGNORE, reason, { code });
+  }
+
+  private push(action: Action, reason: string, extra: Partial<Decision>): void {
     const op = this.state.operation;
     const { event } = this;
     const requester = isOperatorRequest(event)

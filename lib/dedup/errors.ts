@@ -3,9 +3,6 @@ import type { $ZodError } from 'zod/v4/core';
 
 export class DedupError extends Error {
   override name: string = 'DedupError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A message ID, consumer group or option is unusable. Nothing was written. */

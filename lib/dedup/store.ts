@@ -7,7 +7,7 @@
  *                  └── release (handler failed) ──► no record: the redelivery processes it again
  *
  * Claims are single-item conditional writes: two consumers never both hold a live lease in one Region. Global
- * table facts (see README "Dedup on global tables"):
+ * table facts (see docs/dedup.md "Dedup on global tables"):
  * - MREC (eventual): conditions are checked against the local replica only. Two Regions can both claim one
  *   message within the replication delay (typically under a second); exactly-once holds within a Region.
  * - MRSC (strong): conditions and consistent reads see every Region's writes; a concurrent write of the same

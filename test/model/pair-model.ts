@@ -20,7 +20,7 @@
  *  P5 every invocation returns within its budget (2 s here, 1 s slack);
  *  P6 an invocation fails only with the orchestrator's typed errors;
  *  P7 at rest the pair has one primary and no promotion under way.
- * What the view cannot show in time (its replication delay, a Region down) is outside P1 and P2: the README
+ * What the view cannot show in time (its replication delay, a Region down) is outside P1 and P2: docs/decision-rules.md
  * says why the guards stay safe then.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -259,10 +259,13 @@ class PairRun {
         )
       )
         tally(a);
-      if (a === 'REFUSE' && /disarmed|explains it/.test(e.decision.reason)) tally('refused: fail-back disarmed');
-      if (a === 'REFUSE' && /pair-wide cooldown/.test(e.decision.reason)) tally('refused: pair-wide cooldown');
-      if (/pair view cannot be read/.test(e.decision.reason)) tally('waited: pair view unreadable');
-      if (a === 'IGNORE' && e.decision.reason.startsWith('stale:')) tally('ignored: stale event');
+      // Counted by the decision's code, never by its prose.
+      const code = e.decision.code;
+      if (a === 'REFUSE' && (code === 'FAILBACK_DISARMED' || code === 'UNEXPLAINED_DEMOTION'))
+        tally('refused: fail-back disarmed');
+      if (a === 'REFUSE' && code === 'COOLDOWN') tally('refused: pair-wide cooldown');
+      if (code === 'PAIR_VIEW_UNREADABLE') tally('waited: pair view unreadable');
+      if (a === 'IGNORE' && code === 'STALE_EVENT') tally('ignored: stale event');
     }
     if (this.breakGlass.length > 0) tally('break-glass failovers');
     tally(`schedules (${this.s.policy} fail-back)`);
@@ -377,10 +380,7 @@ class PairRun {
       const r = call.region as Region;
       const op = records[r]?.operation;
       const operationId = op?.id ?? `unrecorded@${call.at}`;
-      const byOperator =
-        this.operatorOps.has(operationId) ||
-        (op?.trigger.startsWith('operator:') ?? false) ||
-        call.at <= this.lastOperatorPromote;
+      const byOperator = this.operatorOps.has(operationId) || op?.origin === 'OPERATOR' || call.at <= this.lastOperatorPromote;
       if (this.accepted.some((a) => a.operationId === operationId)) continue; // an escalation, or a re-sent Promote
       const previous = this.accepted.at(-1);
       const reversesDisarming = previous !== undefined && this.stillDisarms(previous);

@@ -51,7 +51,7 @@ const consumer = await startStompConsumer({
   destination: `/queue/${env('QUEUE')}`,
   store,
   // One message at a time: with more, a SIGKILL at one message's crash point can also catch another between its
-  // side effect and its completion, the window no store can close (README), and it runs again after the lease.
+  // side effect and its completion, the window no store can close (docs/dedup.md), and it runs again after the lease.
   prefetch: 1,
   idOf: (message) => {
     nth.set(message, ++seen);

@@ -44,13 +44,13 @@ describe('decide: starting an operation', () => {
   it.each(['OK', 'INSUFFICIENT_DATA'] as const)('ignores an alarm transition into %s, and records why', (state) => {
     const out = step(initialState('orders'), lagAlarm(state));
     expect(promotes(out)).toEqual([]);
-    expect(out.decisions).toMatchObject([{ action: 'IGNORE', reason: expect.stringContaining('only transitions into ALARM') }]);
+    expect(out.decisions).toMatchObject([{ action: 'IGNORE', code: 'NOT_INTO_ALARM' }]);
   });
 
   it('refuses when the local broker is already the PRIMARY (never promote a primary)', () => {
     const out = step(initialState('orders'), lagAlarm(), { observation: promoted });
     expect(promotes(out)).toEqual([]);
-    expect(out.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('already the PRIMARY') }]);
+    expect(out.decisions).toMatchObject([{ action: 'REFUSE', code: 'ALREADY_PRIMARY' }]);
   });
 
   it('refuses when the local broker cannot be observed (never promote blind)', () => {
@@ -62,7 +62,7 @@ describe('decide: starting an operation', () => {
   it('refuses a second operation while one is in flight (single flight)', () => {
     const out = step(switchoverInProgress(), lagAlarm(), { now: T0 + 1_000 });
     expect(promotes(out)).toEqual([]);
-    expect(out.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('already in flight') }]);
+    expect(out.decisions).toMatchObject([{ action: 'REFUSE', code: 'IN_FLIGHT' }]);
   });
 
   it('refuses an alarm during the cooldown after a completed operation, but not an operator', () => {
@@ -70,7 +70,7 @@ describe('decide: starting an operation', () => {
     expect(done.operation?.status).toBe('COMPLETED');
     // Roles swapped back (an operator failed back): the local broker is a replica again.
     const flap = step(done, lagAlarm(), { now: T0 + 120_000 });
-    expect(flap.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('cooldown') }]);
+    expect(flap.decisions).toMatchObject([{ action: 'REFUSE', code: 'COOLDOWN' }]);
     const operator = step(
       done,
       { type: 'OPERATOR', mode: 'SWITCHOVER', reason: 'game day', operator: 'alice' },
@@ -140,7 +140,7 @@ describe('decide: a switchover in flight', () => {
     const early = step(s, { type: 'SWEEP' }, { now: T0 + 599_000 });
     expect(promotes(early)).toEqual([]);
     const late = step(s, { type: 'SWEEP' }, { now: T0 + 640_000 });
-    expect(late.decisions[0]).toMatchObject({ action: 'ESCALATE_TO_FAILOVER', reason: expect.stringContaining('backstop') });
+    expect(late.decisions[0]).toMatchObject({ action: 'ESCALATE_TO_FAILOVER', escalatedBy: 'sweep' });
     const op = late.state.operation as NonNullable<PairState['operation']>;
     const lateDeadline = step(late.state, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 641_000 });
     expect(promotes(lateDeadline)).toEqual([]);
@@ -315,14 +315,14 @@ describe('decide: never losing track of a promotion under way', () => {
     const s = step(initialState('orders'), lagAlarm()).state;
     const out = step(s, rejected(s.operation?.id as string, 'SWITCHOVER', false), { observation: promoting });
     expect(out.state.operation?.status).toBe('SWITCHOVER_REQUESTED');
-    expect(out.decisions).toMatchObject([{ action: 'WAIT', reason: expect.stringContaining('promotion under way') }]);
+    expect(out.decisions).toMatchObject([{ action: 'WAIT', code: 'PROMOTION_UNDER_WAY' }]);
   });
 
   it('waits instead of failing when the sweep has used the last attempt but cannot see the broker', () => {
     let s = step(initialState('orders'), lagAlarm()).state;
     s = { ...s, operation: { ...(s.operation as NonNullable<PairState['operation']>), promoteAttempts: 3 } };
     const blind = step(s, { type: 'SWEEP' }, { now: T0 + 120_000, observation: unknown });
-    expect(blind.decisions).toMatchObject([{ action: 'WAIT', reason: expect.stringContaining('could not be observed') }]);
+    expect(blind.decisions).toMatchObject([{ action: 'WAIT', code: 'BROKER_UNOBSERVED' }]);
     expect(step(s, { type: 'SWEEP' }, { now: T0 + 120_000 }).state.operation?.status).toBe('FAILED');
   });
 
@@ -347,14 +347,14 @@ describe('decide: never losing track of a promotion under way', () => {
     state = { ...state, operation: { ...(state.operation as NonNullable<PairState['operation']>), promoteAttempts: 3 } };
     const out = step(state, { type: 'SWEEP' }, { now: T0 + 720_000, observation: promoting });
     expect(out.state.operation?.status).toBe('FAILOVER_REQUESTED');
-    expect(out.decisions).toMatchObject([{ action: 'WAIT', reason: expect.stringContaining('still under way') }]);
+    expect(out.decisions).toMatchObject([{ action: 'WAIT', code: 'PROMOTION_UNDER_WAY' }]);
     expect(promotes(out)).toEqual([]);
   });
 
   it('does not start an operation while the broker shows a promotion no operation records', () => {
     const out = step(initialState('orders'), lagAlarm(), { observation: promoting });
     expect(promotes(out)).toEqual([]);
-    expect(out.decisions).toMatchObject([{ action: 'REFUSE', reason: expect.stringContaining('promotion under way') }]);
+    expect(out.decisions).toMatchObject([{ action: 'REFUSE', code: 'UNRECORDED_PROMOTION' }]);
   });
 });
 

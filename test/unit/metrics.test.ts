@@ -1,7 +1,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Decision } from '#lib/core/model.ts';
-import { decisionMetrics, METRICS_NAMESPACE, publishDecisionMetrics } from '#lib/metrics.ts';
+import { codeMetrics, decisionMetrics, METRICS_NAMESPACE, publishDecisionMetrics } from '#lib/metrics.ts';
 
 const d = (action: Decision['action'], extra: Partial<Decision> = {}): Decision => ({
   at: 0,
@@ -59,5 +59,28 @@ describe('decision metrics', () => {
     publishDecisionMetrics(metrics, 'orders', [], true);
     expect(written).toHaveLength(2);
     expect(JSON.parse(written[1] as string)).toMatchObject({ PairId: 'orders', SweepHeartbeat: 1 });
+    // Refusals and waits also by code, one document per code.
+    publishDecisionMetrics(metrics, 'orders', [d('REFUSE', { code: 'COOLDOWN' }), d('WAIT', { code: 'NEWER_CHOICE' })]);
+    const byCode = written.slice(3).map((w) => JSON.parse(w));
+    expect(byCode).toHaveLength(2);
+    expect(byCode[0]._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(expect.arrayContaining(['PairId', 'Code']));
+    expect(byCode).toMatchObject([
+      { PairId: 'orders', Code: 'COOLDOWN', Refusals: 1 },
+      { PairId: 'orders', Code: 'NEWER_CHOICE', Waits: 1 },
+    ]);
+  });
+
+  it('counts refusals and waits by code', () => {
+    expect(
+      codeMetrics([
+        d('REFUSE', { code: 'COOLDOWN' }),
+        d('REFUSE', { code: 'COOLDOWN' }),
+        d('WAIT', { code: 'COOLDOWN' }),
+        d('IGNORE'),
+      ]),
+    ).toEqual([
+      { name: 'Refusals', code: 'COOLDOWN', value: 2 },
+      { name: 'Waits', code: 'COOLDOWN', value: 1 },
+    ]);
   });
 });

@@ -24,8 +24,8 @@ const westFailover: Promotion = {
   operationId: 'op-west',
   mode: 'FAILOVER',
   trigger: 'health-check',
-  automatic: true,
-  disarms: true,
+  origin: 'AUTOMATIC',
+  reversal: 'DISARMS',
   startedAt: T0,
   acceptedAt: T0 + MIN,
   completedAt: T0 + 5 * MIN,
@@ -56,9 +56,7 @@ describe('fail-back policy', () => {
   it('after the other Region’s automatic promotion, an alarm or failing probes never promote back (manual)', () => {
     const out = step(base(), lagAlarm(), { pair: peer(westFailover) });
     expect(promotes(out)).toEqual([]);
-    expect(out.decisions[0]?.reason).toMatch(
-      /automatic fail-back is disarmed: automatic triggers never reverse us-west-2's FAILOVER op-west .*mqdr rearm/,
-    );
+    expect(out.decisions[0]).toMatchObject({ action: 'REFUSE', code: 'FAILBACK_DISARMED' });
     let s = base();
     const probe: CoreEvent = { type: 'PROBE', healthy: false, detail: 'connect refused' };
     const actions: string[] = [];
@@ -86,11 +84,11 @@ describe('fail-back policy', () => {
       },
     );
     // It reversed us-west-2's disarming failover: a fail-back by hand, which disarms nothing.
-    expect(accepted.state.lastPromotion).toMatchObject({ automatic: false, disarms: false });
+    expect(accepted.state.lastPromotion).toMatchObject({ origin: 'OPERATOR', reversal: 'FAILBACK' });
     // An operator's planned move that reverses nothing disarming disarms its own reversal.
-    const planned = { ...westFailover, trigger: 'operator:bob', automatic: false, disarms: true };
-    expect(step(base(), lagAlarm(), { pair: peer(planned) }).decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
-    const fellBack = { ...planned, disarms: false };
+    const planned: Promotion = { ...westFailover, trigger: 'operator:bob', origin: 'OPERATOR', reversal: 'DISARMS' };
+    expect(step(base(), lagAlarm(), { pair: peer(planned) }).decisions[0]?.code).toBe('FAILBACK_DISARMED');
+    const fellBack: Promotion = { ...planned, reversal: 'FAILBACK' };
     expect(promotes(step(base(), lagAlarm(), { pair: peer(fellBack) }))).toHaveLength(1);
   });
 
@@ -110,7 +108,7 @@ describe('fail-back policy', () => {
   it('FAILBACK_POLICY=automatic promotes back, but only after the pair-wide cooldown', () => {
     const cfg = { ...east, failbackPolicy: 'automatic' } as const;
     const early = step(base(), lagAlarm(), { cfg, pair: peer(westFailover), now: T0 + 10 * MIN });
-    expect(early.decisions[0]?.reason).toMatch(/pair-wide cooldown after op-west in us-west-2 for another 600 s/);
+    expect(early.decisions[0]).toMatchObject({ action: 'REFUSE', code: 'COOLDOWN' });
     expect(promotes(step(base(), lagAlarm(), { cfg, pair: peer(westFailover), now: T0 + 21 * MIN }))).toHaveLength(1);
   });
 
@@ -118,13 +116,18 @@ describe('fail-back policy', () => {
     const cfg = { ...east, failbackPolicy: 'automatic' } as const;
     const underWay = { ...westFailover, completedAt: undefined, acceptedAt: T0 + MIN } as Promotion;
     const out = step(base(), lagAlarm(), { cfg, pair: peer(underWay), now: T0 + 2 * MIN });
-    expect(out.decisions[0]?.reason).toMatch(/pair-wide cooldown after op-west in us-west-2 for another 840 s/);
+    expect(out.decisions[0]).toMatchObject({ action: 'REFUSE', code: 'COOLDOWN' });
+    // 15 minutes from when it took hold (T0 + 1 min): refused at T0 + 15:59, armed at T0 + 16:00.
+    expect(step(base(), lagAlarm(), { cfg, pair: peer(underWay), now: T0 + 16 * MIN - 1000 }).decisions[0]?.code).toBe(
+      'COOLDOWN',
+    );
+    expect(promotes(step(base(), lagAlarm(), { cfg, pair: peer(underWay), now: T0 + 16 * MIN }))).toHaveLength(1);
   });
 
   it('a pair view that cannot be read stops automatic promotion and escalation, not operators', () => {
     const unreadable: PairViewRead = { error: 'table impaired' };
     const out = step(base(), lagAlarm(), { pair: unreadable });
-    expect(out.decisions[0]?.reason).toMatch(/the pair view cannot be read \(table impaired\)/);
+    expect(out.decisions[0]).toMatchObject({ action: 'REFUSE', code: 'PAIR_VIEW_UNREADABLE' });
     const operator: CoreEvent = { type: 'OPERATOR', mode: 'FAILOVER', reason: 'now', operator: 'alice' };
     expect(promotes(step(base(), operator, { pair: unreadable }))).toHaveLength(1);
     // A switchover in flight at its deadline waits for the view rather than failing over blind.
@@ -143,10 +146,10 @@ describe('fail-back policy', () => {
     expect(seenPrimary.decisions).toMatchObject([{ action: 'ROLE_OBSERVED', reason: 'local broker is the PRIMARY' }]);
     const demoted = step(seenPrimary.state, lagAlarm(), { pair: peer(), now: T0 + 8 * MIN });
     expect(demoted.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED', 'REFUSE']);
-    expect(demoted.decisions[1]?.reason).toMatch(/shows no promotion by the other Region that explains it/);
+    expect(demoted.decisions[1]?.code).toBe('UNEXPLAINED_DEMOTION');
     // Once the view shows us-west-2's automatic failover, the fail-back rule decides.
     const shown = step(demoted.state, lagAlarm(), { pair: peer(westFailover), now: T0 + 9 * MIN });
-    expect(shown.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
+    expect(shown.decisions[0]?.code).toBe('FAILBACK_DISARMED');
   });
 });
 
@@ -164,7 +167,7 @@ it('an operator’s promotion that cannot see what it reversed disarms, and its 
     { pair: peer(), observation: { ...replica, promotionPending: true }, now: T0 + MIN },
   );
   const eastPromotion = accepted.state.lastPromotion as Promotion;
-  expect(eastPromotion).toMatchObject({ automatic: false, disarms: true, uncertain: true });
+  expect(eastPromotion).toMatchObject({ origin: 'OPERATOR', reversal: 'UNCERTAIN' });
   // us-west-2's operator reverses it: with it uncertain, that is not a fail-back, so it disarms.
   const west = { ...base(), lastPromotion: westFailover };
   const westConfig = { ...east, region: 'us-west-2' };
@@ -184,12 +187,11 @@ it('an operator’s promotion that cannot see what it reversed disarms, and its 
       now: T0 + 3 * MIN,
     },
   );
-  expect(reversed.state.lastPromotion).toMatchObject({ automatic: false, disarms: true });
-  expect(reversed.state.lastPromotion?.uncertain).toBeUndefined();
+  expect(reversed.state.lastPromotion).toMatchObject({ origin: 'OPERATOR', reversal: 'DISARMS' });
   // So us-east-1's alarm may not reverse it.
   const alarm = step(base(), lagAlarm(), { pair: peer(reversed.state.lastPromotion), now: T0 + 5 * MIN });
   expect(promotes(alarm)).toEqual([]);
-  expect(alarm.decisions[0]?.reason).toMatch(/automatic fail-back is disarmed/);
+  expect(alarm.decisions[0]?.code).toBe('FAILBACK_DISARMED');
   // The same with the view unreadable when the operator promotes.
   const blind = step(base(), operator, { pair: { error: 'table impaired' } });
   const bid = blind.state.operation?.id as string;
@@ -198,7 +200,7 @@ it('an operator’s promotion that cannot see what it reversed disarms, and its 
     { type: 'PROMOTE_RESULT', operationId: bid, mode: 'SWITCHOVER', accepted: true, retryable: false },
     { pair: { error: 'table impaired' }, observation: { ...replica, promotionPending: true } },
   );
-  expect(blindAccepted.state.lastPromotion).toMatchObject({ disarms: true, uncertain: true });
+  expect(blindAccepted.state.lastPromotion).toMatchObject({ reversal: 'UNCERTAIN' });
 });
 
 describe('superseded, abandoned, break glass', () => {
@@ -271,7 +273,7 @@ describe('superseded, abandoned, break glass', () => {
       operationId: 'op-back',
       mode: 'SWITCHOVER',
       trigger: 'operator:bob',
-      automatic: false,
+      origin: 'OPERATOR',
       startedAt: T0 + 2 * MIN + 20_000,
       acceptedAt: T0 + 2 * MIN + 25_000,
       completedAt: T0 + 3 * MIN,
@@ -287,7 +289,7 @@ describe('superseded, abandoned, break glass', () => {
     // The view unreadable: whether anything was promoted since is unknown, so nothing is sent; it waits.
     const blind = sweep({ error: 'table impaired' });
     expect(promotes(blind)).toEqual([]);
-    expect(blind.decisions[0]).toMatchObject({ action: 'WAIT', reason: expect.stringContaining('pair view cannot be read') });
+    expect(blind.decisions[0]).toMatchObject({ action: 'WAIT', code: 'PAIR_VIEW_UNREADABLE' });
   });
 
   it('an operator abandons the operation in flight, with a reason; the deadline is cancelled', () => {
@@ -314,7 +316,12 @@ describe('superseded, abandoned, break glass', () => {
     ]);
     expect(out.decisions[0]?.reason).toMatch(/^break glass: alice failed over at .* recorded 300 s later/);
     // Nothing disarming came before it: an operator's failover disarms its own reversal.
-    expect(out.state.lastPromotion).toMatchObject({ operationId: 'op-glass', automatic: false, disarms: true, breakGlass: true });
+    expect(out.state.lastPromotion).toMatchObject({
+      operationId: 'op-glass',
+      origin: 'OPERATOR',
+      reversal: 'DISARMS',
+      breakGlass: true,
+    });
     expect(step(out.state, { type: 'BREAK_GLASS', record }, { observation: primary, pair: peer() }).decisions).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ describe('report markers', () => {
   });
 
   it('a deadline that came is drawn, and the escalation at it says "deadline" (the sweep backstop too)', () => {
-    for (const by of ['deadline', 'sweep']) {
+    for (const by of ['deadline', 'sweep'] as const) {
       const markers = markersOf([d(1, 'START_SWITCHOVER'), d(11, 'ESCALATE_TO_FAILOVER', { escalatedBy: by })], 10 * MIN);
       expect(markers.map((m) => [m.kind, m.label])).toEqual([
         ['switchover', 'switchover op-1'],
@@ -38,7 +38,7 @@ describe('report markers', () => {
   it("an operator's failover and an operator's escalation say so", () => {
     expect(markersOf([d(1, 'START_FAILOVER')]).map((m) => m.label)).toEqual(['failover (operator)']);
     const escalated = markersOf(
-      [d(1, 'START_SWITCHOVER'), d(2, 'ESCALATE_TO_FAILOVER', { escalatedBy: 'operator:eve' })],
+      [d(1, 'START_SWITCHOVER'), d(2, 'ESCALATE_TO_FAILOVER', { escalatedBy: 'operator', operator: 'eve' })],
       10 * MIN,
     );
     expect(escalated.map((m) => m.label)).toEqual(['switchover op-1', 'failover (operator)']);
