@@ -15,12 +15,13 @@ import { basename, join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Plugin } from 'esbuild';
 import { parse } from 'yaml';
-import { commandLine } from '#lib/command-line.ts';
+import { commandLine } from '#dedup/command-line.ts';
 
 const { values } = commandLine(
   'bench:cold',
   'usage: npm run bench:cold -- [--runs 15]\n\nZip size and cold init of every function, against a minimal Powertools + DynamoDB handler.',
   { runs: { type: 'string', default: '15' } },
+  { versionOf: import.meta.url },
 );
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 3 || runs > 101) {

@@ -11,7 +11,8 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { createDedupTable, DedupStore, type MqMessage, mapLimit, processBatch } from '#lib/dedup/index.ts';
+import { createDedupTable, DedupStore, type MqMessage, processBatch } from '#dedup/index.ts';
+import { mapLimit } from '#dedup/process.ts';
 import { LOCAL_CREDENTIALS, lambdaContext } from '#simulator/embedded.ts';
 
 const BATCH = 100;

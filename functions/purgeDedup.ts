@@ -2,7 +2,7 @@
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { purgeFromEnv } from '#lib/dedup/jobs.ts';
+import { purgeFromEnv } from '#dedup/jobs.ts';
 import { logger } from './shared.ts';
 
 export const handler = middy(async () => {

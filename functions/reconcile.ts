@@ -7,8 +7,8 @@
 
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { reconcileFromEnv } from '#dedup/jobs.ts';
 import { readBrokerSecret } from '#lib/adapters/broker-secret.ts';
-import { reconcileFromEnv } from '#lib/dedup/jobs.ts';
 import { logger } from './shared.ts';
 
 export const handler = middy(async (event: unknown) => {

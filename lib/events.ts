@@ -127,7 +127,7 @@ export function timeOf(raw: unknown): number | undefined {
   return time.success ? time.output : undefined;
 }
 
-// Not v.record: valibot's record takes an array for an object (and copies it into one); zod's did not.
+// Not v.record: valibot's record takes an array for an object (and copies it into one), which a record must not accept.
 const JsonObject = v.custom<Record<string, unknown>>(
   (o) => typeof o === 'object' && o !== null && !Array.isArray(o),
   'expected an object',

@@ -14,7 +14,7 @@ execFileSync('npx', ['tsc', '-p', 'packages/dedup/tsconfig.build.json'], { stdio
 
 rmSync('packages/mqdr/dist', { recursive: true, force: true });
 await build({
-  entryPoints: ['cli/bin.ts'],
+  entryPoints: ['packages/mqdr/src/bin.ts'],
   outfile: 'packages/mqdr/dist/mqdr.js',
   bundle: true,
   platform: 'node',

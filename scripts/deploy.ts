@@ -1,6 +1,6 @@
 /**
  * `npm run deploy -- pairs/<pair>.yml [--stage NAME] [--package-only] [--out DIR]`: one pair, one file, one
- * command. Validates the pair file (zod, every problem named), derives each Region's stack parameters (its own
+ * command. Validates the pair file (valibot, every problem named), derives each Region's stack parameters (its own
  * broker as the local one, the other as the remote one), then runs `osls deploy` (or `osls package`) in both
  * Regions, one after the other.
  *
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
-import { commandLine } from '#lib/command-line.ts';
+import { commandLine } from '#dedup/command-line.ts';
 import { PairIdSchema, RedirectProtocol, RegionCode, SsmParameterPath } from '#lib/config.ts';
 import { issuesOf } from '#lib/errors.ts';
 
@@ -205,7 +205,7 @@ Deploys the pair's stack in both of its Regions (osls), each with its own broker
       'package-only': { type: 'boolean', default: false },
       out: { type: 'string', default: 'dist' },
     },
-    { positionals: true },
+    { positionals: true, versionOf: import.meta.url },
   );
   const file = positionals[0];
   if (!file || positionals.length > 1) {

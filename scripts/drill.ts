@@ -9,8 +9,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type ClientsSpan, type Marker, markersOf, renderReport } from '#cli/report.ts';
+import { commandLine } from '#dedup/command-line.ts';
 import type { HandlerResult } from '#functions/shared.ts';
-import { commandLine } from '#lib/command-line.ts';
 import type { Decision } from '#lib/core/model.ts';
 import { describeRpo } from '#lib/core/rpo.ts';
 import {
@@ -411,6 +411,7 @@ A disaster drill on the embedded default (Amazon MQ simulator + in-process Dynam
     list: { type: 'boolean', default: false },
     report: { type: 'string', default: 'reports/drill-{scenario}.html' },
   },
+  { versionOf: import.meta.url },
 );
 const every = [...Object.keys(scenarios), ...Object.keys(pairScenarios)];
 if (values.list) {

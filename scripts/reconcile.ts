@@ -1,2 +1,2 @@
 /** `npm run reconcile -- …`: the dedup SDK's reconcile command (its package's `mq-crdr-reconcile` bin). */
-import '#lib/dedup/reconcile-cli.ts';
+import '#dedup/reconcile-cli.ts';

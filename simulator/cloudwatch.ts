@@ -4,7 +4,7 @@
  * world's CRDR metric datapoints (per Region, metric and Broker dimension). Only MetricStat queries of
  * AWS/AmazonMQ are served; math expressions get a validation error rather than a wrong answer.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { issuesOf } from '#lib/errors.ts';
 import { CRDR_METRIC, CRDR_NAMESPACE } from '#lib/mq-facts.ts';
 import { AwsJsonError } from './aws-json.ts';
@@ -12,29 +12,29 @@ import type { CrdrWorld } from './world.ts';
 
 export const CLOUDWATCH_TARGET_PREFIX = 'GraniteServiceVersion20100801.';
 
-const Stat = z.enum(['Maximum', 'Minimum', 'Average', 'Sum', 'SampleCount']);
-const Query = z.object({
-  Id: z.string().regex(/^[a-z][A-Za-z0-9_]{0,254}$/, 'Id starts with a lowercase letter'),
-  MetricStat: z.object({
-    Metric: z.object({
-      Namespace: z.string(),
-      MetricName: z.string(),
-      Dimensions: z.array(z.object({ Name: z.string(), Value: z.string() })).default([]),
+const Stat = v.picklist(['Maximum', 'Minimum', 'Average', 'Sum', 'SampleCount']);
+const Query = v.object({
+  Id: v.pipe(v.string(), v.regex(/^[a-z][A-Za-z0-9_]{0,254}$/, 'Id starts with a lowercase letter')),
+  MetricStat: v.object({
+    Metric: v.object({
+      Namespace: v.string(),
+      MetricName: v.string(),
+      Dimensions: v.optional(v.array(v.object({ Name: v.string(), Value: v.string() })), []),
     }),
-    Period: z.number().int().positive(),
+    Period: v.pipe(v.number(), v.integer(), v.minValue(1)),
     Stat,
   }),
-  Label: z.string().optional(),
-  ReturnData: z.boolean().optional(),
+  Label: v.optional(v.string()),
+  ReturnData: v.optional(v.boolean()),
 });
-const Request = z.object({
-  MetricDataQueries: z.array(Query).min(1).max(500),
-  StartTime: z.number(),
-  EndTime: z.number(),
-  ScanBy: z.enum(['TimestampDescending', 'TimestampAscending']).default('TimestampDescending'),
+const Request = v.object({
+  MetricDataQueries: v.pipe(v.array(Query), v.minLength(1), v.maxLength(500)),
+  StartTime: v.number(),
+  EndTime: v.number(),
+  ScanBy: v.optional(v.picklist(['TimestampDescending', 'TimestampAscending']), 'TimestampDescending'),
 });
 
-const aggregate = (values: number[], stat: z.infer<typeof Stat>): number => {
+const aggregate = (values: number[], stat: v.InferOutput<typeof Stat>): number => {
   switch (stat) {
     case 'Maximum':
       return Math.max(...values);
@@ -56,12 +56,12 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
   if (!world.isRegionUp(region)) {
     throw new AwsJsonError('InternalServiceFault', 500, `CloudWatch in ${region} is unavailable (simulated Region outage)`);
   }
-  const parsed = Request.safeParse(body);
+  const parsed = v.safeParse(Request, body);
   if (!parsed.success) {
-    const issues = issuesOf(parsed.error.issues, 'request').join('; ');
+    const issues = issuesOf(parsed.issues, 'request').join('; ');
     throw new AwsJsonError('InvalidParameterValueException', 400, `invalid GetMetricData request: ${issues}`);
   }
-  const { MetricDataQueries, StartTime, EndTime, ScanBy } = parsed.data;
+  const { MetricDataQueries, StartTime, EndTime, ScanBy } = parsed.output;
   world.sync();
   const start = StartTime * 1000;
   const end = EndTime * 1000;

@@ -9,7 +9,7 @@
  *   curl -XPOST http://127.0.0.1:<simulator>/_simulator/partition -d '{"partitioned":true}'
  */
 
-import { commandLine } from '#lib/command-line.ts';
+import { commandLine } from '#dedup/command-line.ts';
 import type { Clock } from '#lib/ports.ts';
 import { ReplicationAlarms, startEmbedded } from './embedded.ts';
 
@@ -21,6 +21,7 @@ const { values } = commandLine(
     port: { type: 'string', default: '4020' },
     'lag-seconds': { type: 'string', default: '120' },
   },
+  { versionOf: import.meta.url },
 );
 const speed = Number(values.speed);
 const port = Number(values.port);

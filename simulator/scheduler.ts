@@ -5,34 +5,40 @@
  * ValidationException, 409 ConflictException, 404 ResourceNotFoundException). Schedules are kept, not fired:
  * the embedded default fires deadlines through its local scheduler.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { issuesOf } from '#lib/errors.ts';
 import { type CrdrWorld, SimError } from './world.ts';
 
 const NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
 const ARN = /^arn:aws(-[a-z]+)*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
 
-const CreateSchedule = z.object({
-  GroupName: z.string().regex(NAME).optional(),
-  ScheduleExpression: z.string().regex(/^(at|rate|cron)\(.+\)$/, 'at(...), rate(...) or cron(...)'),
-  ScheduleExpressionTimezone: z.string().optional(),
-  FlexibleTimeWindow: z.object({ Mode: z.enum(['OFF', 'FLEXIBLE']), MaximumWindowInMinutes: z.number().int().optional() }),
-  ActionAfterCompletion: z.enum(['NONE', 'DELETE']).optional(),
-  Target: z.object({
-    Arn: z.string().regex(ARN),
-    RoleArn: z.string().regex(ARN),
-    Input: z.string().max(8192).optional(),
-    RetryPolicy: z
-      .object({
-        MaximumEventAgeInSeconds: z.number().int().min(60).max(86_400).optional(),
-        MaximumRetryAttempts: z.number().int().min(0).max(185).optional(),
-      })
-      .optional(),
-    DeadLetterConfig: z.object({ Arn: z.string().regex(/^arn:aws(-[a-z]+)*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_.-]+$/) }).optional(),
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const CreateSchedule = v.object({
+  GroupName: v.optional(v.pipe(v.string(), v.regex(NAME))),
+  ScheduleExpression: v.pipe(v.string(), v.regex(/^(at|rate|cron)\(.+\)$/, 'at(...), rate(...) or cron(...)')),
+  ScheduleExpressionTimezone: v.optional(v.string()),
+  FlexibleTimeWindow: v.object({
+    Mode: v.picklist(['OFF', 'FLEXIBLE']),
+    MaximumWindowInMinutes: v.optional(v.pipe(v.number(), v.integer())),
+  }),
+  ActionAfterCompletion: v.optional(v.picklist(['NONE', 'DELETE'])),
+  Target: v.object({
+    Arn: v.pipe(v.string(), v.regex(ARN)),
+    RoleArn: v.pipe(v.string(), v.regex(ARN)),
+    Input: v.optional(v.pipe(v.string(), v.maxLength(8192))),
+    RetryPolicy: v.optional(
+      v.object({
+        MaximumEventAgeInSeconds: v.optional(int(60, 86_400)),
+        MaximumRetryAttempts: v.optional(int(0, 185)),
+      }),
+    ),
+    DeadLetterConfig: v.optional(
+      v.object({ Arn: v.pipe(v.string(), v.regex(/^arn:aws(-[a-z]+)*:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9_.-]+$/)) }),
+    ),
   }),
 });
 
-export type SimSchedule = z.infer<typeof CreateSchedule> & { Name: string; Region: string; Arn: string };
+export type SimSchedule = v.InferOutput<typeof CreateSchedule> & { Name: string; Region: string; Arn: string };
 
 export const scheduleKey = (region: string, group: string, name: string) => `${region}/${group}/${name}`;
 
@@ -47,13 +53,13 @@ export function scheduler(
   if (!NAME.test(name))
     throw new SimError('BadRequestException', 400, `schedule name ${JSON.stringify(name)}: 1 to 64 of [0-9a-zA-Z-_.]`);
   if (method === 'POST') {
-    const parsed = CreateSchedule.safeParse(body);
-    if (!parsed.success) throw new SchedulerError('ValidationException', 400, issuesOf(parsed.error.issues, 'body').join('; '));
-    const group = parsed.data.GroupName ?? 'default';
+    const parsed = v.safeParse(CreateSchedule, body);
+    if (!parsed.success) throw new SchedulerError('ValidationException', 400, issuesOf(parsed.issues, 'body').join('; '));
+    const group = parsed.output.GroupName ?? 'default';
     const key = scheduleKey(region, group, name);
     if (world.schedules.has(key)) throw new SchedulerError('ConflictException', 409, `Schedule ${name} already exists.`);
     const arn = `arn:aws:scheduler:${region}:${world.accountId}:schedule/${group}/${name}`;
-    world.schedules.set(key, { ...parsed.data, Name: name, Region: region, Arn: arn });
+    world.schedules.set(key, { ...parsed.output, Name: name, Region: region, Arn: arn });
     return { status: 200, body: { ScheduleArn: arn } };
   }
   if (method === 'DELETE') {

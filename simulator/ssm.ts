@@ -3,7 +3,7 @@
  * `x-amz-target: AmazonSSM.<Operation>`, errors as `{"__type", "message"}`), per Region: PutParameter and
  * GetParameter, what client redirection writes and what clients read. PutParameter takes injected faults.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { issuesOf } from '#lib/errors.ts';
 import { AwsJsonError } from './aws-json.ts';
 import { type CrdrWorld, SimError } from './world.ts';
@@ -11,25 +11,26 @@ import { type CrdrWorld, SimError } from './world.ts';
 export const SSM_TARGET_PREFIX = 'AmazonSSM.';
 
 // Parameter Store's own limits (standard tier): names of letters, digits and . - _ / up to 2048, values to 4 KB.
-const Name = z
-  .string()
-  .min(1)
-  .max(2048)
-  .regex(/^[A-Za-z0-9_.\-/]+$/, 'letters, digits and . - _ / only');
-const PutParameter = z.object({
+const Name = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(2048),
+  v.regex(/^[A-Za-z0-9_.\-/]+$/, 'letters, digits and . - _ / only'),
+);
+const PutParameter = v.object({
   Name,
-  Value: z.string().min(1).max(4096),
-  Type: z.enum(['String', 'StringList', 'SecureString']).default('String'),
-  Overwrite: z.boolean().default(false),
-  Description: z.string().max(1024).optional(),
-  DataType: z.literal('text').optional(),
+  Value: v.pipe(v.string(), v.minLength(1), v.maxLength(4096)),
+  Type: v.optional(v.picklist(['String', 'StringList', 'SecureString']), 'String'),
+  Overwrite: v.optional(v.boolean(), false),
+  Description: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+  DataType: v.optional(v.literal('text')),
 });
-const GetParameter = z.object({ Name, WithDecryption: z.boolean().optional() });
+const GetParameter = v.object({ Name, WithDecryption: v.optional(v.boolean()) });
 
-const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new AwsJsonError('ValidationException', 400, issuesOf(parsed.error.issues, 'request').join('; '));
-  return parsed.data;
+const parse = <T extends v.GenericSchema>(schema: T, body: unknown): v.InferOutput<T> => {
+  const parsed = v.safeParse(schema, body);
+  if (!parsed.success) throw new AwsJsonError('ValidationException', 400, issuesOf(parsed.issues, 'request').join('; '));
+  return parsed.output;
 };
 
 /** Amazon MQ-style simulator errors (Region down, injected faults) in SSM's own types. */

@@ -1,6 +1,6 @@
 /**
  * Client redirection through SSM Parameter Store: the parameter holds the failover transport string of the
- * current primary (see lib/broker-urls.ts), written in each configured Region (the new primary's first) so
+ * current primary (see packages/dedup/src/broker-urls.ts), written in each configured Region (the new primary's first) so
  * that clients in either Region read it locally. The other Region's broker's endpoints follow the primary's
  * in the URL, as Amazon MQ's best practice shows one failover URL across two Regions: a replica accepts no
  * connections, so a client finds the primary by itself even after a promotion nobody redirected it for (a
@@ -10,7 +10,8 @@
  * version moves once per redirection.
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { endpointsFor, failoverUrl } from '../broker-urls.ts';
+import { failoverUrl } from '#dedup/broker-urls.ts';
+import { endpointsFor } from '../broker-urls.ts';
 import { isPromoted } from '../core/decide.ts';
 import { RedirectError } from '../errors.ts';
 import type { BrokerProtocol } from '../mq-facts.ts';

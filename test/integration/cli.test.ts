@@ -5,13 +5,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Io, main } from '#cli/mqdr.ts';
-import { type Embedded, ManualClock, startEmbedded } from '#simulator/embedded.ts';
-import { freePort } from '../support/activemq.ts';
+import { type Embedded, LOCAL_CREDENTIALS, ManualClock, startEmbedded } from '#simulator/embedded.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 let env: Embedded | undefined;
@@ -40,6 +40,7 @@ function cli(e: Embedded, clock: ManualClock, answer?: string, tty = false) {
     ...(answer !== undefined ? { ask: async () => answer } : {}),
     ...(tty ? { live: (line: string) => live.push(line) } : {}),
     env: { MQDR_ENDPOINT: e.apiEndpoint },
+    localCredentials: LOCAL_CREDENTIALS,
     now: () => clock.now(),
     // Between two polls: 5 s pass, and AWS's schedules run (deadline, sweep, health check once a minute).
     sleep: async (ms) => {
@@ -248,7 +249,10 @@ describe('mqdr', () => {
       expect.stringMatching(/^mqdr: no usable AWS credentials to sign the request \(.*\): set AWS_PROFILE, .*aws sso login$/),
     ]);
     // Nothing listening at the endpoint: the hint names --endpoint and MQDR_ENDPOINT.
-    const port = await freePort();
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
     const refused = await bin(['status'], { MQDR_ENDPOINT: `http://127.0.0.1:${port}` });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(

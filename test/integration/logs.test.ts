@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '#cli/client.ts';
-import { createDedupTable, DedupStore, forEachMessage, type MqEvent, mqDedup } from '#lib/dedup/index.ts';
+import { createDedupTable, DedupStore, forEachMessage, type MqEvent, mqDedup } from '#dedup/index.ts';
 import {
   alarmStateChangeEvent,
   LOCAL_CREDENTIALS,

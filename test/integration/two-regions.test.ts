@@ -293,7 +293,7 @@ describe('what the drills tell an operator to run', () => {
     const [bin, ...args] = printed.split(' ');
     expect(bin).toBe('mq-crdr-reconcile');
     const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'lib/dedup/reconcile-cli.ts', ...args], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'packages/dedup/src/reconcile-cli.ts', ...args], {
         env: {
           PATH: process.env.PATH ?? '',
           AWS_REGION: 'us-west-2',

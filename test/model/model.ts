@@ -24,7 +24,8 @@
  * Besides, an invocation fails only with the orchestrator's typed errors.
  */
 import fc from 'fast-check';
-import { endpointsFor, failoverUrl } from '#lib/broker-urls.ts';
+import { failoverUrl } from '#dedup/broker-urls.ts';
+import { endpointsFor } from '#lib/broker-urls.ts';
 import { isInFlight } from '#lib/core/decide.ts';
 import type { Decision, PairState } from '#lib/core/model.ts';
 import { STALL_LAG_BEHAVIOURS, type StallLagBehaviour } from '#lib/mq-facts.ts';

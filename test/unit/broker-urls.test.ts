@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { endpointsFor, failoverUrl, parseFailoverUrl } from '#lib/broker-urls.ts';
+import { failoverUrl, parseFailoverUrl } from '#dedup/broker-urls.ts';
+import { endpointsFor } from '#lib/broker-urls.ts';
 
 // What DescribeBroker lists for an active/standby ActiveMQ broker, instance by instance.
 const amazonMq = [1, 2].flatMap((n) =>

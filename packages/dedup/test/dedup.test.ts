@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_CREDENTIALS, lambdaContext, startDynalite } from '../../../simulator/embedded.ts';
 import {
   createDedupTable,
   DedupInputError,
@@ -13,8 +14,7 @@ import {
   mqDedup,
   processBatch,
   processOnce,
-} from '#lib/dedup/index.ts';
-import { LOCAL_CREDENTIALS, lambdaContext, startDynalite } from '#simulator/embedded.ts';
+} from '../src/index.ts';
 
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
 let client: DynamoDBClient;

@@ -10,7 +10,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DedupStore, sleep, startStompConsumer, stompMessageId } from '#lib/dedup/index.ts';
+import { DedupStore, startStompConsumer, stompMessageId } from '../src/index.ts';
+import { sleep } from '../src/store.ts';
 
 const env = (name: string): string => {
   const value = process.env[name];

@@ -11,32 +11,34 @@
  *   onError  the handler threw: release every claim (return batchItemFailures instead if some were processed)
  */
 import type { MiddlewareObj, Request } from '@middy/core';
-import * as z from 'zod/mini';
-import '../validation.ts';
-import { DedupError, DedupInputError, errorMessage, issuesOf } from './errors.ts';
+import * as v from 'valibot';
+import { DedupError, DedupInputError, errorMessage } from './errors.ts';
+import { issuesOf } from './issues.ts';
 import { claimBatch, mapLimit } from './process.ts';
 import type { Completion, DedupStore } from './store.ts';
 
 /** The property a producer (or the reconcile tool) sets to give a message an ID that survives re-publishing. */
 export const DEDUP_ID_PROPERTY = 'dedupId';
 
-export const MqMessageSchema = z.looseObject({
-  messageID: z.string(),
-  messageType: z.optional(z.string()),
-  data: z.optional(z.string()),
-  redelivered: z.optional(z.boolean()),
-  destination: z.optional(z.looseObject({ physicalName: z.string() })),
-  properties: z.optional(z.record(z.string(), z.string())),
+const MqMessageSchema = v.looseObject({
+  messageID: v.string(),
+  messageType: v.optional(v.string()),
+  data: v.optional(v.string()),
+  redelivered: v.optional(v.boolean()),
+  destination: v.optional(v.looseObject({ physicalName: v.string() })),
+  properties: v.optional(v.record(v.string(), v.string())),
 });
 
-export const MqEventSchema = z.looseObject({
-  eventSource: z.literal('aws:mq'),
-  eventSourceArn: z.string(),
-  messages: z.array(MqMessageSchema),
+const MqEventSchema = v.looseObject({
+  eventSource: v.literal('aws:mq'),
+  eventSourceArn: v.string(),
+  messages: v.array(MqMessageSchema),
 });
 
-export type MqMessage = z.infer<typeof MqMessageSchema>;
-export type MqEvent = z.infer<typeof MqEventSchema>;
+/** One message of an Amazon MQ (ActiveMQ) event source mapping's event. */
+export type MqMessage = v.InferOutput<typeof MqMessageSchema>;
+/** The event an Amazon MQ (ActiveMQ) event source mapping invokes a function with. */
+export type MqEvent = v.InferOutput<typeof MqEventSchema>;
 
 export interface MqBatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
@@ -84,11 +86,11 @@ export function mqDedup({
 
   return {
     async before(request) {
-      const parsed = MqEventSchema.safeParse(request.event);
+      const parsed = v.safeParse(MqEventSchema, request.event);
       if (!parsed.success) {
-        throw new DedupInputError(`not an Amazon MQ event: ${issuesOf(parsed.error)}`);
+        throw new DedupInputError(`not an Amazon MQ event: ${issuesOf(parsed.issues, '(root)').join('; ')}`);
       }
-      const { messages } = parsed.data;
+      const { messages } = parsed.output;
       const ids = messages.map(idOf);
       const outcomes = await claimBatch(store, ids, concurrency);
       const state: Claims = { claimed: new Map(), notProcessed: [], settled: false };
@@ -108,7 +110,7 @@ export function mqDedup({
         }
       });
       claimsOf.set(request, state);
-      request.event = { ...parsed.data, messages: handed };
+      request.event = { ...parsed.output, messages: handed };
       if (handed.length === 0) {
         state.settled = true;
         failIfAny(state);

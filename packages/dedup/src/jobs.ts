@@ -1,49 +1,51 @@
 /**
  * Configuration of the dedup side's jobs (the reconcile and purge functions, and the reconcile command), parsed
- * once from the environment and the request with zod so a mistake is reported by field, before any work starts.
+ * once from the environment and the request with valibot so a mistake is reported by field, before any work starts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import * as z from 'zod/mini';
-import '../validation.ts';
-import { DedupInputError, issuesOf } from './errors.ts';
+import * as v from 'valibot';
+import { DedupInputError } from './errors.ts';
+import { issuesOf } from './issues.ts';
 import { type QueueReport, type QueueToReconcile, reconcile } from './reconcile.ts';
 import { parseStompUrl } from './stomp.ts';
 import { Consistency, DedupStore } from './store.ts';
 
-const nonEmpty = z.string().check(z.minLength(1));
-const positiveInt = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const positiveInt = (fallback: number) =>
+  v.optional(v.pipe(v.unknown(), v.transform(Number), v.number(), v.integer(), v.minValue(1)), fallback);
 
-const StoreEnv = z.object({
+const StoreEnv = v.object({
   AWS_REGION: nonEmpty,
   DEDUP_TABLE: nonEmpty,
-  DEDUP_CONSISTENCY: z._default(z.enum([Consistency.MREC, Consistency.MRSC]), Consistency.MREC),
+  DEDUP_CONSISTENCY: v.optional(v.picklist([Consistency.MREC, Consistency.MRSC]), Consistency.MREC),
   DEDUP_RETENTION_SECONDS: positiveInt(7 * 86_400),
   /** Local runs: dynalite. */
-  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  DYNAMODB_ENDPOINT: v.optional(v.pipe(v.string(), v.url())),
 });
 
-const ReconcileEnv = z.extend(StoreEnv, {
+const ReconcileEnv = v.object({
+  ...StoreEnv.entries,
   RECONCILE_SOURCE_URL: nonEmpty,
   RECONCILE_TARGET_URL: nonEmpty,
-  BROKER_USERNAME: z.optional(z.string()),
-  BROKER_PASSWORD: z.optional(z.string()),
+  BROKER_USERNAME: v.optional(v.string()),
+  BROKER_PASSWORD: v.optional(v.string()),
   RECONCILE_IDLE_MS: positiveInt(2000),
 });
 
-export const ReconcileRequest = z.strictObject({
-  queues: z.array(z.strictObject({ queue: nonEmpty, group: nonEmpty })).check(z.minLength(1)),
-  auditQueue: z.optional(nonEmpty),
+export const ReconcileRequest = v.strictObject({
+  queues: v.pipe(v.array(v.strictObject({ queue: nonEmpty, group: nonEmpty })), v.minLength(1)),
+  auditQueue: v.optional(nonEmpty),
 });
 
-function parse<T extends z.ZodMiniType>(schema: T, input: unknown, what: string): z.infer<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new DedupInputError(`${what}: ${issuesOf(parsed.error)}`);
-  return parsed.data;
+function parse<T extends v.GenericSchema>(schema: T, input: unknown, what: string): v.InferOutput<T> {
+  const parsed = v.safeParse(schema, input);
+  if (!parsed.success) throw new DedupInputError(`${what}: ${issuesOf(parsed.issues, '(root)').join('; ')}`);
+  return parsed.output;
 }
 
 /** A store factory on one client, for the groups a job touches. */
-function storesFor(config: z.infer<typeof StoreEnv>): (group: string) => DedupStore {
+function storesFor(config: v.InferOutput<typeof StoreEnv>): (group: string) => DedupStore {
   const client = new DynamoDBClient({
     region: config.AWS_REGION,
     // A hung call fails as a timeout (the SDK's default would wait for ever, or only warn).
@@ -96,7 +98,7 @@ export async function reconcileFromEnv(
 
 /** Delete expired records of the groups in DEDUP_GROUPS (comma-separated): the retention of MRSC tables. */
 export async function purgeFromEnv(env: NodeJS.ProcessEnv): Promise<Record<string, number>> {
-  const groups = parse(z.object({ DEDUP_GROUPS: nonEmpty }), env, 'invalid purge configuration')
+  const groups = parse(v.object({ DEDUP_GROUPS: nonEmpty }), env, 'invalid purge configuration')
     .DEDUP_GROUPS.split(',')
     .map((g) => g.trim())
     .filter(Boolean);

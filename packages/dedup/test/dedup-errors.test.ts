@@ -7,7 +7,7 @@ import {
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DedupStore, DedupThrottledError } from '#lib/dedup/index.ts';
+import { DedupStore, DedupThrottledError } from '../src/index.ts';
 
 // Error paths dynalite cannot produce: throttling, MRSC write conflicts, unprocessed batch items.
 const doc = mockClient(DynamoDBDocumentClient);

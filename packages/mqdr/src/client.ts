@@ -8,8 +8,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Decision, OperatorRequest, RequestKind } from '#lib/core/model.ts';
-import type { PairView } from '#lib/operator.ts';
+import type { Decision, OperatorRequest, RequestKind } from '../../../lib/core/model.ts';
+import type { PairView } from '../../../lib/operator.ts';
 
 export interface TimelinePageAnswer {
   pairId: string;

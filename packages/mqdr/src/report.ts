@@ -4,8 +4,8 @@
  * files or scripts: the data is embedded as JSON and an inline script draws the SVG chart, so the report
  * opens anywhere, offline, years later.
  */
-import type { Decision } from '#lib/core/model.ts';
-import type { ReplicationPoint } from '#lib/ports.ts';
+import type { Decision } from '../../../lib/core/model.ts';
+import type { ReplicationPoint } from '../../../lib/ports.ts';
 
 export type MarkerKind = 'alarm' | 'switchover' | 'deadline' | 'failover' | 'recovered' | 'hold' | 'release' | 'incident';
 

@@ -10,13 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { Command, CommanderError, Option } from 'commander';
-import { packageVersion } from '#lib/command-line.ts';
-import type { Decision, RequestKind } from '#lib/core/model.ts';
-import { estimateDrain } from '#lib/core/predict.ts';
-import { describeRpo } from '#lib/core/rpo.ts';
-import type { PairView } from '#lib/operator.ts';
-import { LOCAL_CREDENTIALS } from '#simulator/local-credentials.ts';
+import type { Decision, RequestKind } from '../../../lib/core/model.ts';
+import { estimateDrain } from '../../../lib/core/predict.ts';
+import { describeRpo } from '../../../lib/core/rpo.ts';
+import type { PairView } from '../../../lib/operator.ts';
+import { packageVersion } from '../../dedup/src/command-line.ts';
 import { ApiClient, ApiError, type RequestResult } from './client.ts';
 import { clientsOf, markersOf, renderReport } from './report.ts';
 
@@ -33,6 +33,11 @@ export interface Io {
   now(): number;
   /** On a terminal: replaces the live line at the bottom (`watch`); absent elsewhere, where lines are printed. */
   live?(line: string): void;
+  /**
+   * Credentials for a loopback endpoint when the environment names none: the repository's launcher (bin/mqdr.js)
+   * passes the embedded default's. The published CLI has none: it signs with the default credential chain.
+   */
+  localCredentials?: AwsCredentialIdentity;
 }
 
 export const processIo = (): Io => {
@@ -145,9 +150,9 @@ function pairWideLine(p: NonNullable<PairView['pairWide']>, region: string): str
   return `${what}${rearmed}; ${arming}${view}`;
 }
 
-function credentialsFor(endpoint: string, env: Io['env']) {
+function credentialsFor(endpoint: string, io: Io) {
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(endpoint).hostname);
-  if (loopback && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) return LOCAL_CREDENTIALS;
+  if (loopback && io.localCredentials && !io.env.AWS_ACCESS_KEY_ID && !io.env.AWS_PROFILE) return io.localCredentials;
   return fromNodeProviderChain();
 }
 
@@ -198,7 +203,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     } catch {
       throw new UsageError(`--endpoint ${JSON.stringify(url)} is not a URL`);
     }
-    return new ApiClient({ endpoint: url, region, credentials: credentialsFor(url, io.env) });
+    return new ApiClient({ endpoint: url, region, credentials: credentialsFor(url, io) });
   };
 
   const printResult = (r: RequestResult, json: boolean) => {

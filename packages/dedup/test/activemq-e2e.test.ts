@@ -17,17 +17,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SsmBrokerUrl, startFollowingConsumer } from '#lib/dedup/follow.ts';
-import {
-  connectStomp,
-  createDedupTable,
-  DedupStore,
-  describeEndpoint,
-  publishConfirmed,
-  type QueueReport,
-  reconcile,
-  sleep,
-} from '#lib/dedup/index.ts';
 import {
   alarmStateChangeEvent,
   LOCAL_CREDENTIALS,
@@ -36,8 +25,12 @@ import {
   REPLICA_REGION,
   startDynalite,
   startEmbedded,
-} from '#simulator/embedded.ts';
-import { type LocalBroker, startActiveMq } from '../support/activemq.ts';
+} from '../../../simulator/embedded.ts';
+import { SsmBrokerUrl, startFollowingConsumer } from '../src/follow.ts';
+import { createDedupTable, DedupStore, type QueueReport, reconcile } from '../src/index.ts';
+import { connectStomp, describeEndpoint, publishConfirmed } from '../src/stomp.ts';
+import { sleep } from '../src/store.ts';
+import { type LocalBroker, startActiveMq } from './activemq.ts';
 
 const PRODUCED_BEFORE = 300;
 const UNREPLICATED = 60;
@@ -48,7 +41,7 @@ const CRASH_POINTS = ['before-claim', 'after-claim', 'before-ack'] as const;
 const QUEUE = 'orders';
 const GROUP = 'fulfilment';
 const TABLE = 'dedup';
-const WORKER = join(import.meta.dirname, '../support/consumer-worker.ts');
+const WORKER = join(import.meta.dirname, './consumer-worker.ts');
 
 let dir: string;
 let sink: string;

@@ -1,5 +1,4 @@
 /** Typed errors of the consumer dedup SDK. Each message says what happened and what to do about it. */
-import type { $ZodError } from 'zod/v4/core';
 
 export class DedupError extends Error {
   override name: string = 'DedupError';
@@ -53,9 +52,5 @@ export class DedupThrottledError extends DedupError {
 export class DedupStoreError extends DedupError {
   override name: string = 'DedupStoreError';
 }
-
-/** A zod failure as `field: problem; …`, for error messages that name what is wrong. */
-export const issuesOf = (error: $ZodError): string =>
-  error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectStomp, type StompEndpoint, sleep } from '#lib/dedup/index.ts';
+import type { StompEndpoint } from '../src/index.ts';
+import { connectStomp } from '../src/stomp.ts';
+import { sleep } from '../src/store.ts';
 
 const ACTIVEMQ_HOME = process.env.ACTIVEMQ_HOME ?? '/usr/share/activemq';
 

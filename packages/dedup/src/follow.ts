@@ -5,7 +5,7 @@
  * observed running, so a move never lands on a broker still being promoted.
  */
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { parseFailoverUrl } from '../broker-urls.ts';
+import { parseFailoverUrl } from './broker-urls.ts';
 import { DedupInputError } from './errors.ts';
 import {
   describeEndpoint,

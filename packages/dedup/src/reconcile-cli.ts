@@ -5,7 +5,7 @@
  *     --queue orders=fulfilment [--queue …] [--audit-queue reconciled.audit] --table dedup [--region us-east-1]
  * Broker credentials from BROKER_USERNAME / BROKER_PASSWORD; DYNAMODB_ENDPOINT for a local table.
  */
-import { commandLine } from '../command-line.ts';
+import { commandLine } from './command-line.ts';
 import { reconcileFromEnv } from './jobs.ts';
 
 const USAGE = `usage: mq-crdr-reconcile --from URL --to URL --queue QUEUE=GROUP [--queue …] --table TABLE [--region R]
