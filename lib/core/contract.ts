@@ -214,6 +214,7 @@ export interface Decision {
 export interface CoreConfig {
   pairId: string;
   deadlineMs: number;
+  /** Pair-wide: automatic triggers wait this long after either Region's newest promotion took hold. */
   cooldownMs: number;
   probeFailureThreshold: number;
   /**

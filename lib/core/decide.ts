@@ -2,14 +2,15 @@
  * The decision core: (state, event, facts) -> (new state, decisions, commands). Pure and deterministic:
  * the clock, the observation of the local broker and new operation ids all come in through the context.
  *
- * Guards, each recorded with its reason when it refuses:
+ * Guards, each recorded with its reason and, when it refuses, waits or ignores, a `Code` (docs/decision-rules.md):
  *  - act only where the local broker is the REPLICA (the orchestrator runs in the replica's Region);
  *  - never promote a primary, nor a broker that could not be observed;
  *  - single flight: no second operation while one is in flight (a failover may interrupt a switchover,
  *    never the reverse);
- *  - cooldown after a completed operation, against alarm flapping (operators are not held by it);
+ *  - a pair-wide cooldown from when either Region's newest promotion took hold (accepted, or completed), against
+ *    alarm flapping (operators are not held by it);
  *  - only alarm transitions into ALARM trigger;
- *  - N consecutive failed probes before a health trigger counts; a probe the primary's API refused (4xx) is
+ *  - N consecutive failed probes, or fewer within the gray-failure window, before a health trigger counts; a probe the primary's API refused (4xx) is
  *    no verdict: a configuration or permission problem, notified once;
  *  - the local broker's replication counterpart must be the remote broker the deployment names;
  *  - a switchover waiting while the primary's Region answers nothing at all (API and endpoints, N probes in a
@@ -21,8 +22,9 @@
  *    stopped being the primary;
  *  - pair-wide (the peer Region's outcomes, read from the pair view before deciding): automatic triggers never
  *    reverse a promotion of the pair until an operator re-arms or fails back by hand (FAILBACK_POLICY=manual);
- *    the cooldown counts from either Region's last completion; an unreadable view stops automatic promotion;
- *    an operation the other Region's promotion made moot ends SUPERSEDED.
+ *    an unreadable view stops automatic promotion; no Promote of an operation under way (a re-send, an automatic
+ *    escalation) goes out once the view shows a newer promotion by the other Region; an operation the other
+ *    Region's promotion made moot ends SUPERSEDED.
  *
  * Deadline timing of a switchover (S = start, D = S + deadline, B = sweep backstop interval):
  *
@@ -137,5 +139,5 @@ function onEvent(step: Step, event: CoreEvent): void {
 
 export { grayFailures } from './detection.ts';
 export { OUTAGE_EVIDENCE_MAX_AGE_MS } from './escalation.ts';
-export { arming, MAX_CLOCK_SKEW_MS, newerOf } from './pair-rules.ts';
-export { describeEvent, findRequest, isInFlight, isPromoted } from './step.ts';
+export { arming, MAX_CLOCK_SKEW_MS } from './pair-rules.ts';
+export { describeEvent, findRequest, isInFlight, isPromoted, newerOf } from './step.ts';

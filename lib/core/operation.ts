@@ -139,7 +139,7 @@ function startRefusal(step: Step, mode: Mode): Refusal | undefined {
 
 export function markInProgress(step: Step, op: Operation, reason: string): void {
   op.status = op.mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_IN_PROGRESS : OperationStatus.FAILOVER_IN_PROGRESS;
-  step.state.lastPromotion = promotionOf(step, op, { acceptedAt: step.ctx.now });
+  step.recordPromotion(promotionOf(step, op, { acceptedAt: step.ctx.now }));
   step.record(Action.PROMOTE_ACCEPTED, reason);
   step.notify(`${op.mode} in progress`, `${reason}; waiting for the local broker to become the primary`);
 }
@@ -153,7 +153,7 @@ export function complete(step: Step, op: Operation): void {
   op.rpo ??= { events: 0, lagSeconds: 0 };
   const promotion = promotionOf(step, op, { completedAt: now });
   promotion.acceptedAt ??= now;
-  step.state.lastPromotion = promotion;
+  step.recordPromotion(promotion);
   const disarms =
     disarmsReversal(promotion.reversal) && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
       ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.reversal === Reversal.UNCERTAIN ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`

@@ -80,7 +80,7 @@ export function onRearm(step: Step, event: Extract<CoreEvent, { type: 'REARM' }>
     step.ignore(Code.ALREADY_ARMED, 'automatic promotion is armed: no automatic promotion of the pair waits for a re-arm');
     return;
   }
-  step.state.rearm = { operator: event.operator, reason: event.reason, at: step.ctx.now };
+  step.recordRearm({ operator: event.operator, reason: event.reason, at: step.ctx.now });
   const p = disarmed.promotion;
   const after = p ? `${p.region}'s ${p.mode} ${p.operationId} (${p.trigger})` : 'a demotion the pair view does not explain';
   const reason = `${event.reason}; automatic promotion re-armed after ${after}`;
@@ -137,7 +137,7 @@ export function onBreakGlass(step: Step, record: BreakGlassRecord): void {
     step.record(Action.START_FAILOVER, reason, { breakGlass: true, rpo: step.state.operation.rpo });
   }
   const op = step.op as Operation;
-  step.state.lastPromotion = promotionOf(step, op, { acceptedAt: record.at });
+  step.recordPromotion(promotionOf(step, op, { acceptedAt: record.at }));
   step.notify('break-glass FAILOVER recorded', reason);
   rememberRequest(step, record.requestKey, 'FAILOVER', false);
 }

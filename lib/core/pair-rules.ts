@@ -14,7 +14,6 @@ import {
   Origin,
   type PairState,
   type Promotion,
-  type Rearm,
   type Refusal,
   Reversal,
   Role,
@@ -27,19 +26,6 @@ import { iso, Step, seconds } from './step.ts';
  */
 export const MAX_CLOCK_SKEW_MS = 60_000;
 
-/** The pair's newest promotion, by either Region, as far as this Region knows. */
-function newestPromotion(step: Step): Promotion | undefined {
-  return newerOf(step.state.lastPromotion, step.ctx.pair?.peer?.lastPromotion, (p) => p.startedAt);
-}
-
-function newestRearm(step: Step): Rearm | undefined {
-  return newerOf(step.state.rearm, step.ctx.pair?.peer?.rearm, (r) => r.at);
-}
-
-/** This Region's or the other's, whichever is newer by `at` (this Region's on a tie); either may be missing. */
-export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) => number): T | undefined =>
-  own === undefined ? peer : peer === undefined || at(own) >= at(peer) ? own : peer;
-
 /**
  * What keeps automatic promotion from this Region disarmed, and why, if anything: a demotion of the local broker
  * that the view does not explain yet (no promotion by the other Region newer than this Region's own: the view
@@ -48,7 +34,7 @@ export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) =
  */
 export function disarmedBy(step: Step): (Refusal & { promotion?: Promotion }) | undefined {
   const { config } = step.ctx;
-  const promotion = newestPromotion(step);
+  const promotion = step.pair.newestPromotion;
   const demotedAt = step.state.demotedAt;
   if (demotedAt !== undefined && unexplainedDemotion(step)) {
     return {
@@ -80,11 +66,11 @@ export function arming(
 
 /** What keeps automatic promotion from this Region disarmed: the view unreadable (it waits), or disarmedBy. */
 function armingRefusal(step: Step): (Refusal & { promotion?: Promotion }) | undefined {
-  const { pair } = step.ctx;
-  if (pair?.error !== undefined) {
+  const { viewError } = step.pair;
+  if (viewError !== undefined) {
     return {
       code: Code.PAIR_VIEW_UNREADABLE,
-      why: `the pair view cannot be read (${pair.error}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`,
+      why: `the pair view cannot be read (${viewError}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`,
     };
   }
   const disarmed = disarmedBy(step);
@@ -106,15 +92,15 @@ const UNOBSERVED: BrokerObservation = { role: Role.UNKNOWN, brokerState: 'UNKNOW
 function unexplainedDemotion(step: Step): boolean {
   const { demotedAt, lastPromotion: own } = step.state;
   if (demotedAt === undefined) return false;
-  const peer = step.ctx.pair?.peer?.lastPromotion;
-  const rearm = newestRearm(step);
+  const peer = step.pair.peerPromotion;
+  const rearm = step.pair.newestRearm;
   const explained = peer !== undefined && (own === undefined || peer.startedAt > own.startedAt);
   return !explained && !(rearm && rearm.at >= demotedAt);
 }
 
 /** A promotion that disarmed its reversal and was not re-armed since (by either Region). */
 function stillDisarms(step: Step, promotion: Promotion): boolean {
-  const rearm = newestRearm(step);
+  const rearm = step.pair.newestRearm;
   return (
     (step.ctx.config.failbackPolicy ?? 'manual') === 'manual' &&
     disarmsReversal(promotion.reversal) &&
@@ -131,10 +117,9 @@ function stillDisarms(step: Step, promotion: Promotion): boolean {
  */
 function reversalOf(step: Step, op: Operation): Reversal {
   if (op.origin === Origin.AUTOMATIC) return Reversal.DISARMS;
-  const { pair } = step.ctx;
-  if (pair === undefined) return Reversal.ALONE;
-  if (pair.error !== undefined || unexplainedDemotion(step)) return Reversal.UNCERTAIN;
-  const peer = pair.peer?.lastPromotion;
+  const { alone, viewError, peerPromotion: peer } = step.pair;
+  if (alone) return Reversal.ALONE;
+  if (viewError !== undefined || unexplainedDemotion(step)) return Reversal.UNCERTAIN;
   const failback =
     peer !== undefined &&
     peer.startedAt <= op.startedAt + MAX_CLOCK_SKEW_MS &&
@@ -149,8 +134,8 @@ function reversalOf(step: Step, op: Operation): Reversal {
  * view shows the promotion that caused it.
  */
 export function trackRole(step: Step): void {
-  const { observation, now, pair } = step.ctx;
-  if (pair === undefined || observation.promotionPending) return;
+  const { observation, now } = step.ctx;
+  if (step.pair.alone || observation.promotionPending) return;
   const role =
     observation.role === Role.PRIMARY && observation.brokerState === 'RUNNING'
       ? 'PRIMARY'
@@ -172,7 +157,7 @@ export function trackRole(step: Step): void {
 
 /** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */
 export function pairRefusal(step: Step): Refusal | undefined {
-  const { now, config, pair } = step.ctx;
+  const { now, config } = step.ctx;
   const disarmed = armingRefusal(step);
   if (disarmed) return { code: disarmed.code, why: disarmed.why };
   const op = step.op;
@@ -180,7 +165,7 @@ export function pairRefusal(step: Step): Refusal | undefined {
   // counts, as it completes any moment.
   const completions: Array<{ at: number; what: string }> = [
     ...(op?.status === OperationStatus.COMPLETED && op.completedAt !== undefined ? [{ at: op.completedAt, what: op.id }] : []),
-    ...[step.state.lastPromotion, pair?.peer?.lastPromotion].flatMap((p) => {
+    ...[step.state.lastPromotion, step.pair.peerPromotion].flatMap((p) => {
       const at = p && tookHoldAt(p);
       return p && at !== undefined ? [{ at, what: `${p.operationId} in ${p.region}` }] : [];
     }),
@@ -232,17 +217,17 @@ export function promotionOf(step: Step, op: Operation, extra: Partial<Promotion>
  * A stack alone (no pair view) has nothing to compare with.
  */
 export function newerChoiceBlocks(step: Step, op: Operation, what: string): boolean {
-  const { pair, observation } = step.ctx;
-  if (pair === undefined) return false;
-  if (pair.error !== undefined) {
+  const { observation } = step.ctx;
+  const { alone, viewError, peerPromotion: peer } = step.pair;
+  if (alone) return false;
+  if (viewError !== undefined) {
     // Whether the other Region promoted since this operation started is unknown: never promote blind.
     step.wait(
       Code.PAIR_VIEW_UNREADABLE,
-      `${what}, but the pair view cannot be read (${pair.error}); Promote not sent, the sweep tries again`,
+      `${what}, but the pair view cannot be read (${viewError}); Promote not sent, the sweep tries again`,
     );
     return true;
   }
-  const peer = pair.peer?.lastPromotion;
   if (!peer || peer.operationId === op.id || peer.startedAt <= op.startedAt - MAX_CLOCK_SKEW_MS) return false;
   const since = `${peer.region} promoted its broker (${peer.mode} ${peer.operationId}, ${peer.trigger}, started ${iso(peer.startedAt)}) since this ${op.mode} started at ${iso(op.startedAt)} (within the ${seconds(MAX_CLOCK_SKEW_MS)} clock allowance)`;
   // Ended only once the peer's promotion took hold (its Promote may still be refused) and nothing is pending here.
@@ -266,8 +251,8 @@ export function newerChoiceBlocks(step: Step, op: Operation, what: string): bool
  * choice.
  */
 export function supersedeIfMoot(step: Step, op: Operation): void {
-  const { observation, pair } = step.ctx;
-  const peer = pair?.peer?.lastPromotion;
+  const { observation } = step.ctx;
+  const peer = step.pair.peerPromotion;
   if (observation.role !== Role.REPLICA || observation.promotionPending || !peer) return;
   const tookHold = tookHoldAt(peer);
   if (tookHold === undefined) return;

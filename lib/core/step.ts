@@ -19,6 +19,9 @@ import {
   OperationStatus,
   type OperatorRequest,
   type PairState,
+  type PairViewRead,
+  type Promotion,
+  type Rearm,
   type RequestKind,
   Role,
 } from './model.ts';
@@ -70,6 +73,38 @@ export const describeEvent = (event: CoreEvent): string => {
 
 export const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
 
+/** This Region's or the other's, whichever is newer by `at` (this Region's on a tie); either may be missing. */
+export const newerOf = <T>(own: T | undefined, peer: T | undefined, at: (x: T) => number): T | undefined =>
+  own === undefined ? peer : peer === undefined || at(own) >= at(peer) ? own : peer;
+
+/**
+ * The pair-wide facts of one decision: this Region's own (its record) and the other Region's (the pair view),
+ * merged in one place. The step keeps them current when it records a promotion or a re-arm of its own.
+ */
+export interface PairFacts {
+  /** No pair view: this stack decides alone, with nobody to compare with. */
+  alone: boolean;
+  /** The pair view could not be read: what the other Region did is unknown. */
+  viewError?: string;
+  /** The other Region's newest promotion, as the view shows it. */
+  peerPromotion?: Promotion;
+  /** The pair's newest promotion, by either Region. */
+  newestPromotion?: Promotion;
+  /** The newest re-arm of automatic promotion, through either Region. */
+  newestRearm?: Rearm;
+}
+
+const pairFactsOf = (state: PairState, pair: PairViewRead | undefined): PairFacts => {
+  const peer = pair?.peer ?? undefined;
+  return {
+    alone: pair === undefined,
+    ...(pair?.error !== undefined ? { viewError: pair.error } : {}),
+    ...(peer?.lastPromotion ? { peerPromotion: peer.lastPromotion } : {}),
+    newestPromotion: newerOf(state.lastPromotion, peer?.lastPromotion, (p) => p.startedAt),
+    newestRearm: newerOf(state.rearm, peer?.rearm, (r) => r.at),
+  };
+};
+
 /** Collects the outcome of one event; the helpers below read and change it. */
 export class Step {
   readonly state: PairState;
@@ -84,6 +119,22 @@ export class Step {
   ) {
     this.state = structuredClone(prev);
     this.eventText = describeEvent(event);
+    this.pair = pairFactsOf(this.state, ctx.pair);
+  }
+
+  /** The pair-wide facts (own and peer merged), current with what this step recorded. */
+  pair: PairFacts;
+
+  /** Records this Region's promotion as the pair view will show it. */
+  recordPromotion(promotion: Promotion): void {
+    this.state.lastPromotion = promotion;
+    this.pair = pairFactsOf(this.state, this.ctx.pair);
+  }
+
+  /** Records a re-arm made through this Region. */
+  recordRearm(rearm: Rearm): void {
+    this.state.rearm = rearm;
+    this.pair = pairFactsOf(this.state, this.ctx.pair);
   }
 
   get op(): Operation | undefined {
