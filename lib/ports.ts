@@ -5,6 +5,7 @@
 import type {
   BreakGlassRecord,
   BrokerObservation,
+  CoreEvent,
   Decision,
   Mode,
   Notification,
@@ -81,18 +82,8 @@ export interface ClientRedirector {
   redirect(brokerId: string): Promise<string>;
 }
 
-export interface ProbeResult {
-  healthy: boolean;
-  detail: string;
-  /** The primary's Region does not answer: its API failed (no answer, or 5xx) and so did every known endpoint. */
-  outage?: boolean;
-  /** The API answered 4xx: no verdict on the primary's health, a configuration or permission problem. */
-  refused?: { code: string; detail: string };
-  /** Whether a handshake with the primary's endpoints succeeded, when one was tried. */
-  endpoints?: 'reached' | 'unreached';
-  /** DescribeBroker answered that the primary is RUNNING (only its endpoints may have failed). */
-  apiAnswered?: boolean;
-}
+/** What one probe of the primary saw: the PROBE event the core decides on, less its type and timestamp. */
+export type ProbeResult = Omit<Extract<CoreEvent, { type: 'PROBE' }>, 'type' | 'sentAt'>;
 
 export interface PrimaryProbe {
   /** DescribeBroker of the primary from this Region plus a handshake with its endpoints; never throws. */

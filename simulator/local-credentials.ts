@@ -1,6 +1,7 @@
 /**
  * The credentials of the embedded default: what local SDK clients sign with, and the one IAM user the local
- * API gateway accepts. Kept apart from embedded.ts so that the CLI can use them without loading the simulator.
+ * API gateway accepts. Kept apart from embedded.ts so that the CLI's
+ * launcher in this repository (bin/mqdr.js) can pass them without loading the simulator; the published CLI has none.
  */
 import type { LocalUser } from './api-gateway.ts';
 
