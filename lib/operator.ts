@@ -8,8 +8,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
+import { currentBudget } from './budget.ts';
 import { int } from './config.ts';
-import { arming, findRequest, isInFlight, newerOf } from './core/decide.ts';
+import { arming, findRequest, isInFlight, isPromoted, newerOf } from './core/decide.ts';
 import {
   Action,
   type BreakGlassRecord,
@@ -314,7 +315,15 @@ async function breakGlass(
     await o.broker.promote(localBrokerId, 'FAILOVER');
   }
   const at = o.clock.now();
-  const record = { id: newOperationId(at), operator: request.operator, reason: request.reason, requestKey: request.key, at };
+  const promotedAt = await watchTakeover(o, localBrokerId);
+  const record: BreakGlassRecord = {
+    id: newOperationId(at),
+    operator: request.operator,
+    reason: request.reason,
+    requestKey: request.key,
+    at,
+    ...(promotedAt !== undefined ? { promotedAt } : {}),
+  };
   const keptIn = await keepBreakGlass(o, record);
   const outcome = breakGlassOutcome(record, false, { keptIn, storeError: storeError.message });
   const message = `${outcome.decisions[0]?.reason ?? ''}. The table said: ${storeError.message}`;
@@ -332,6 +341,26 @@ async function breakGlass(
     o.log.error('break-glass notification failed', { pairId, error: errorMessage(error) });
   }
   return outcome;
+}
+
+/**
+ * When the local broker is seen the running primary after a break-glass Promote: DescribeBroker every watch interval
+ * for the watch window, within the request's budget (its reserve kept for the answer). Undefined when it is not
+ * seen in that time (or cannot be seen): the recovery time is then unknown, never the time the table came back.
+ */
+async function watchTakeover(o: Orchestrator, brokerId: string): Promise<number | undefined> {
+  const watch = o.config.watch;
+  if (!watch) return undefined;
+  const until = o.clock.now() + watch.windowMs;
+  for (;;) {
+    const seen = await o.broker.observe(brokerId).catch(() => undefined);
+    if (seen && isPromoted(seen)) return o.clock.now();
+    const budget = currentBudget();
+    if (o.clock.now() + watch.intervalMs > until || (budget && budget.remaining() < watch.reserveMs + watch.intervalMs)) {
+      return undefined;
+    }
+    await o.clock.sleep(watch.intervalMs);
+  }
 }
 
 function breakGlassOutcome(

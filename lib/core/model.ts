@@ -167,6 +167,8 @@ export interface Operation {
   endedAt?: number;
   /** An operator's failover sent while the table could not be written, recorded once it could. */
   breakGlass?: boolean;
+  /** Break glass: when the local broker was seen taking over, before the table could record it. */
+  tookOverAt?: number;
 }
 
 /**
@@ -227,6 +229,8 @@ export interface BreakGlassRecord {
   requestKey: string;
   /** When Amazon MQ accepted its Promote FAILOVER. */
   at: number;
+  /** When the request that broke the glass saw the local broker the running primary (the takeover), if it did. */
+  promotedAt?: number;
 }
 
 /** An operator's hold on automatic escalation: deadlines and the sweep do not fail over while it is set. */

@@ -18,7 +18,7 @@ import {
 } from './model.ts';
 import { pairRefusal, promotionOf } from './pair-rules.ts';
 import { describeRpo, rpoNow } from './rpo.ts';
-import { isInFlight, isRequested, type Step, seconds } from './step.ts';
+import { isInFlight, iso, isRequested, type Step, seconds } from './step.ts';
 
 export function onPromoteResult(step: Step, event: Extract<CoreEvent, { type: 'PROMOTE_RESULT' }>): void {
   const op = step.op;
@@ -158,8 +158,18 @@ export function complete(step: Step, op: Operation): void {
     disarmsReversal(promotion.reversal) && (step.ctx.config.failbackPolicy ?? 'manual') === 'manual'
       ? `; automatic promotion back to the other Region is disarmed until an operator re-arms it (mqdr rearm) or fails back by hand${promotion.reversal === Reversal.UNCERTAIN ? ' (this Region could not see what it reversed, so it is not taken for a fail-back: if it was one, mqdr rearm)' : ''}`
       : '';
-  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${seconds(now - op.startedAt)} after the operation started; ${describeRpo(op.rpo)}${disarms}`;
-  step.record(Action.COMPLETE, reason, { recoveryMs: now - op.startedAt, rpo: op.rpo });
+  // Recovery runs to the takeover: now, or for break glass when the request that broke it saw it (the table, and so
+  // this completion, may come back much later); unknown when nobody saw it.
+  const tookOverAt = op.breakGlass ? op.tookOverAt : now;
+  const recoveryMs = tookOverAt === undefined ? undefined : tookOverAt - op.startedAt;
+  const recovery =
+    recoveryMs === undefined
+      ? 'recovery time unknown: the break-glass request did not see the takeover, and the table recorded it later'
+      : op.breakGlass
+        ? `took over at ${iso(tookOverAt ?? now)}, ${seconds(recoveryMs)} after the operation started (seen by the break-glass request)`
+        : `${seconds(recoveryMs)} after the operation started`;
+  const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${recovery}; ${describeRpo(op.rpo)}${disarms}`;
+  step.record(Action.COMPLETE, reason, { ...(recoveryMs !== undefined ? { recoveryMs } : {}), rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
   if (step.ctx.config.redirect) {
     op.redirect = { status: 'PENDING', attempts: 1, requestedAt: now };

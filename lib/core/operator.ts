@@ -118,6 +118,7 @@ export function onBreakGlass(step: Step, record: BreakGlassRecord): void {
     current.status = OperationStatus.FAILOVER_IN_PROGRESS;
     current.escalatedAt = record.at;
     current.breakGlass = true;
+    if (record.promotedAt !== undefined) current.tookOverAt = record.promotedAt;
     current.rpo = { events: null, lagSeconds: null, unknown: RpoUnknown.NOT_READ };
     step.record(Action.ESCALATE_TO_FAILOVER, reason, { breakGlass: true, rpo: current.rpo });
   } else {
@@ -132,6 +133,7 @@ export function onBreakGlass(step: Step, record: BreakGlassRecord): void {
       promoteRequestedAt: record.at,
       promoteAttempts: 1,
       breakGlass: true,
+      ...(record.promotedAt !== undefined ? { tookOverAt: record.promotedAt } : {}),
       rpo: { events: null, lagSeconds: null, unknown: RpoUnknown.NOT_READ },
     };
     step.record(Action.START_FAILOVER, reason, { breakGlass: true, rpo: step.state.operation.rpo });

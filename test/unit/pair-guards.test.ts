@@ -323,5 +323,14 @@ describe('superseded, abandoned, break glass', () => {
       breakGlass: true,
     });
     expect(step(out.state, { type: 'BREAK_GLASS', record }, { observation: primary, pair: peer() }).decisions).toEqual([]);
+    // Recorded 5 minutes later, its recovery is not those 5 minutes: unknown when nobody saw the takeover, and the
+    // takeover the break-glass request saw when it did.
+    expect(out.decisions[1]?.recoveryMs).toBeUndefined();
+    const seen = step(
+      base(),
+      { type: 'BREAK_GLASS', record: { ...record, promotedAt: T0 + 2 * MIN + 5_000 } },
+      { observation: primary, pair: peer(), now: T0 + 7 * MIN },
+    );
+    expect(seen.decisions[1]).toMatchObject({ action: 'COMPLETE', recoveryMs: 5_000 });
   });
 });
