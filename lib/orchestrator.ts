@@ -154,7 +154,7 @@ async function decideAndRecord(o: Orchestrator, event: CoreEvent) {
     const glass = event.type === 'BREAK_GLASS' ? undefined : unrecordedBreakGlass(o, stored.state, view?.own)[0];
     const decided: CoreEvent = glass ? { type: 'BREAK_GLASS', record: glass } : event;
     const now = o.clock.now();
-    const lag = await readLag(o, stored.state, decided, now);
+    const lag = await readLag(o, stored.state, decided, now, observation);
     const outcome = decide(stored.state, decided, {
       now,
       observation,
@@ -313,13 +313,16 @@ async function readLag(
   state: PairState,
   event: CoreEvent,
   now: number,
+  observation: BrokerObservation,
 ): Promise<ReplicationPoint[] | undefined> {
   const op = state.operation;
   const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
   const mayFailOver =
     (switchover && ['SWEEP', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
     (event.type === 'OPERATOR' && event.mode === 'FAILOVER');
-  if (!o.lag || o.lag.brokers.length === 0 || !mayFailOver) return undefined;
+  // A replica seen the primary with nothing of ours in flight: a promotion made outside, whose RPO is recorded.
+  const promotedOutside = state.localRole?.role === 'REPLICA' && observation.role === 'PRIMARY' && !isInFlight(op);
+  if (!o.lag || o.lag.brokers.length === 0 || !(mayFailOver || promotedOutside)) return undefined;
   const from = Math.min(now - LAG_LOOKBACK_MS, op?.startedAt ?? now);
   // The lag is optional to every decision: a Region that hangs costs one short timeout, not the budget.
   const signal = o.lag.timeoutMs === undefined ? undefined : AbortSignal.timeout(o.lag.timeoutMs);

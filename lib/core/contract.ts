@@ -129,6 +129,8 @@ export const Action = {
   REARM: 'REARM',
   /** The local broker's settled role changed (with a pair view): recorded once per change. */
   ROLE_OBSERVED: 'ROLE_OBSERVED',
+  /** The local broker became the primary by a promotion this orchestrator did not send (with a pair view). */
+  EXTERNAL_PROMOTION: 'EXTERNAL_PROMOTION',
   /** The primary's endpoints answered from this Region for the first time (PROBE_ENDPOINTS=auto): recorded once. */
   ENDPOINTS_REACHED: 'ENDPOINTS_REACHED',
 } as const;

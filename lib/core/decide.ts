@@ -44,7 +44,7 @@
 import { onAlarm, onProbe } from './detection.ts';
 import { onDeadline, onSweep } from './escalation.ts';
 import { Code, type CoreEvent, type DecisionContext, type Outcome, type PairState } from './model.ts';
-import { complete, onPromoteResult } from './operation.ts';
+import { complete, onPromoteResult, recordExternalPromotion } from './operation.ts';
 import { onAbandon, onBreakGlass, onHold, onOperator, onRearm } from './operator.ts';
 import { supersedeIfMoot, trackRole } from './pair-rules.ts';
 import { onRedirectResult } from './redirection.ts';
@@ -60,7 +60,7 @@ export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext):
   const op = step.op;
   if (op && isInFlight(op) && isPromoted(ctx.observation)) complete(step, op);
   else if (op && isInFlight(op)) supersedeIfMoot(step, op);
-  trackRole(step);
+  if (trackRole(step) === 'unexplained promotion') recordExternalPromotion(step);
 
   // A retried operator request is answered from its first outcome: nothing is decided twice.
   if (event.type !== 'BREAK_GLASS' && !isReplay(prev, event)) onEvent(step, event);

@@ -120,8 +120,11 @@ export interface Redirect {
   doneAt?: number;
 }
 
-/** Who started an operation (or escalated it): an alarm or a probe, or an operator (API, CLI, ARC plan). */
-export const Origin = { AUTOMATIC: 'AUTOMATIC', OPERATOR: 'OPERATOR' } as const;
+/**
+ * Who started an operation: an alarm or a probe, an operator through this orchestrator (API, CLI, ARC plan), or
+ * someone outside it (the console, the AWS CLI, an ARC plan without the step): a promotion observed, not sent.
+ */
+export const Origin = { AUTOMATIC: 'AUTOMATIC', OPERATOR: 'OPERATOR', EXTERNAL: 'EXTERNAL' } as const;
 export type Origin = (typeof Origin)[keyof typeof Origin];
 
 /**
@@ -169,6 +172,11 @@ export interface Operation {
   breakGlass?: boolean;
   /** Break glass: when the local broker was seen taking over, before the table could record it. */
   tookOverAt?: number;
+  /**
+   * A promotion this orchestrator did not send, recorded when observed (origin EXTERNAL). Amazon MQ does not say
+   * which mode it was: it is recorded as a FAILOVER, the mode that may leave messages behind (reconcile as after one).
+   */
+  external?: boolean;
 }
 
 /**

@@ -171,11 +171,49 @@ export function complete(step: Step, op: Operation): void {
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${recovery}; ${describeRpo(op.rpo)}${disarms}`;
   step.record(Action.COMPLETE, reason, { ...(recoveryMs !== undefined ? { recoveryMs } : {}), rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
-  if (step.ctx.config.redirect) {
-    op.redirect = { status: 'PENDING', attempts: 1, requestedAt: now };
-    step.commands.push({ type: 'REDIRECT_CLIENTS', operationId: op.id });
-    step.record(Action.REDIRECT_CLIENTS, 'pointing clients at the new primary (attempt 1)');
-  }
+  startRedirect(step, op);
+}
+
+/**
+ * The local broker became the primary by a promotion no operation of this Region was waiting for: the console, the
+ * AWS CLI, an ARC plan without the step, or an operation that had ended (failed, abandoned) while Amazon MQ acted.
+ * Recorded as what it was, with the RPO of the old primary's last datapoint, and followed as any completion is:
+ * published to the pair view (an operator's promotion: automatic triggers never reverse it unless it was a
+ * fail-back by hand), the pair-wide cooldown, and clients redirected to the new primary.
+ */
+export function recordExternalPromotion(step: Step): void {
+  const { now, lag } = step.ctx;
+  const before = step.op;
+  const rpo = rpoNow(lag, now);
+  const op: Operation = {
+    id: step.ctx.newOperationId(),
+    mode: Mode.FAILOVER,
+    status: OperationStatus.COMPLETED,
+    origin: Origin.EXTERNAL,
+    trigger: 'external',
+    reason: 'a promotion this orchestrator did not send',
+    startedAt: now,
+    promoteRequestedAt: now,
+    promoteAttempts: 0,
+    completedAt: now,
+    external: true,
+    rpo,
+  };
+  step.state.operation = op;
+  step.recordPromotion(promotionOf(step, op, { acceptedAt: now, completedAt: now }));
+  const last = before ? ` (this Region's last operation, ${before.id}, is ${before.status})` : '';
+  const reason = `the local broker became the primary by a promotion this orchestrator did not send: the console, the AWS CLI, or an ARC plan without the step${last}. Amazon MQ does not say which mode; it is recorded as a FAILOVER, which may have left messages on the old primary (reconcile when it is back); ${describeRpo(rpo)}`;
+  step.record(Action.EXTERNAL_PROMOTION, reason, { rpo });
+  step.notify('promotion made outside the orchestrator', reason);
+  startRedirect(step, op);
+}
+
+/** Points clients at the local broker, the new primary, when the deployment redirects them. */
+function startRedirect(step: Step, op: Operation): void {
+  if (!step.ctx.config.redirect) return;
+  op.redirect = { status: 'PENDING', attempts: 1, requestedAt: step.ctx.now };
+  step.commands.push({ type: 'REDIRECT_CLIENTS', operationId: op.id });
+  step.record(Action.REDIRECT_CLIENTS, 'pointing clients at the new primary (attempt 1)');
 }
 
 export function fail(step: Step, op: Operation, reason: string): void {

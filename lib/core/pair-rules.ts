@@ -116,6 +116,7 @@ function stillDisarms(step: Step, promotion: Promotion): boolean {
  * would let automatic triggers reverse an operator's promotion.
  */
 function reversalOf(step: Step, op: Operation): Reversal {
+  // An operator's promotion, through this orchestrator or outside it, may be a fail-back by hand.
   if (op.origin === Origin.AUTOMATIC) return Reversal.DISARMS;
   const { alone, viewError, peerPromotion: peer } = step.pair;
   if (alone) return Reversal.ALONE;
@@ -133,9 +134,9 @@ function reversalOf(step: Step, op: Operation): Reversal {
  * to compare with). PRIMARY then REPLICA marks a demotion, which keeps automatic promotion waiting until the
  * view shows the promotion that caused it.
  */
-export function trackRole(step: Step): void {
+export function trackRole(step: Step): 'unexplained promotion' | undefined {
   const { observation, now } = step.ctx;
-  if (step.pair.alone || observation.promotionPending) return;
+  if (step.pair.alone || observation.promotionPending) return undefined;
   const role =
     observation.role === Role.PRIMARY && observation.brokerState === 'RUNNING'
       ? 'PRIMARY'
@@ -143,16 +144,18 @@ export function trackRole(step: Step): void {
         ? 'REPLICA'
         : undefined;
   const before = step.state.localRole;
-  if (!role || before?.role === role) return;
+  if (!role || before?.role === role) return undefined;
   step.state.localRole = { role, since: now };
   if (role === 'PRIMARY') delete step.state.demotedAt;
   else if (before?.role === 'PRIMARY') step.state.demotedAt = now;
   // A completion recorded in this step already says the broker became the primary.
-  if (step.decisions.some((d) => d.action === Action.COMPLETE)) return;
+  if (step.decisions.some((d) => d.action === Action.COMPLETE)) return undefined;
   step.record(
     Action.ROLE_OBSERVED,
     `local broker is ${role === 'PRIMARY' ? 'the PRIMARY' : 'a REPLICA'}${before ? ` (was ${before.role} since ${iso(before.since)}${role === 'REPLICA' ? ': the other Region promoted its broker' : ''})` : ''}`,
   );
+  // A replica that became the primary with no operation of this Region completing: someone else promoted it.
+  return role === 'PRIMARY' && before?.role === 'REPLICA' ? 'unexplained promotion' : undefined;
 }
 
 /** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '#cli/client.ts';
 import { formatView } from '#cli/mqdr.ts';
+import { parseFailoverUrl } from '#dedup/broker-urls.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
 import { reconcileCommand } from '../../scripts/pair-drill.ts';
@@ -291,6 +292,38 @@ describe('both Regions deployed', () => {
     expect(timeline).toContainEqual(expect.objectContaining({ action: 'REFUSE', code: 'NOTHING_IN_FLIGHT' }));
     expect(timeline.find((d) => d.action === 'COMPLETE')?.recoveryMs).toBeLessThanOrEqual(10_000);
     expect(p.stacks[REPLICA_REGION].runtime.orchestrator.pendingBreakGlass).toEqual([]);
+  });
+});
+
+describe('promotions made outside the orchestrator', () => {
+  it('a FAILOVER from the console, then a fail-back by hand: each recorded as what it was, clients follow both', async () => {
+    const clock = new ManualClock(T0);
+    pair = await startTwoRegions({ clock });
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    const parameters = () =>
+      [PRIMARY_REGION, REPLICA_REGION].map((r) => p.world.getParameter(r, `/mq-crdr/${p.pairName}/broker-url`)?.value);
+    await driver.play(2 * MIN);
+    const { primary, replica } = p.world.roles(p.pairName);
+    // Someone fails over in the console: no orchestrator sent it.
+    p.world.promote(replica.region, replica.id, 'FAILOVER');
+    await driver.play(4 * MIN);
+    expect(p.world.roles(p.pairName).primary.id).toBe(replica.id);
+    const west = driver.log.filter((e) => e.region === REPLICA_REGION).map((e) => e.decision);
+    expect(west.find((d) => d.action === 'EXTERNAL_PROMOTION')).toMatchObject({ rpo: expect.any(Object) });
+    expect(west.filter((d) => d.action === 'COMPLETE')).toEqual([]);
+    // The new primary's endpoints first (the other Region's follow, so that a client finds the primary by itself).
+    for (const value of parameters()) expect(parseFailoverUrl(value ?? '')[0]).toContain(`127.0.0.1:${replica.port}`);
+    // us-east-1's alarm or probes never reverse it: the view shows an operator's promotion, which disarms.
+    expect(actions(driver, PRIMARY_REGION)).not.toContain('START_SWITCHOVER');
+    // The operator fails back by hand, in the console too: us-east-1 records it, and clients follow again.
+    p.world.promote(primary.region, primary.id, 'SWITCHOVER');
+    await driver.play(8 * MIN);
+    expect(p.world.roles(p.pairName).primary.id).toBe(primary.id);
+    const east = driver.log.filter((e) => e.region === PRIMARY_REGION).map((e) => e.decision);
+    expect(east.find((d) => d.action === 'EXTERNAL_PROMOTION')).toBeDefined();
+    for (const value of parameters()) expect(parseFailoverUrl(value ?? '')[0]).toContain(`127.0.0.1:${primary.port}`);
+    expect(driver.failures).toEqual([]);
   });
 });
 

@@ -334,3 +334,32 @@ describe('superseded, abandoned, break glass', () => {
     expect(seen.decisions[1]).toMatchObject({ action: 'COMPLETE', recoveryMs: 5_000 });
   });
 });
+
+describe('a promotion made outside the orchestrator', () => {
+  const sweep: CoreEvent = { type: 'SWEEP' };
+  const cfg = { ...east, redirect: { retryAfterMs: 60_000, maxAttempts: 3 } };
+
+  it('is recorded as what it was, published, and clients follow it', () => {
+    // us-east-1's replica is seen the primary with no operation of its own: someone promoted it by hand.
+    const out = step(base(), sweep, { observation: primary, pair: peer(), cfg });
+    expect(out.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED', 'EXTERNAL_PROMOTION', 'REDIRECT_CLIENTS']);
+    expect(out.state.operation).toMatchObject({ origin: 'EXTERNAL', external: true, status: 'COMPLETED', mode: 'FAILOVER' });
+    expect(out.decisions[1]?.rpo).toMatchObject({ events: null, unknown: 'NO_DATAPOINT' });
+    expect(out.commands).toContainEqual({ type: 'REDIRECT_CLIENTS', operationId: out.state.operation?.id });
+    // The pair view shows it, and it disarms automatic reversal: the other Region's alarm will not undo it.
+    expect(out.state.lastPromotion).toMatchObject({ origin: 'EXTERNAL', reversal: 'DISARMS', trigger: 'external' });
+    // Seen again: nothing new.
+    expect(step(out.state, sweep, { observation: primary, pair: peer(), cfg }).decisions).toEqual([]);
+  });
+
+  it('reversing the other Region’s automatic promotion by hand (the console) is a fail-back: it re-arms', () => {
+    const out = step(base(), sweep, { observation: primary, pair: peer(westFailover), cfg });
+    expect(out.state.lastPromotion).toMatchObject({ origin: 'EXTERNAL', reversal: 'FAILBACK' });
+  });
+
+  it('a broker that was the primary all along, or a stack alone, records no outside promotion', () => {
+    const fresh = step(initialState('orders'), sweep, { observation: primary, pair: peer(), cfg });
+    expect(fresh.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED']);
+    expect(step(base(), sweep, { observation: primary, cfg }).decisions).toEqual([]);
+  });
+});
