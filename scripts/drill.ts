@@ -102,27 +102,6 @@ const scenarios: Record<string, Scenario> = {
     },
     durationMs: 20 * MINUTE,
   },
-  flapping: {
-    description: 'the lag alarm flaps ALARM/OK every minute, before and after an operator fails back: one switchover',
-    env: { DEADLINE_SECONDS: '600', COOLDOWN_SECONDS: '900' },
-    pair: { produceRate: 300, drainRate: 200 },
-    async script(t, e, fire) {
-      if (t === 4 * MINUTE) {
-        // The operator fails back by hand (console, from the old primary's Region): the local broker is the
-        // replica again, so only the cooldown stands between the next flap and a needless promotion.
-        const { replica } = e.world.roles(e.pairName);
-        e.world.promote(replica.region, replica.id, 'SWITCHOVER');
-        return `operator fails back: Promote SWITCHOVER of ${replica.region} by hand`;
-      }
-      if (t >= MINUTE && t <= 7 * MINUTE && t % MINUTE === 0) {
-        const into = (t / MINUTE) % 2 === 1 ? 'ALARM' : 'OK';
-        printLine(e.world.clock.now() - START, 'drill', 'INJECT', `CloudWatch: ${lagAlarm} flaps into ${into}`);
-        await fire(alarmStateChangeEvent(lagAlarm, into, into === 'ALARM' ? 'OK' : 'ALARM', START + t));
-      }
-      return undefined;
-    },
-    durationMs: 9 * MINUTE,
-  },
   'duplicate-delivery': {
     incidentAt: MINUTE,
     description: 'EventBridge delivers the same alarm event twice to two concurrent invocations: one Promote',
@@ -272,7 +251,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
 
       if (t % MINUTE === 0) {
         // Once a minute: CloudWatch evaluates the replication alarms, the health check and the sweep fire, all at once.
-        const changes = name === 'flapping' ? [] : alarms.evaluate(clock.now());
+        const changes = alarms.evaluate(clock.now());
         for (const change of changes) {
           printLine(
             elapsed(),

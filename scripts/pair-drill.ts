@@ -124,6 +124,40 @@ export const pairScenarios: Record<string, PairScenario> = {
       );
     },
   },
+  flapping: {
+    description:
+      'the lag alarm flaps ALARM/OK every minute, before and after an operator fails back by hand in the console (not through the orchestrator): one switchover, and clients follow both promotions',
+    pair: { produceRate: 300, drainRate: 200 },
+    async play(d) {
+      const { p } = d;
+      await d.play(9 * MINUTE, (t) => {
+        if (t === 4 * MINUTE) {
+          const { replica } = p.world.roles(p.pairName);
+          p.world.promote(replica.region, replica.id, 'SWITCHOVER');
+          d.say(
+            'operator',
+            'CONSOLE',
+            `Promote SWITCHOVER of ${replica.region}'s broker by hand: the orchestrator did not send it`,
+          );
+        }
+        if (t >= MINUTE && t <= 7 * MINUTE && t % MINUTE === 0) {
+          const into = (t / MINUTE) % 2 === 1 ? 'ALARM' : 'OK';
+          const event = alarmStateChangeEvent(p.alarmName, into, into === 'ALARM' ? 'OK' : 'ALARM', p.world.clock.now());
+          d.driver.queueAlarm(REPLICA_REGION, event);
+          d.say('drill', 'INJECT', `CloudWatch: ${p.alarmName} flaps into ${into}`);
+        }
+      });
+      const { primary } = p.world.roles(p.pairName);
+      for (const region of REGIONS) {
+        const value = p.world.getParameter(region, `/mq-crdr/${p.pairName}/broker-url`)?.value ?? 'unset';
+        d.say(
+          'clients',
+          'PARAMETER',
+          `${region}: ${value}${value.includes(`:${primary.port})`) || value.includes(`:${primary.port},`) ? ` (the primary, ${primary.region}, first)` : ''}`,
+        );
+      }
+    },
+  },
   'ping-pong': {
     description: 'a replication link slower than the producers, with both Regions automated: exactly one promotion',
     pair: { produceRate: 200, drainRate: 150 },

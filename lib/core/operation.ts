@@ -202,7 +202,7 @@ export function recordExternalPromotion(step: Step): void {
   step.state.operation = op;
   step.recordPromotion(promotionOf(step, op, { acceptedAt: now, completedAt: now }));
   const last = before ? ` (this Region's last operation, ${before.id}, is ${before.status})` : '';
-  const reason = `the local broker became the primary by a promotion this orchestrator did not send: the console, the AWS CLI, or an ARC plan without the step${last}. Amazon MQ does not say which mode; it is recorded as a FAILOVER, which may have left messages on the old primary (reconcile when it is back); ${describeRpo(rpo)}`;
+  const reason = `the local broker became the primary by a promotion this orchestrator did not send: the console, the AWS CLI, or an ARC plan without the step${last}. Amazon MQ does not say which mode (a switchover drains the old primary's queue first, a failover leaves it behind): it is recorded as a FAILOVER, so reconcile when the old primary is back; the old primary's last datapoint: ${describeRpo(rpo)}`;
   step.record(Action.EXTERNAL_PROMOTION, reason, { rpo });
   step.notify('promotion made outside the orchestrator', reason);
   startRedirect(step, op);
