@@ -238,11 +238,17 @@ const canonical = (value: unknown): string =>
  * Publishes this Region's outcomes when they differ from what the view holds. A failed write is logged: the
  * next event (the sweep, within a minute) finds the difference and writes again.
  */
+/** How often a Region writes its pair view item when nothing in it changed. */
+export const VIEW_HEARTBEAT_MS = 60_000;
+
 async function publish(o: Orchestrator, state: PairState, view: ViewRead | undefined): Promise<void> {
   if (!o.view || !view || view.read.error !== undefined) return;
   const item = publishedItem(o, state, view.own);
   const content = ({ version: _v, publishedAt: _p, ...rest }: PublishedItem) => canonical(rest);
-  if (view.own && content(view.own) === content(item)) return;
+  // Unchanged, it is still written once a minute: the other Region's proof that this one is alive and that what
+  // it reads of this Region is current (a Region with no history waits for that: PairState.watchingSince).
+  const fresh = view.own && item.publishedAt - view.own.publishedAt < VIEW_HEARTBEAT_MS;
+  if (view.own && fresh && content(view.own) === content(item)) return;
   try {
     await o.view.publish(o.config.pairId, item);
   } catch (error) {

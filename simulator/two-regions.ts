@@ -85,6 +85,12 @@ export async function startTwoRegions(options: {
   viewDelayMs?: number;
   /** Puts something (a fault proxy) between a Region's stack and DynamoDB; returns the endpoint to use. */
   dynamoEndpoint?: (region: PairRegion, endpoint: string) => Promise<string>;
+  /**
+   * Whether the stacks ran before the scenario starts (the default), as stacks deployed long before an incident
+   * have: each Region's record already knows its broker's role. `false`: new stacks, with no history (a Region
+   * with none waits for the pair view before it promotes automatically: PairState.watchingSince).
+   */
+  history?: boolean;
 }): Promise<TwoRegions> {
   const { clock } = options;
   const world = new CrdrWorld(clock);
@@ -95,6 +101,7 @@ export async function startTwoRegions(options: {
   const closers: Array<() => unknown> = [];
   const skewMs: Record<PairRegion, number> = { [PRIMARY_REGION]: 0, [REPLICA_REGION]: 0 };
   const viewTable = (region: string) => `crdr-pair-view-${region}`;
+  const DAY_MS = 86_400_000;
 
   const stack = async (region: PairRegion, local: SimBroker, remote: SimBroker): Promise<RegionStack> => {
     // Each Region's own table, as each stack declares its own; the pair view's replica in this Region.
@@ -172,6 +179,17 @@ export async function startTwoRegions(options: {
     [PRIMARY_REGION]: await stack(PRIMARY_REGION, primary, replica),
     [REPLICA_REGION]: await stack(REPLICA_REGION, replica, primary),
   };
+  if (options.history !== false) {
+    for (const [region, role] of [
+      [PRIMARY_REGION, 'PRIMARY'],
+      [REPLICA_REGION, 'REPLICA'],
+    ] as const) {
+      const store = stacks[region].runtime.orchestrator.store;
+      const stored = await store.load(pairName);
+      const state = { ...stored.state, version: stored.state.version + 1, localRole: { role, since: clock.now() - DAY_MS } };
+      await store.save(stored, state, []);
+    }
+  }
   return {
     world,
     simulator,

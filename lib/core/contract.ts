@@ -177,6 +177,8 @@ export const Code = {
   LOCAL_NOT_REPLICA: 'LOCAL_NOT_REPLICA',
   PROMOTE_RETRY: 'PROMOTE_RETRY',
   NEWER_CHOICE: 'NEWER_CHOICE',
+  // REFUSE: a Region with no history of its broker's role waits for a view written since it started watching
+  VIEW_NOT_CONFIRMED: 'VIEW_NOT_CONFIRMED',
 } as const;
 export type Code = (typeof Code)[keyof typeof Code];
 

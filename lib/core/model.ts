@@ -323,6 +323,15 @@ export interface PairState {
    * PROBE_ENDPOINTS=auto, endpoints that stop answering count as failed probes only after this.
    */
   endpointsReachedAt?: number;
+  /**
+   * When this Region started watching the pair with no history of its broker's role (a new stack, or a lost table)
+   * and found it a replica. Until the pair view shows an item of the other Region written after this (the clock
+   * allowance added), the view may lag behind the promotion that made this broker the replica, and automatic
+   * promotion waits. A Region that has seen its broker's role before has none: it tracks its demotions itself.
+   */
+  watchingSince?: number;
+  /** The wait for a view written since `watchingSince` has been notified (once). */
+  viewWaitNotified?: boolean;
 }
 
 export const initialState = (pairId: string): PairState => ({

@@ -69,6 +69,9 @@ export function tryStart(
   const refusal = startRefusal(step, mode) ?? (byOperator ? undefined : pairRefusal(step));
   if (refusal) {
     step.refuse(refusal.code, `${reason}: ${refusal.why}`);
+    // The wait of a stack with no history is notified once, not at every alarm and probe while it lasts.
+    if (refusal.code === Code.VIEW_NOT_CONFIRMED && step.state.viewWaitNotified) return;
+    if (refusal.code === Code.VIEW_NOT_CONFIRMED) step.state.viewWaitNotified = true;
     step.notify(`refused ${mode}`, `${reason}: ${refusal.why}`);
     return;
   }

@@ -73,6 +73,14 @@ function armingRefusal(step: Step): (Refusal & { promotion?: Promotion }) | unde
       why: `the pair view cannot be read (${viewError}); automatic promotion needs the other Region's outcomes and waits (an operator can still promote)`,
     };
   }
+  const since = step.state.watchingSince;
+  const written = step.pair.peerPublishedAt;
+  if (since !== undefined && !(written !== undefined && written > since + MAX_CLOCK_SKEW_MS)) {
+    return {
+      code: Code.VIEW_NOT_CONFIRMED,
+      why: `this Region has no history of its broker's role (a new stack, or a lost table; watching since ${iso(since)}) and the pair view shows nothing the other Region wrote since then (${written === undefined ? 'no item of it at all' : `its item is of ${iso(written)}`}): the view may lag behind the promotion that made this broker the replica, so automatic promotion waits for the other Region's next write (each Region writes at least once a minute); an operator can still promote`,
+    };
+  }
   const disarmed = disarmedBy(step);
   return (
     disarmed && {
@@ -146,8 +154,14 @@ export function trackRole(step: Step): 'unexplained promotion' | undefined {
   const before = step.state.localRole;
   if (!role || before?.role === role) return undefined;
   step.state.localRole = { role, since: now };
-  if (role === 'PRIMARY') delete step.state.demotedAt;
-  else if (before?.role === 'PRIMARY') step.state.demotedAt = now;
+  // No history: a new stack, or a lost table, finding its broker a replica (see PairState.watchingSince).
+  if (!before && role === 'REPLICA') step.state.watchingSince = now;
+  if (role === 'PRIMARY') {
+    // Seen the primary: from now on its demotions are its own history.
+    delete step.state.demotedAt;
+    delete step.state.watchingSince;
+    delete step.state.viewWaitNotified;
+  } else if (before?.role === 'PRIMARY') step.state.demotedAt = now;
   // A completion recorded in this step already says the broker became the primary.
   if (step.decisions.some((d) => d.action === Action.COMPLETE)) return undefined;
   step.record(

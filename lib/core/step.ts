@@ -92,6 +92,8 @@ export interface PairFacts {
   newestPromotion?: Promotion;
   /** The newest re-arm of automatic promotion, through either Region. */
   newestRearm?: Rearm;
+  /** When the other Region last wrote its item (its clock); undefined when it has written none. */
+  peerPublishedAt?: number;
 }
 
 const pairFactsOf = (state: PairState, pair: PairViewRead | undefined): PairFacts => {
@@ -100,6 +102,7 @@ const pairFactsOf = (state: PairState, pair: PairViewRead | undefined): PairFact
     alone: pair === undefined,
     ...(pair?.error !== undefined ? { viewError: pair.error } : {}),
     ...(peer?.lastPromotion ? { peerPromotion: peer.lastPromotion } : {}),
+    ...(peer ? { peerPublishedAt: peer.publishedAt } : {}),
     newestPromotion: newerOf(state.lastPromotion, peer?.lastPromotion, (p) => p.startedAt),
     newestRearm: newerOf(state.rearm, peer?.rearm, (r) => r.at),
   };
