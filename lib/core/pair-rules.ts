@@ -18,7 +18,7 @@ import {
   Reversal,
   Role,
 } from './model.ts';
-import { iso, Step, seconds } from './step.ts';
+import { isInFlight, iso, Step, seconds } from './step.ts';
 
 /**
  * How far apart the two Regions' Lambda clocks may be when their timestamps are compared (an assumption:
@@ -152,6 +152,15 @@ export function trackRole(step: Step): 'unexplained promotion' | undefined {
         ? 'REPLICA'
         : undefined;
   const before = step.state.localRole;
+  if (role === 'PRIMARY' && before?.role === 'PRIMARY' && promotedBackUnseen(step)) {
+    const peer = step.pair.peerPromotion as Promotion;
+    step.state.localRole = { role, since: now };
+    step.record(
+      Action.ROLE_OBSERVED,
+      `local broker is the PRIMARY, though ${peer.region}'s ${peer.mode} ${peer.operationId} completed at ${iso(peer.completedAt ?? now)} and made its broker the primary: it was promoted back while this Region did not see it a replica`,
+    );
+    return 'unexplained promotion';
+  }
   if (!role || before?.role === role) return undefined;
   step.state.localRole = { role, since: now };
   // No history: a new stack, or a lost table, finding its broker a replica (see PairState.watchingSince).
@@ -170,6 +179,21 @@ export function trackRole(step: Step): 'unexplained promotion' | undefined {
   );
   // A replica that became the primary with no operation of this Region completing: someone else promoted it.
   return role === 'PRIMARY' && before?.role === 'REPLICA' ? 'unexplained promotion' : undefined;
+}
+
+/**
+ * The local broker is the primary, and the pair's newest promotion is the other Region's, completed (its broker was
+ * the primary then), with no operation of this Region in flight or completing now: the local broker was promoted
+ * back after it, by someone this Region did not see (it never observed its broker a replica in between).
+ */
+function promotedBackUnseen(step: Step): boolean {
+  const peer = step.pair.peerPromotion;
+  const own = step.state.lastPromotion;
+  if (peer?.completedAt === undefined || step.pair.newestPromotion !== peer || (own && own.startedAt >= peer.startedAt)) {
+    return false;
+  }
+  const op = step.op;
+  return !(op && isInFlight(op)) && !step.decisions.some((d) => d.action === Action.COMPLETE);
 }
 
 /** Why an automatic trigger may not start an operation, pair-wide: the fail-back policy and the cooldown. */

@@ -4,10 +4,13 @@
  * schedule changes, each Region's Lambdas reading a clock skewed by up to ±30 s. Every minute each Region that
  * is up runs its alarm, probe and sweep, as AWS does; operators act through a Region's API.
  *
- * Faults: Regions down or hung, the inter-Region link down, a broker's endpoints refusing (probes fail), a
- * Region's table failing or hanging, a Region's pair view unreadable, replication paused or slow, alarm
- * deliveries late by up to hours (EventBridge retries), operator switchovers, failovers (break glass when the
- * table is down), re-arms and abandons. The fail-back policy and the cooldown vary per schedule.
+ * Faults: Regions down or hung, a Region flapping (down 70 s, up 50 s, for 12 minutes), the inter-Region link down,
+ * a broker's endpoints refusing (probes fail), a Region's table failing or hanging, a Region's pair view
+ * unreadable, replication paused or slow, alarm deliveries late by up to hours (EventBridge retries), a Promote
+ * whose answer is lost after Amazon MQ acted, operator switchovers, failovers (break glass when the table is
+ * down), re-arms and abandons, and promotions made outside the orchestrator (the console). The fail-back policy
+ * and the cooldown vary per schedule; each Region's clock is skewed by up to ±30 s (up to the core's 60 s
+ * allowance between them, either way).
  *
  * Invariants, checked after every step (P1, P2, P5, P6) and at rest once every fault has healed (P3, P4, P7):
  *  P1 no automatic promotion reverses an earlier promotion of the pair while fail-back is disarmed
@@ -19,7 +22,14 @@
  *  P4 a break-glass failover is in its Region's timeline once the table answers;
  *  P5 every invocation returns within its budget (2 s here, 1 s slack);
  *  P6 an invocation fails only with the orchestrator's typed errors;
- *  P7 at rest the pair has one primary and no promotion under way.
+ *  P7 at rest the pair has one primary and no promotion under way;
+ *  P8 no Promote the orchestrator sends for an operation reverses a promotion of the other Region that started
+ *     after that operation started (beyond the clock allowance) and that the deciding Region's view showed;
+ *  P9 at rest, the redirect parameter in every Region, once written, names the primary first (unless that
+ *     Region's redirection is still retrying, or gave up and asked for a hand);
+ *  P10 a primary's Region that flaps (down more than half the time) loses the primary within detection (the
+ *     4-minute window) + the deadline + 2 minutes, when the other Region can act (up, its tables and view
+ *     readable, armed, no cooldown, nothing in flight or held).
  * What the view cannot show in time (its replication delay, a Region down) is outside P1 and P2: docs/decision-rules.md
  * says why the guards stay safe then.
  */
@@ -27,6 +37,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { ApiClient, ApiError } from '#cli/client.ts';
+import { parseFailoverUrl } from '#dedup/broker-urls.ts';
 import { isInFlight, MAX_CLOCK_SKEW_MS } from '#lib/core/decide.ts';
 import type { PairState, Promotion, PublishedOutcome } from '#lib/core/model.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock } from '#simulator/embedded.ts';
@@ -54,15 +65,26 @@ export type PairStep =
   /** An alarm state change delivered to `to` (from the other Region's alarm) `ageSeconds` after it happened. */
   | { t: 'alarm'; to: Region; state: 'ALARM' | 'OK'; ageSeconds: number }
   | { t: 'operator'; r: Region; kind: 'SWITCHOVER' | 'FAILOVER' | 'REARM' | 'ABANDON' }
-  | { t: 'skew'; r: Region; ms: number };
+  | { t: 'skew'; r: Region; ms: number }
+  /** The primary's Region flaps: down 70 s, up 50 s, six times (12 minutes). */
+  | { t: 'flap' }
+  /** The next Promote, in either Region, is applied but its answer lost (a 500 after acting). */
+  | { t: 'lost-answer' }
+  /** Someone promotes `r`'s broker outside the orchestrator (the console, the AWS CLI). */
+  | { t: 'console'; r: Region; mode: 'SWITCHOVER' | 'FAILOVER' };
 
 export interface PairScenario {
   policy: 'manual' | 'automatic';
   cooldownSeconds: number;
   load: { produceRate: number; drainRate: number; backlog: number };
   skew: Record<Region, number>;
+  /** PROBE_FAILURE_THRESHOLD: 2, or the default 3 (with which a flapping Region needs the gray-failure window). */
+  probeThreshold: 2 | 3;
   steps: PairStep[];
 }
+
+/** A Region's clock skew: up to ±30 s, the extremes drawn as often as the rest (60 s between the Regions). */
+const skewMs = fc.oneof(fc.integer({ min: -30_000, max: 30_000 }), fc.constantFrom(-30_000, 30_000));
 
 const step: fc.Arbitrary<PairStep> = fc.oneof(
   { weight: 12, arbitrary: fc.constant({ t: 'minute' as const }) },
@@ -107,9 +129,16 @@ const step: fc.Arbitrary<PairStep> = fc.oneof(
       kind: fc.constantFrom('SWITCHOVER' as const, 'FAILOVER' as const, 'REARM' as const, 'ABANDON' as const),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('skew' as const), r: region, ms: skewMs }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'flap' as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: 'lost-answer' as const }) },
   {
     weight: 1,
-    arbitrary: fc.record({ t: fc.constant('skew' as const), r: region, ms: fc.integer({ min: -30_000, max: 30_000 }) }),
+    arbitrary: fc.record({
+      t: fc.constant('console' as const),
+      r: region,
+      mode: fc.constantFrom('SWITCHOVER' as const, 'FAILOVER' as const),
+    }),
   },
 );
 
@@ -126,10 +155,8 @@ export const pairScenario: fc.Arbitrary<PairScenario> = fc
       drainRate: fc.constantFrom(150, 400),
       backlog: fc.constantFrom(0, 2_000, 30_000),
     }),
-    skew: fc.record({
-      'us-east-1': fc.integer({ min: -30_000, max: 30_000 }),
-      'us-west-2': fc.integer({ min: -30_000, max: 30_000 }),
-    }) as fc.Arbitrary<Record<Region, number>>,
+    skew: fc.record({ 'us-east-1': skewMs, 'us-west-2': skewMs }) as fc.Arbitrary<Record<Region, number>>,
+    probeThreshold: fc.constantFrom(2 as const, 3 as const),
     steps: fc.array(step, { minLength: 4, maxLength: 16 }),
   })
   .chain((s) => policyAndCooldown.map((pc) => ({ ...s, ...pc })));
@@ -164,7 +191,7 @@ export async function playPair(s: PairScenario): Promise<void> {
       DEADLINE_SECONDS: '300',
       COOLDOWN_SECONDS: String(s.cooldownSeconds),
       FAILBACK_POLICY: s.policy,
-      PROBE_FAILURE_THRESHOLD: '2',
+      PROBE_FAILURE_THRESHOLD: String(s.probeThreshold),
       PROMOTE_RETRY_AFTER_SECONDS: '30',
       WATCH_SECONDS: '0',
       AWS_MAX_ATTEMPTS: '1',
@@ -196,6 +223,12 @@ class PairRun {
   private lastRearm = Number.NEGATIVE_INFINITY;
   private breakGlass: Array<{ region: Region; key: string; operationId?: string }> = [];
   private promotesSeen = 0;
+  /** When the model first saw each operation in its Region's record (true time, after its real start). */
+  private readonly firstSeen = new Map<string, number>();
+  /** What the schedule has broken and not healed yet (P10 asks whether a Region can act). */
+  private readonly broken = new Set<string>();
+  /** The promoteLog entries made outside the orchestrator (the console step), by index. */
+  private readonly consoleCalls = new Set<number>();
   private keys = 0;
   private log: string[] = [];
 
@@ -254,9 +287,16 @@ class PairRun {
     for (const e of this.driver.log) {
       const a = e.decision.action;
       if (
-        ['SUPERSEDE', 'ABANDON', 'REARM', 'ROLE_OBSERVED', 'START_SWITCHOVER', 'START_FAILOVER', 'ESCALATE_TO_FAILOVER'].includes(
-          a,
-        )
+        [
+          'SUPERSEDE',
+          'ABANDON',
+          'REARM',
+          'ROLE_OBSERVED',
+          'START_SWITCHOVER',
+          'START_FAILOVER',
+          'ESCALATE_TO_FAILOVER',
+          'EXTERNAL_PROMOTION',
+        ].includes(a)
       )
         tally(a);
       // Counted by the decision's code, never by its prose.
@@ -265,6 +305,8 @@ class PairRun {
         tally('refused: fail-back disarmed');
       if (a === 'REFUSE' && code === 'COOLDOWN') tally('refused: pair-wide cooldown');
       if (code === 'PAIR_VIEW_UNREADABLE') tally('waited: pair view unreadable');
+      if (code === 'NEWER_CHOICE') tally('waited: the view shows a newer promotion');
+      if (a === 'SUPERSEDE') tally('superseded');
       if (a === 'IGNORE' && code === 'STALE_EVENT') tally('ignored: stale event');
     }
     if (this.breakGlass.length > 0) tally('break-glass failovers');
@@ -282,25 +324,32 @@ class PairRun {
         return;
       case 'region':
         world.setRegionUp(st.r, st.up);
+        this.mark(`down ${st.r}`, !st.up);
         return;
       case 'hang':
         world.setRegionHung(st.r, st.on);
+        this.mark(`hung ${st.r}`, st.on);
         return;
       case 'partition':
         world.setPartitioned(st.on);
-        return;
-      case 'endpoints':
-        world.setEndpointsUp(stacks[st.r].local.id, st.up);
+        this.mark('partition', st.on);
         return;
       case 'table':
         this.proxy(st.r).setTableDown(`crdr-orchestrator-${st.r}`, st.how === 'up' ? undefined : st.how);
+        this.mark(`table ${st.r}`, st.how !== 'up');
         return;
       case 'view':
         this.proxy(st.r).setTableDown(`crdr-pair-view-${st.r}`, st.how === 'up' ? undefined : 'fail');
+        this.mark(`view ${st.r}`, st.how !== 'up');
+        return;
+      case 'endpoints':
+        world.setEndpointsUp(stacks[st.r].local.id, st.up);
+        this.mark(`endpoints ${st.r}`, !st.up);
         return;
       case 'replication':
         if (st.how === 'pause') replication.paused = true;
         if (st.how === 'resume') replication.paused = false;
+        this.mark('replication', replication.paused || replication.delayMs > 1_000 || st.how === 'slow');
         if (st.how === 'slow') replication.delayMs = 3 * MIN;
         if (st.how === 'fast') replication.delayMs = 1_000;
         return;
@@ -323,7 +372,73 @@ class PairRun {
       case 'skew':
         this.p.skewMs[st.r] = st.ms;
         return;
+      case 'lost-answer':
+        world.injectFault('Promote', 'lost-response');
+        return;
+      case 'console': {
+        // The console needs the Region's API, and Amazon MQ refuses what it refuses (a primary, a failover under way).
+        if (!world.isRegionServing(st.r)) return;
+        try {
+          world.promote(st.r, stacks[st.r].local.id, st.mode);
+          this.consoleCalls.add(world.promoteLog.length - 1);
+          tally(`console ${st.mode}`);
+        } catch {
+          tally(`console ${st.mode}: refused`);
+        }
+        return;
+      }
+      case 'flap':
+        await this.flap();
+        return;
     }
+  }
+
+  /** P10: the primary's Region flaps (down 70 s, up 50 s) for 12 minutes; the other Region must take over in time. */
+  private async flap(): Promise<void> {
+    const { world, stacks, pairName } = this.p;
+    const from = world.roles(pairName).primary.region as Region;
+    const other = otherRegion(from);
+    const start = this.clock.now();
+    const canAct = await this.canTakeOver(other, start);
+    let lostAt: number | undefined;
+    for (let cycle = 0; cycle < 6; cycle++) {
+      world.setRegionUp(from, false);
+      await this.driver.play(this.driver.t + 70_000);
+      if (lostAt === undefined && stacks[from].local.role !== 'PRIMARY') lostAt = this.clock.now();
+      world.setRegionUp(from, true);
+      await this.driver.play(this.driver.t + 50_000);
+      if (lostAt === undefined && stacks[from].local.role !== 'PRIMARY') lostAt = this.clock.now();
+    }
+    if (!canAct) return;
+    tally('flapping primary Region (P10 checked)');
+    const bound = 4 * MIN + 300_000 + 2 * MIN;
+    if (lostAt === undefined || lostAt - start > bound) {
+      this.fail(
+        `P10: ${from} flapped from ${new Date(start).toISOString()} and ${other} had not taken over ${bound / 1000} s later`,
+      );
+    }
+  }
+
+  private mark(what: string, on: boolean): void {
+    if (on) this.broken.add(what);
+    else this.broken.delete(what);
+  }
+
+  /** Whether `r` can take the primary over by itself now: nothing broken, armed, nothing in its way. */
+  private async canTakeOver(r: Region, now: number): Promise<boolean> {
+    const { world, stacks } = this.p;
+    if (this.broken.size > 0 || world.armedFaults > 0 || !world.isRegionServing(r) || world.pair(this.p.pairName).promotion) {
+      return false;
+    }
+    if (stacks[r].local.role !== 'REPLICA') return false;
+    const state = await this.record(r);
+    if (!state || (state.operation && isInFlight(state.operation)) || state.escalationHold) return false;
+    // The pair-wide cooldown and the fail-back rule, as the model tracks promotions (with the clock allowance).
+    const last = this.accepted.at(-1);
+    if (last && now < last.at + this.s.cooldownSeconds * 1000 + 2 * MAX_CLOCK_SKEW_MS + 5 * MIN) return false;
+    if (last && this.s.policy === 'manual' && last.region === r) return true;
+    if (last && this.s.policy === 'manual' && this.stillDisarms(last)) return false;
+    return true;
   }
 
   private async operator(r: Region, kind: 'SWITCHOVER' | 'FAILOVER' | 'REARM' | 'ABANDON'): Promise<void> {
@@ -370,17 +485,25 @@ class PairRun {
 
   /** After each step: attribute new promotions, check P1, P2, P5, P6, then note what each view shows now. */
   private async observe(after: string): Promise<void> {
-    const calls = this.p.world.promoteLog.slice(this.promotesSeen);
+    const first = this.promotesSeen;
+    const calls = this.p.world.promoteLog.slice(first);
     this.promotesSeen = this.p.world.promoteLog.length;
     const records = Object.fromEntries(await Promise.all(REGIONS.map(async (r) => [r, await this.record(r)] as const))) as Record<
       Region,
       PairState | undefined
     >;
-    for (const call of calls) {
+    for (const r of REGIONS) {
+      const id = records[r]?.operation?.id;
+      if (id && !this.firstSeen.has(id)) this.firstSeen.set(id, this.clock.now());
+    }
+    for (const [k, call] of calls.entries()) {
       const r = call.region as Region;
-      const op = records[r]?.operation;
-      const operationId = op?.id ?? `unrecorded@${call.at}`;
-      const byOperator = this.operatorOps.has(operationId) || op?.origin === 'OPERATOR' || call.at <= this.lastOperatorPromote;
+      const outside = this.consoleCalls.has(first + k);
+      const op = outside ? undefined : records[r]?.operation;
+      if (op) this.checkNewerChoice(r, op, call.at, after);
+      const operationId = outside ? `console@${call.at}` : (op?.id ?? `unrecorded@${call.at}`);
+      const byOperator =
+        outside || this.operatorOps.has(operationId) || op?.origin === 'OPERATOR' || call.at <= this.lastOperatorPromote;
       if (this.accepted.some((a) => a.operationId === operationId)) continue; // an escalation, or a re-sent Promote
       const previous = this.accepted.at(-1);
       const reversesDisarming = previous !== undefined && this.stillDisarms(previous);
@@ -414,6 +537,26 @@ class PairRun {
       if (last) shown.set(`${last.operationId} ${last.completedAt ?? ''}`, last);
     }
     return [...shown.values()];
+  }
+
+  /**
+   * P8: a Promote the orchestrator in `r` sends for `op` (a re-send, an escalation) never reverses a promotion of
+   * the other Region that truly came after `op` started and that `r`'s view showed when it decided (copies made by
+   * the call's time: the driver replicates before it invokes). True times, not the Regions' skewed stamps: Amazon MQ accepted
+   * the other Region's Promote after the model first saw `op` in its record.
+   */
+  private checkNewerChoice(r: Region, op: { id: string }, at: number, after: string): void {
+    const seen = this.firstSeen.get(op.id);
+    if (seen === undefined) return; // an operation started within this step: a first send
+    const newer = this.shownIn(r, at).find((x) => {
+      const accepted = this.accepted.find((y) => y.operationId === x.operationId && y.region !== r);
+      return x.region !== r && accepted !== undefined && accepted.at > seen;
+    });
+    if (newer) {
+      this.fail(
+        `P8: ${r} sent a Promote for ${op.id} (first seen ${new Date(seen).toISOString()}, after ${after}) while its view showed ${newer.region}'s newer ${newer.operationId}`,
+      );
+    }
   }
 
   /** P1 and P2 for an automatic promotion of a new operation in `a.region`. */
@@ -466,6 +609,21 @@ class PairRun {
       const op = state?.operation;
       if (op && isInFlight(op) && stacks[r].local.role === 'REPLICA') {
         this.fail(`P3: at rest ${r}'s record says ${op.id} ${op.status} while its broker is a replica with nothing pending`);
+      }
+    }
+    // P9: clients follow the primary, in every Region, once anything was written there.
+    const primary = world.roles(pairName).primary;
+    for (const r of REGIONS) {
+      const value = world.getParameter(r, `/mq-crdr/${pairName}/broker-url`)?.value;
+      if (value === undefined) continue;
+      const writer = REGIONS.find((x) => stacks[x].local.id === primary.id) as Region;
+      const redirect = (await this.record(writer))?.operation?.redirect;
+      if (redirect && redirect.status !== 'DONE') continue; // still retrying with its backoff, or it asked for a hand
+      const first = parseFailoverUrl(value)[0] ?? '';
+      if (!first.endsWith(`:${primary.port}`)) {
+        this.fail(
+          `P9: at rest ${r}'s redirect parameter names ${first} first, not the primary ${primary.id} (port ${primary.port})`,
+        );
       }
     }
     for (const g of this.breakGlass) {
