@@ -325,6 +325,8 @@ async function readLag(
   const switchover = op !== undefined && isInFlight(op) && op.mode === 'SWITCHOVER';
   const mayFailOver =
     (switchover && ['SWEEP', 'DEADLINE', 'OPERATOR', 'HOLD'].includes(event.type)) ||
+    // A switchover completing now: its queue tells whether a FAILOVER from outside interrupted it.
+    (switchover && observation.role === 'PRIMARY') ||
     (event.type === 'OPERATOR' && event.mode === 'FAILOVER');
   // A replica seen the primary with nothing of ours in flight: a promotion made outside, whose RPO is recorded.
   const promotedOutside = state.localRole?.role === 'REPLICA' && observation.role === 'PRIMARY' && !isInFlight(op);

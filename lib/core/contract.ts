@@ -138,9 +138,10 @@ export type Action = (typeof Action)[keyof typeof Action];
 
 /**
  * What escalates a switchover: its deadline, the sweep (a deadline whose schedule was missed), a confirmed outage
- * of the primary's Region, the prediction that it cannot drain, a hold released past the deadline, or an operator.
+ * of the primary's Region, the prediction that it cannot drain, a hold released past the deadline, an operator, or
+ * a FAILOVER sent outside the orchestrator (seen when the switchover completed before its queue could drain).
  */
-export type EscalatedBy = 'deadline' | 'sweep' | 'outage' | 'prediction' | 'release' | 'operator';
+export type EscalatedBy = 'deadline' | 'sweep' | 'outage' | 'prediction' | 'release' | 'operator' | 'outside';
 
 /** The actions that always say why with a code. */
 export type CodedAction = typeof Action.REFUSE | typeof Action.WAIT | typeof Action.IGNORE;

@@ -2,6 +2,8 @@
  * The operation's lifecycle: start (with the guards every start passes), Promote accepted, completed (observed,
  * never assumed), failed.
  */
+
+import { MAX_DATAPOINT_AGE_MS } from '../mq-facts.ts';
 import {
   Action,
   Code,
@@ -17,6 +19,7 @@ import {
   Role,
 } from './model.ts';
 import { pairRefusal, promotionOf } from './pair-rules.ts';
+import { type DrainEstimate, estimateDrain } from './predict.ts';
 import { describeRpo, rpoNow } from './rpo.ts';
 import { isInFlight, iso, isRequested, type Step, seconds } from './step.ts';
 
@@ -149,6 +152,19 @@ export function markInProgress(step: Step, op: Operation, reason: string): void 
 
 export function complete(step: Step, op: Operation): void {
   const { now } = step.ctx;
+  const outside = interruptedOutside(step, op);
+  if (outside) {
+    // Recorded as what it was: the FAILOVER that interrupted the switchover, and what it left behind.
+    op.mode = Mode.FAILOVER;
+    op.escalatedAt = now;
+    op.rpo = rpoNow(step.ctx.lag, now);
+    const zero = outside.zeroAt === undefined ? 'it was not draining' : `it could not be empty before ${iso(outside.zeroAt)}`;
+    step.record(
+      Action.ESCALATE_TO_FAILOVER,
+      `the switchover completed before its queue could drain (${outside.events} events at ${iso(outside.at)}, ${outside.drainRate.toFixed(1)} events/s over ${outside.points} datapoints; ${zero}): a FAILOVER this orchestrator did not send (the console, the AWS CLI) interrupted it, and may have left messages on the old primary (reconcile when it is back); ${describeRpo(op.rpo)}`,
+      { rpo: op.rpo, escalatedBy: 'outside' },
+    );
+  }
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.COMPLETED;
   op.completedAt = now;
@@ -175,6 +191,24 @@ export function complete(step: Step, op: Operation): void {
   step.record(Action.COMPLETE, reason, { ...(recoveryMs !== undefined ? { recoveryMs } : {}), rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
   startRedirect(step, op);
+}
+
+/**
+ * A switchover of this Region that completes long before its queue could have drained was interrupted by a FAILOVER
+ * sent outside the orchestrator: the old primary's QueueSize since the switchover started (two datapoints at least,
+ * the last one fresh) reaches zero a minute or more after now, or never. Undefined when the datapoints cannot tell
+ * (the completion is then recorded as the switchover's).
+ */
+function interruptedOutside(step: Step, op: Operation): DrainEstimate | undefined {
+  const { now, lag } = step.ctx;
+  if (op.mode !== Mode.SWITCHOVER || !lag) return undefined;
+  const estimate = estimateDrain(
+    lag.filter((p) => !p.local),
+    op.startedAt,
+    2,
+  );
+  if (!estimate || estimate.events <= 0 || now - estimate.at > MAX_DATAPOINT_AGE_MS) return undefined;
+  return estimate.zeroAt === undefined || estimate.zeroAt > now + 60_000 ? estimate : undefined;
 }
 
 /**

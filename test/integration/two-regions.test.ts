@@ -366,6 +366,31 @@ describe('promotions made outside the orchestrator', () => {
   });
 });
 
+describe('a FAILOVER from the console interrupts the orchestrator’s switchover', () => {
+  it('is recorded as a failover, with the events it left on the old primary, not as the switchover', async () => {
+    const clock = new ManualClock(T0);
+    // Without prediction, which would fail over by itself before the console does.
+    pair = await startTwoRegions({ clock, env: { PREDICTIVE_ESCALATION: 'false' }, pair: { produceRate: 300, drainRate: 200 } });
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    await driver.play(MIN);
+    p.world.setPartitioned(true);
+    await driver.play(20 * MIN, (t) => {
+      const started = driver.log.find((e) => e.decision.action === 'START_SWITCHOVER');
+      // Three minutes into the switchover (it cannot drain: the link is down), someone fails over in the console.
+      if (started && t === started.t + 3 * MIN) p.world.promote(REPLICA_REGION, p.stacks[REPLICA_REGION].local.id, 'FAILOVER');
+    });
+    const west = driver.log.filter((e) => e.region === REPLICA_REGION).map((e) => e.decision);
+    expect(west.map((d) => d.action)).toContain('START_SWITCHOVER');
+    expect(west.find((d) => d.action === 'ESCALATE_TO_FAILOVER')).toMatchObject({ escalatedBy: 'outside' });
+    const completed = west.find((d) => d.action === 'COMPLETE');
+    expect(completed?.rpo?.events).toBeGreaterThan(0);
+    const record = await p.stacks[REPLICA_REGION].runtime.orchestrator.store.load(p.pairName);
+    expect(record.state.operation).toMatchObject({ mode: 'FAILOVER', status: 'COMPLETED' });
+    expect(p.world.promoteLog.map((x) => x.mode)).toEqual(['SWITCHOVER', 'FAILOVER']);
+  });
+});
+
 describe('what the drills tell an operator to run', () => {
   it('the failback drill’s reconcile command runs as printed: its flags are the bin’s own', async () => {
     // The placeholders filled in as an operator would; nothing listens there, so it fails at run time (exit 1),

@@ -70,6 +70,32 @@ describe('decide: predictive escalation and RPO', () => {
   };
   const sweep = { type: 'SWEEP' } as const;
 
+  it('a switchover completing long before its queue could drain was a FAILOVER from outside: recorded as one', () => {
+    const primary = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false } as const;
+    const complete = (lag: ReplicationPoint[]) =>
+      decide(inProgress(), sweep, {
+        now: T0 + 2 * minute + 10_000,
+        observation: primary,
+        config,
+        newOperationId: () => 'x',
+        lag,
+      });
+    // 38 000 events, not draining: the console's FAILOVER interrupted the switchover and left them.
+    const interrupted = complete(series([38_000, 38_000, 38_000]));
+    expect(interrupted.decisions.map((d) => [d.action, d.escalatedBy])).toEqual([
+      ['ESCALATE_TO_FAILOVER', 'outside'],
+      ['COMPLETE', undefined],
+    ]);
+    expect(interrupted.state.operation).toMatchObject({ mode: 'FAILOVER', rpo: { events: 38_000 } });
+    expect(interrupted.state.lastPromotion?.mode).toBe('FAILOVER');
+    // Draining to zero about now: the switchover's own completion, nothing left.
+    const drained = complete(series([2_000, 1_000]));
+    expect(drained.decisions.map((d) => d.action)).toEqual(['COMPLETE']);
+    expect(drained.state.operation).toMatchObject({ mode: 'SWITCHOVER', rpo: { events: 0 } });
+    // One datapoint cannot tell: the switchover's.
+    expect(complete(series([38_000], T0 + 2 * minute)).state.operation?.mode).toBe('SWITCHOVER');
+  });
+
   it('escalates at the sweep once the series shows the switchover cannot drain by its deadline', () => {
     const out = step(inProgress(), sweep, T0 + 3 * minute, series([9000, 9000, 9000]));
     expect(out.decisions[0]).toMatchObject({
