@@ -56,6 +56,7 @@ describe('drill report in headless Chromium', () => {
       decision(2, 'START_SWITCHOVER', 'alarm orders-replication-lag OK→ALARM', 'SWITCHOVER_REQUESTED'),
       decision(7, 'ESCALATE_TO_FAILOVER', 'deadline of op-1', 'FAILOVER_REQUESTED'),
       decision(8, 'COMPLETE', 'sweep', 'COMPLETED'),
+      { ...decision(9, 'COUNT_PROBE', 'probe', 'COMPLETED'), reason: `primary unhealthy (1/3): ${'x'.repeat(400)}` },
     ];
     const html = renderReport({
       title: 'Disaster drill "failover"',
@@ -78,6 +79,10 @@ describe('drill report in headless Chromium', () => {
       expect(dom).toContain(`class="marker ${kind}"`);
     }
     expect(dom).toContain('&lt;b&gt;not markup&lt;/b&gt;');
+    // A long reason folds: its beginning in the row, the whole of it one click away.
+    expect(dom).toMatch(
+      /<details><summary>primary unhealthy \(1\/3\): x{135}…<\/summary>primary unhealthy \(1\/3\): x{400}<\/details>/,
+    );
     expect(dom).not.toContain('<b>not markup</b>');
   }, 90_000);
 
@@ -133,15 +138,15 @@ describe('the chart a person reads', () => {
     expect(dom).toContain('class="lag series-0"');
     expect(dom).toContain('class="lag series-1"');
     for (const legend of ['orders-primary (us-east-1)', 'orders-replica (us-west-2)', 'lag alarm threshold']) {
-      expect(dom).toContain(`class="tick legend">${legend}</text>`);
+      expect(dom).toMatch(new RegExp(`class="tick legend"[^>]*>${legend.replace(/[()]/g, '\\$&')}</text>`));
     }
     expect(dom).toContain('class="threshold"');
     // Round ticks: 1, 2 or 5 times a power of ten; whole minutes.
-    const yticks = [...dom.matchAll(/class="tick ytick">([\d,]+)</g)].map((m) => Number(m[1]?.replace(/,/g, '')));
+    const yticks = [...dom.matchAll(/class="tick ytick"[^>]*>([\d,]+)</g)].map((m) => Number(m[1]?.replace(/,/g, '')));
     const step = (yticks[1] ?? 0) - (yticks[0] ?? 0);
     expect(yticks[0]).toBe(0);
     expect(String(step)).toMatch(/^[125]0*$/);
-    const xticks = [...dom.matchAll(/class="tick xtick">(\d\d:\d\d)</g)].map((m) => m[1]);
+    const xticks = [...dom.matchAll(/class="tick xtick"[^>]*>(\d\d:\d\d)</g)].map((m) => m[1]);
     expect(xticks.length).toBeGreaterThanOrEqual(3);
     const mins = xticks.map((t) => Number(t?.slice(0, 2)) * 60 + Number(t?.slice(3)));
     const tstep = (mins[1] ?? 0) - (mins[0] ?? 0);
@@ -151,11 +156,13 @@ describe('the chart a person reads', () => {
     expect(dom.match(/class="clients series-fill-0"/g)).toHaveLength(1);
     expect(dom.match(/class="clients none"/g)?.length).toBeGreaterThanOrEqual(1);
     expect(dom.match(/class="clients series-fill-1"/g)).toHaveLength(1);
-    // Marker labels: the boxes Chromium measured do not overlap.
+    // Every text (marker labels, ticks, the axis title, the threshold's label, the legend): the boxes Chromium
+    // measured do not overlap.
     const boxes = [...dom.matchAll(/data-box="([\d.,-]+)"/g)].map(
       (m) => (m[1] as string).split(',').map(Number) as [number, number, number, number],
     );
-    expect(boxes.length).toBe(7);
+    expect(boxes.length).toBe((dom.match(/<text /g) ?? []).length);
+    expect(boxes.length).toBeGreaterThan(7 + yticks.length + xticks.length);
     for (const [i, a] of boxes.entries()) {
       for (const b of boxes.slice(i + 1)) {
         const overlap = a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];

@@ -112,6 +112,15 @@ const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z
  */
 const CHART_SCRIPT = `const __name = (f) => f;\n(${drawChart.toString()})();`;
 
+/** How much of a reason a row shows before it folds (a probe's detail repeats a whole DescribeBroker error). */
+const REASON_FOLD = 160;
+
+/** A long reason folds: its beginning shows, the whole of it one click away (nothing is cut). */
+const reasonCell = (reason: string): string =>
+  reason.length <= REASON_FOLD
+    ? escapeHtml(reason)
+    : `<details><summary>${escapeHtml(reason.slice(0, REASON_FOLD))}…</summary>${escapeHtml(reason)}</details>`;
+
 /** The status column: a failed redirection says so rather than only the operation's COMPLETED. */
 const statusOf = (d: Decision): string => (d.action === 'REDIRECT_FAILED' ? `${d.status}; clients NOT redirected` : d.status);
 
@@ -134,7 +143,7 @@ export function renderReport(input: ReportInput): string {
   const rows = input.timeline
     .map(
       (d) =>
-        `<tr class="${escapeHtml(d.action)}"><td>${iso(d.at)}</td><td>${escapeHtml(d.event)}</td><td>${escapeHtml(d.action)}${d.dryRun ? ' (dry run)' : ''}</td><td>${escapeHtml(statusOf(d))}</td><td>${escapeHtml(d.reason)}</td></tr>`,
+        `<tr class="${escapeHtml(d.action)}"><td>${iso(d.at)}</td><td>${escapeHtml(d.event)}</td><td>${escapeHtml(d.action)}${d.dryRun ? ' (dry run)' : ''}</td><td>${escapeHtml(statusOf(d))}</td><td>${reasonCell(d.reason)}</td></tr>`,
     )
     .join('\n');
   const summary = input.summary.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('');
@@ -161,6 +170,7 @@ export function renderReport(input: ReportInput): string {
   .deadline { stroke: #8250df; fill: #8250df; } .failover { stroke: #cf222e; fill: #cf222e; }
   .recovered { stroke: #116329; fill: #116329; } .hold, .release, .incident { stroke: #57606a; fill: #57606a; }
   table { border-collapse: collapse; margin-top: 16px; width: 100%; }
+  summary { cursor: pointer; } details[open] summary { display: none; }
   th, td { border-bottom: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; font-size: 13px; }
   tr.ESCALATE_TO_FAILOVER td, tr.FAIL td, tr.REDIRECT_FAILED td { background: #ffebe9; }
   tr.COMPLETE td, tr.CLIENTS_REDIRECTED td { background: #dafbe1; }
