@@ -10,7 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { currentBudget } from './budget.ts';
 import { int } from './config.ts';
-import { arming, findRequest, isInFlight, isPromoted, newerOf } from './core/decide.ts';
+import { arming, findRequest, isInFlight, isPromoted, newerOf, recoveryOf } from './core/decide.ts';
 import {
   Action,
   type BreakGlassRecord,
@@ -94,7 +94,10 @@ export interface PairView {
    * now would leave behind, from the primary's own datapoint (RpoEstimate: unknown when stale or missing).
    */
   replication: { failoverNow: RpoEstimate } & ReplicationSeries;
-  operation: (Operation & { inFlight: boolean; deadlineInMs?: number }) | null;
+  /** The operation, with its recovery time (`recoveryOf` in the core: from the first evidence and from its start). */
+  operation:
+    | (Operation & { inFlight: boolean; deadlineInMs?: number; recovery?: { evidenceMs: number; recoveryMs: number } })
+    | null;
   escalationHold: EscalationHold | null;
   /**
    * Pair-wide, from the pair view: the pair's newest promotion by either Region and the newest re-arm (an
@@ -174,6 +177,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
       ? {
           ...op,
           inFlight: isInFlight(op),
+          ...(recoveryOf(op) ? { recovery: recoveryOf(op) } : {}),
           ...(isInFlight(op) && op.deadlineAt !== undefined && op.mode === 'SWITCHOVER'
             ? { deadlineInMs: op.deadlineAt - now }
             : {}),

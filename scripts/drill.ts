@@ -293,27 +293,23 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       `  promotions         switchovers started ${count('START_SWITCHOVER')}, escalations to failover ${count('ESCALATE_TO_FAILOVER')}, completed ${count('COMPLETE')}`,
     );
     console.log(`  refusals           ${count('REFUSE')} (dry-run decisions: ${timeline.filter((d) => d.dryRun).length})`);
-    const fromT = (incidentClock ?? timeline.find((d) => d.action.startsWith('START_'))?.at ?? START) - START;
-    const since = outageAt !== undefined ? 'the outage' : 'the first start';
-    const recovery = recoveredAt === undefined ? undefined : `${Math.round((recoveredAt - fromT) / 1000)} s`;
-    if (recovery !== undefined && recoveredAt !== undefined) {
-      // Two figures, each named for where it counts from: the COMPLETE line counts from the operation's start.
-      const started = timeline.find((d) => d.action.startsWith('START_') && !d.dryRun)?.at;
-      const fromStart =
-        started === undefined || outageAt === undefined
-          ? ''
-          : `; ${Math.round((recoveredAt - (started - START)) / 1000)} s from the operation's start`;
-      console.log(`  time to recovery   ${recovery} from ${since} to a primary accepting clients${fromStart}`);
-    } else {
-      console.log('  time to recovery   not recovered: the replica was not promoted');
-    }
-    // Clients are redirected once the parameter in the new primary's Region names it.
-    const redirectedAt = runtime.config.redirect
-      ? world.parameters.get(embedded.replica.region)?.get(runtime.config.redirect.parameterName)?.lastModified.getTime()
-      : undefined;
-    if (recoveredAt !== undefined && redirectedAt !== undefined) {
+    // One definition of recovery, the one the timeline records on COMPLETE (and the CLI and the report show): from
+    // the first evidence and from the operation's start, to the new primary running. The drill also knows when the
+    // outage began, which no orchestrator can: that figure is labelled as the drill's own.
+    const secs = (ms: number) => `${Math.round(ms / 1000)} s`;
+    const completed = timeline.find((d) => d.action === 'COMPLETE' && d.evidenceMs !== undefined);
+    const redirected = timeline.find((d) => d.action === 'CLIENTS_REDIRECTED' && d.clientsMs !== undefined);
+    const recovery =
+      completed?.evidenceMs === undefined || completed.recoveryMs === undefined
+        ? undefined
+        : `${secs(completed.evidenceMs)} from the first evidence, ${secs(completed.recoveryMs)} from the operation's start`;
+    console.log(`  time to recovery   ${recovery ?? 'not recovered: the replica was not promoted'}`);
+    if (redirected?.clientsMs !== undefined)
+      console.log(`  clients redirected ${secs(redirected.clientsMs)} from the first evidence`);
+    if (incidentClock !== undefined && recoveredAt !== undefined) {
+      const evidence = completed ? completed.at - (completed.evidenceMs ?? 0) : undefined;
       console.log(
-        `  clients redirected ${Math.round((redirectedAt - START - fromT) / 1000)} s from ${since} (${Math.round((redirectedAt - START - recoveredAt) / 1000)} s after the new primary took clients)`,
+        `  from the outage    ${secs(recoveredAt - (incidentClock - START))} to a primary taking clients (the drill's own figure; the first evidence came ${evidence === undefined ? '?' : secs(evidence - incidentClock)} after the outage began)`,
       );
     }
     const timeouts = timeline.filter((d) => /timed out|budget/.test(d.reason)).length;

@@ -202,6 +202,12 @@ export async function runPairDrill(name: string, scenario: PairScenario, reportP
       `  operations         ${starts.length} started: ${starts.map((s) => s.event.split(':')[0]).join(', ') || 'none'}`,
     );
     console.log(`  Promote calls      ${promotions.length}: ${promotions.join(', ') || 'none'}`);
+    // The timeline's own recovery figures (the core's one definition), for each completed operation.
+    for (const c of timeline.filter((dec) => dec.action === 'COMPLETE' && dec.evidenceMs !== undefined)) {
+      console.log(
+        `  time to recovery   ${c.event.split(':')[0]}: ${Math.round((c.evidenceMs ?? 0) / 1000)} s from the first evidence, ${Math.round((c.recoveryMs ?? 0) / 1000)} s from the operation's start`,
+      );
+    }
     console.log(
       `  refusals           ${refusals.length}${refusals[0] ? `; first: ${refusals[0].event}: ${refusals[0].reason.slice(0, 160)}…` : ''}`,
     );

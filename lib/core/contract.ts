@@ -204,8 +204,12 @@ export interface Decision {
   /** The operator and idempotency key of the request that led to the decision. */
   operator?: string;
   requestKey?: string;
-  /** On COMPLETE: from the operation's start to the promotion observed complete. */
+  /** On COMPLETE: from the operation's start to the takeover (the new primary running). */
   recoveryMs?: number;
+  /** On COMPLETE: from the first evidence (Operation.evidenceAt) to the takeover. */
+  evidenceMs?: number;
+  /** On CLIENTS_REDIRECTED: from the first evidence to clients pointed at the new primary. */
+  clientsMs?: number;
   /** On a failover's start or escalation, and on COMPLETE: the operation's RPO estimate. */
   rpo?: RpoEstimate;
   /**

@@ -22,7 +22,9 @@ export function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>
     );
     return;
   }
-  tryStart(step, Mode.SWITCHOVER, `alarm:${event.alarmName}`, `${event.kind} alarm ${event.alarmName}`);
+  tryStart(step, Mode.SWITCHOVER, `alarm:${event.alarmName}`, `${event.kind} alarm ${event.alarmName}`, {
+    evidenceAt: event.sentAt ?? step.ctx.now,
+  });
 }
 
 /**
@@ -153,12 +155,14 @@ export function onProbe(step: Step, probe: ProbeEvent): void {
     if (state.consecutiveProbeFailures > 0) {
       step.record(Action.COUNT_PROBE, `primary healthy again after ${state.consecutiveProbeFailures} failed probe(s)`);
       state.consecutiveProbeFailures = 0;
+      delete state.probeStreakSince;
     }
     return;
   }
   // Once the local broker is the primary the remote one is the replica: a failed probe decides nothing.
   if (step.ctx.observation.role === Role.PRIMARY) return;
   state.consecutiveProbeFailures += 1;
+  if (state.consecutiveProbeFailures === 1) state.probeStreakSince = now;
   const inRow = state.consecutiveProbeFailures;
   // Gray failure: the failures within the window, whether or not healthy probes came between them.
   const window = config.probeWindowMs;
@@ -191,5 +195,6 @@ export function onProbe(step: Step, probe: ProbeEvent): void {
     gray
       ? `primary failed ${recent.length} probes within ${seconds(window ?? 0)}, never ${threshold} in a row (a Region that fails as often as it answers, or more): ${event.detail}`
       : `primary failed ${inRow} consecutive probes: ${event.detail}`,
+    { evidenceAt: gray ? (recent[0] ?? now) : (state.probeStreakSince ?? now) },
   );
 }

@@ -150,6 +150,12 @@ export interface Operation {
   origin: Origin;
   /** What started it, for people: `alarm:<name>`, `health-check` or `operator:<name>`. */
   trigger: string;
+  /**
+   * The first evidence of what it answers: the first failed probe of the streak (or of the window), the alarm's
+   * state change, the operator's request. Recovery is measured from here and from `startedAt`, as ARC measures an
+   * execution's. Absent in records written before it was kept: then from `startedAt`.
+   */
+  evidenceAt?: number;
   reason: string;
   startedAt: number;
   /** When a switchover escalates to a failover unless it completed (absent for failovers). */
@@ -300,6 +306,8 @@ export interface PairState {
   version: number;
   operation?: Operation;
   consecutiveProbeFailures: number;
+  /** When the current streak of failed probes began (its first failure): the evidence an operation counts from. */
+  probeStreakSince?: number;
   /** When the failed probes within the probe window failed (gray failure; CoreConfig.probeWindowMs). */
   probeFailuresAt?: number[];
   remoteOutage?: RemoteOutage;

@@ -66,7 +66,8 @@ export function tryStart(
     byOperator = false,
     dryRun = false,
     holdEscalation,
-  }: { byOperator?: boolean; dryRun?: boolean; holdEscalation?: EscalationHold } = {},
+    evidenceAt,
+  }: { byOperator?: boolean; dryRun?: boolean; holdEscalation?: EscalationHold; evidenceAt?: number } = {},
 ): void {
   const { now, config, observation } = step.ctx;
   const refusal = startRefusal(step, mode) ?? (byOperator ? undefined : pairRefusal(step));
@@ -92,6 +93,7 @@ export function tryStart(
     origin: byOperator ? Origin.OPERATOR : Origin.AUTOMATIC,
     trigger,
     reason,
+    evidenceAt: Math.min(evidenceAt ?? now, now),
     startedAt: now,
     promoteRequestedAt: now,
     promoteAttempts: 1,
@@ -100,6 +102,7 @@ export function tryStart(
   };
   step.state.operation = next;
   step.state.consecutiveProbeFailures = 0;
+  delete step.state.probeStreakSince;
   step.commands.push({ type: 'PROMOTE', operationId: id, mode });
   if (next.deadlineAt !== undefined) {
     step.commands.push({ type: 'SCHEDULE_DEADLINE', operationId: id, at: next.deadlineAt });
@@ -179,18 +182,33 @@ export function complete(step: Step, op: Operation): void {
       : '';
   // Recovery runs to the takeover: now, or for break glass when the request that broke it saw it (the table, and so
   // this completion, may come back much later); unknown when nobody saw it.
-  const tookOverAt = op.breakGlass ? op.tookOverAt : now;
-  const recoveryMs = tookOverAt === undefined ? undefined : tookOverAt - op.startedAt;
+  const measured = recoveryOf(op);
+  const took =
+    measured === undefined
+      ? undefined
+      : `${seconds(measured.evidenceMs)} after the first evidence (${iso(op.evidenceAt ?? op.startedAt)}), ${seconds(measured.recoveryMs)} after the operation started`;
   const recovery =
-    recoveryMs === undefined
+    took === undefined
       ? 'recovery time unknown: the break-glass request did not see the takeover, and the table recorded it later'
       : op.breakGlass
-        ? `took over at ${iso(tookOverAt ?? now)}, ${seconds(recoveryMs)} after the operation started (seen by the break-glass request)`
-        : `${seconds(recoveryMs)} after the operation started`;
+        ? `took over at ${iso(op.tookOverAt ?? now)}, ${took} (seen by the break-glass request)`
+        : took;
   const reason = `local broker observed PRIMARY and RUNNING after ${op.mode}, ${recovery}; ${describeRpo(op.rpo)}${disarms}`;
-  step.record(Action.COMPLETE, reason, { ...(recoveryMs !== undefined ? { recoveryMs } : {}), rpo: op.rpo });
+  step.record(Action.COMPLETE, reason, { ...measured, rpo: op.rpo });
   step.notify(`${op.mode} completed`, reason);
   startRedirect(step, op);
+}
+
+/**
+ * The one definition of an operation's recovery time, as ARC measures an execution's: to the takeover (the new
+ * primary running: the completion, or for break glass the takeover its request saw), from the first evidence and
+ * from the operation's start. Undefined before the takeover, or when nobody saw it. The timeline's COMPLETE, the
+ * API, the CLI, the drills and the report all give these figures.
+ */
+export function recoveryOf(op: Operation): { evidenceMs: number; recoveryMs: number } | undefined {
+  const tookOverAt = op.breakGlass ? op.tookOverAt : op.completedAt;
+  if (tookOverAt === undefined || op.status !== OperationStatus.COMPLETED) return undefined;
+  return { evidenceMs: tookOverAt - (op.evidenceAt ?? op.startedAt), recoveryMs: tookOverAt - op.startedAt };
 }
 
 /**
@@ -229,6 +247,7 @@ export function recordExternalPromotion(step: Step): void {
     origin: Origin.EXTERNAL,
     trigger: 'external',
     reason: 'a promotion this orchestrator did not send',
+    evidenceAt: now,
     startedAt: now,
     promoteRequestedAt: now,
     promoteAttempts: 0,

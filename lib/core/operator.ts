@@ -129,6 +129,7 @@ export function onBreakGlass(step: Step, record: BreakGlassRecord): void {
       origin: Origin.OPERATOR,
       trigger: `operator:${record.operator}`,
       reason: record.reason,
+      evidenceAt: record.at,
       startedAt: record.at,
       promoteRequestedAt: record.at,
       promoteAttempts: 1,

@@ -40,7 +40,12 @@ export function onRedirectResult(step: Step, event: Extract<CoreEvent, { type: '
     redirect.status = 'DONE';
     redirect.target = event.detail;
     redirect.doneAt = now;
-    step.record(Action.CLIENTS_REDIRECTED, `clients pointed at the new primary: ${event.detail}`);
+    const clientsMs = now - (op.evidenceAt ?? op.startedAt);
+    step.record(
+      Action.CLIENTS_REDIRECTED,
+      `clients pointed at the new primary, ${seconds(clientsMs)} after the first evidence: ${event.detail}`,
+      { clientsMs },
+    );
     step.notify('clients redirected', event.detail);
     return;
   }

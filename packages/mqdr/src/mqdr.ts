@@ -120,7 +120,7 @@ export function formatView(v: PairView): string[] {
     broker('remote', v.remote),
     `  repl    ${failoverNow(lag.failoverNow)}  ${spark(queue.slice(-30))}${lag.errors.length ? `  ! ${lag.errors.join('; ')}` : ''}`,
     op
-      ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}`
+      ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}${op.recovery ? `; ${recoveryText(op.recovery)}` : ''}`
       : '  op      none',
     `  hold    ${v.escalationHold ? `held by ${v.escalationHold.operator} since ${clock(v.escalationHold.at)}: ${v.escalationHold.reason}` : 'none: automatic escalation is armed'}`,
     ...(v.pairWide ? [`  pair    ${pairWideLine(v.pairWide, v.local.region)}`] : []),
@@ -135,6 +135,10 @@ function failoverNow(rpo: PairView['replication']['failoverNow']): string {
   const lag = rpo.lagSeconds === null ? '' : `, lag ${rpo.lagSeconds.toFixed(1)} s`;
   return `${rpo.events ?? '?'} events not replicated${lag} at ${clock(rpo.measuredAt ?? 0)} (${Math.round((rpo.ageMs ?? 0) / 1000)} s old)`;
 }
+
+/** The recovery time as the API returns it (the core's one definition), never computed here again. */
+const recoveryText = (r: { evidenceMs: number; recoveryMs: number }): string =>
+  `recovered ${duration(r.evidenceMs)} after the first evidence, ${duration(r.recoveryMs)} after the operation started`;
 
 /** The pair's newest promotion and whether it disarms automatic fail-back (under FAILBACK_POLICY=manual). */
 function pairWideLine(p: NonNullable<PairView['pairWide']>, region: string): string {
@@ -273,8 +277,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (!op.inFlight) {
         if (json) io.out(JSON.stringify({ pairId, operation: op }));
         if (op.status === 'FAILED') throw new Refused(`${op.mode} ${op.id} FAILED`);
-        if (!json)
-          io.out(`${op.mode} ${op.id} ${op.status}${op.completedAt ? ` after ${duration(op.completedAt - op.startedAt)}` : ''}`);
+        if (!json) io.out(`${op.mode} ${op.id} ${op.status}${op.recovery ? `: ${recoveryText(op.recovery)}` : ''}`);
         if (afterRequest && op.escalatedAt !== undefined) {
           throw new Escalated(
             `the switchover was escalated to a FAILOVER${op.rpo ? ` (${describeRpo(op.rpo)})` : ''}: reconcile the old primary when it is back`,
