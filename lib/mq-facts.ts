@@ -41,6 +41,16 @@ export const CRDR_METRIC = {
 export type CrdrMetricName = (typeof CRDR_METRIC)[keyof typeof CRDR_METRIC];
 export const CRDR_NAMESPACE = 'AWS/AmazonMQ';
 
+/*
+ * PUBLISHED: "When you promote the replica broker, the primary broker is demoted to the replica broker role"
+ * (guide, "Switchover and failover"), and a switchover completes only once the replication queue is drained
+ * ("When the replication queue is drained and the two brokers achieve identical state"). The core relies on both:
+ * a broker seen the primary after the other Region's promotion completed was promoted back (promotedBackUnseen in
+ * core/pair-rules.ts), and a switchover that completes while the old primary's QueueSize could not have drained
+ * was interrupted by a FAILOVER (interruptedOutside in core/operation.ts). That DescribeBroker does not say which
+ * mode a promotion is (only that one is pending) follows from the API reference: no field names it.
+ */
+
 /**
  * PUBLISHED: "An active/standby broker for high availability has the suffixes -1 and -2 for its redundant
  * pair" (guide, "Available CloudWatch metrics for Amazon MQ for ActiveMQ brokers", dimensions). CRDR requires

@@ -114,6 +114,8 @@ export class Step {
   readonly decisions: Decision[] = [];
   readonly commands: Command[] = [];
   private readonly eventText: string;
+  /** The pair-wide facts (own and peer merged), current with what this step recorded. */
+  pair: PairFacts;
 
   constructor(
     prev: PairState,
@@ -124,9 +126,6 @@ export class Step {
     this.eventText = describeEvent(event);
     this.pair = pairFactsOf(this.state, ctx.pair);
   }
-
-  /** The pair-wide facts (own and peer merged), current with what this step recorded. */
-  pair: PairFacts;
 
   /** Records this Region's promotion as the pair view will show it. */
   recordPromotion(promotion: Promotion): void {
