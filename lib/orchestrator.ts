@@ -235,12 +235,15 @@ const canonical = (value: unknown): string =>
   );
 
 /**
+ * How old this Region's item may get before it is written again unchanged: the sweep, every minute, writes it (a
+ * little under a minute, so that a sweep a few milliseconds early still does).
+ */
+export const VIEW_HEARTBEAT_MS = 50_000;
+
+/**
  * Publishes this Region's outcomes when they differ from what the view holds. A failed write is logged: the
  * next event (the sweep, within a minute) finds the difference and writes again.
  */
-/** How often a Region writes its pair view item when nothing in it changed. */
-export const VIEW_HEARTBEAT_MS = 60_000;
-
 async function publish(o: Orchestrator, state: PairState, view: ViewRead | undefined): Promise<void> {
   if (!o.view || !view || view.read.error !== undefined) return;
   const item = publishedItem(o, state, view.own);

@@ -340,6 +340,11 @@ export interface PairState {
   watchingSince?: number;
   /** The wait for a view written since `watchingSince` has been notified (once). */
   viewWaitNotified?: boolean;
+  /**
+   * The other Region's promotion after which the local broker was found the primary again and recorded as promoted
+   * back from outside: recorded once per such promotion (the Regions' stamps cannot order them, their clocks skew).
+   */
+  promotedBackAfter?: string;
 }
 
 export const initialState = (pairId: string): PairState => ({

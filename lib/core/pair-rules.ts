@@ -155,6 +155,7 @@ export function trackRole(step: Step): 'unexplained promotion' | undefined {
   if (role === 'PRIMARY' && before?.role === 'PRIMARY' && promotedBackUnseen(step)) {
     const peer = step.pair.peerPromotion as Promotion;
     step.state.localRole = { role, since: now };
+    step.state.promotedBackAfter = peer.operationId;
     step.record(
       Action.ROLE_OBSERVED,
       `local broker is the PRIMARY, though ${peer.region}'s ${peer.mode} ${peer.operationId} completed at ${iso(peer.completedAt ?? now)} and made its broker the primary: it was promoted back while this Region did not see it a replica`,
@@ -192,6 +193,9 @@ function promotedBackUnseen(step: Step): boolean {
   if (peer?.completedAt === undefined || step.pair.newestPromotion !== peer || (own && own.startedAt >= peer.startedAt)) {
     return false;
   }
+  // Once per promotion of the other Region: this Region's own record of it is stamped by a clock that may be
+  // behind the other's, so the stamps alone would find it "newer" again and again.
+  if (step.state.promotedBackAfter === peer.operationId) return false;
   const op = step.op;
   return !(op && isInFlight(op)) && !step.decisions.some((d) => d.action === Action.COMPLETE);
 }

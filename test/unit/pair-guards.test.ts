@@ -357,6 +357,17 @@ describe('a promotion made outside the orchestrator', () => {
     expect(out.state.lastPromotion).toMatchObject({ origin: 'EXTERNAL', reversal: 'FAILBACK' });
   });
 
+  it('a broker promoted back before its Region saw it a replica is recorded once, whatever the clocks say', () => {
+    // us-east-1 saw its broker the primary all along; us-west-2's automatic failover completed since (its clock 55 s
+    // ahead); the broker is the primary now: someone promoted it back.
+    const seenPrimary: PairState = { ...initialState('orders'), localRole: { role: 'PRIMARY', since: T0 - MIN } };
+    const ahead = peer({ ...westFailover, startedAt: T0 + 60 * MIN + 55_000, completedAt: T0 + 60 * MIN + 55_000 });
+    const out = step(seenPrimary, sweep, { observation: primary, pair: ahead, cfg });
+    expect(out.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED', 'EXTERNAL_PROMOTION', 'REDIRECT_CLIENTS']);
+    // Its own record is stamped by a clock behind the other's: seen again, it is not taken for another promotion.
+    expect(step(out.state, sweep, { observation: primary, pair: ahead, cfg }).decisions).toEqual([]);
+  });
+
   it('a broker that was the primary all along, or a stack alone, records no outside promotion', () => {
     const fresh = step(initialState('orders'), sweep, { observation: primary, pair: peer(), cfg });
     expect(fresh.decisions.map((d) => d.action)).toEqual(['ROLE_OBSERVED']);
