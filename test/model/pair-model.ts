@@ -23,8 +23,9 @@
  *  P5 every invocation returns within its budget (2 s here, 1 s slack);
  *  P6 an invocation fails only with the orchestrator's typed errors;
  *  P7 at rest the pair has one primary and no promotion under way;
- *  P8 no Promote the orchestrator sends for an operation reverses a promotion of the other Region that started
- *     after that operation started (beyond the clock allowance) and that the deciding Region's view showed;
+ *  P8 no Promote the orchestrator sends by itself for an operation (a re-send, an automatic escalation) reverses a
+ *     promotion of the other Region that truly came after that operation started and that the deciding Region's
+ *     view showed (an operator's request is the operator's decision, and may reverse anything);
  *  P9 at rest, the redirect parameter in every Region, once written, names the primary first (unless that
  *     Region's redirection is still retrying, or gave up and asked for a hand);
  *  P10 a primary's Region that flaps (down more than half the time) loses the primary within detection (the
@@ -227,6 +228,8 @@ class PairRun {
   private readonly firstSeen = new Map<string, number>();
   /** What the schedule has broken and not healed yet (P10 asks whether a Region can act). */
   private readonly broken = new Set<string>();
+  /** The promoteLog entries an operator's request sent (its own decision, outside P8), by index. */
+  private readonly operatorCalls = new Set<number>();
   /** The promoteLog entries made outside the orchestrator (the console step), by index. */
   private readonly consoleCalls = new Set<number>();
   private keys = 0;
@@ -468,8 +471,10 @@ class PairRun {
     } finally {
       this.driver.durations.push({ region: r, via: `api ${kind}`, ms: performance.now() - started });
     }
-    for (const call of this.p.world.promoteLog.slice(before)) {
-      if (call.region === r) this.lastOperatorPromote = Math.max(this.lastOperatorPromote, call.at);
+    for (const [k, call] of this.p.world.promoteLog.slice(before).entries()) {
+      if (call.region !== r) continue;
+      this.lastOperatorPromote = Math.max(this.lastOperatorPromote, call.at);
+      this.operatorCalls.add(before + k);
     }
   }
 
@@ -500,7 +505,7 @@ class PairRun {
       const r = call.region as Region;
       const outside = this.consoleCalls.has(first + k);
       const op = outside ? undefined : records[r]?.operation;
-      if (op) this.checkNewerChoice(r, op, call.at, after);
+      if (op && !this.operatorCalls.has(first + k)) this.checkNewerChoice(r, op, call.at, after);
       const operationId = outside ? `console@${call.at}` : (op?.id ?? `unrecorded@${call.at}`);
       const byOperator =
         outside || this.operatorOps.has(operationId) || op?.origin === 'OPERATOR' || call.at <= this.lastOperatorPromote;
