@@ -52,6 +52,15 @@ export const CRDR_NAMESPACE = 'AWS/AmazonMQ';
  */
 
 /**
+ * UNPUBLISHED: how soon after Amazon MQ accepts Promote DescribeBroker lists the promotion in
+ * `pendingDataReplicationMetadata`, and that it lists it until the new primary runs. The core gives it this long:
+ * a promotion accepted this long ago that shows nothing pending while the local broker is still a replica has
+ * ended unseen (endIfVanished in core/operation.ts). The simulator shows it at once or after a delay
+ * (`pendingShownAfterMs`), and the tests run a delay within the allowance and one past it.
+ */
+export const PROMOTION_SHOWN_WITHIN_MS = 120_000;
+
+/**
  * PUBLISHED: "An active/standby broker for high availability has the suffixes -1 and -2 for its redundant
  * pair" (guide, "Available CloudWatch metrics for Amazon MQ for ActiveMQ brokers", dimensions). CRDR requires
  * active/standby, so a broker publishes under whichever instance is active, and that changes when its standby

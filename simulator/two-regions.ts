@@ -36,7 +36,7 @@ import {
 import { GlobalTableReplication } from './global-table.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { type RunningSimulator, startSimulator } from './server.ts';
-import { CrdrWorld, type SimBroker } from './world.ts';
+import { CrdrWorld, type SimBroker, type WorldOptions } from './world.ts';
 
 export type PairRegion = typeof PRIMARY_REGION | typeof REPLICA_REGION;
 export const REGIONS: readonly PairRegion[] = [PRIMARY_REGION, REPLICA_REGION];
@@ -91,9 +91,11 @@ export async function startTwoRegions(options: {
    * with none waits for the pair view before it promotes automatically: PairState.watchingSince).
    */
   history?: boolean;
+  /** How Amazon MQ behaves where it is unpublished or slow: a promotion's length, when it shows as pending. */
+  world?: Pick<WorldOptions, 'failoverMs' | 'pendingShownAfterMs'>;
 }): Promise<TwoRegions> {
   const { clock } = options;
-  const world = new CrdrWorld(clock);
+  const world = new CrdrWorld(clock, options.world);
   const { pairName, primary, replica } = addOrdersPair(world, options.pair);
   const alarmName = `${pairName}-replication-lag`;
   const simulator = await startSimulator(world);

@@ -153,6 +153,11 @@ export interface WorldOptions {
   linkLatencyMs?: number;
   /** Whether DescribeBroker lists a replica's endpoints (unpublished: lib/mq-facts.ts REPLICA_ENDPOINTS_LISTED). */
   replicaListsEndpoints?: boolean;
+  /**
+   * How long after Promote is accepted DescribeBroker starts listing the promotion as pending (unpublished:
+   * lib/mq-facts.ts PROMOTION_SHOWN_WITHIN_MS); 0, at once, by default.
+   */
+  pendingShownAfterMs?: number;
   accountId?: string;
   /** Start a TCP listener per primary broker (off for pure model tests). */
   listen?: boolean;
@@ -209,6 +214,8 @@ export class CrdrWorld {
   stallLag: StallLagBehaviour;
   readonly linkLatencyMs: number;
   readonly replicaListsEndpoints: boolean;
+  /** Set per test, which plays each plausible behaviour. */
+  pendingShownAfterMs: number;
   readonly accountId: string;
   private readonly listen: boolean;
 
@@ -221,6 +228,7 @@ export class CrdrWorld {
     this.stallLag = options.stallLag ?? STALL_LAG_BEHAVIOURS[0];
     this.linkLatencyMs = options.linkLatencyMs ?? 0;
     this.replicaListsEndpoints = options.replicaListsEndpoints ?? REPLICA_ENDPOINTS_LISTED[0];
+    this.pendingShownAfterMs = options.pendingShownAfterMs ?? 0;
     this.accountId = options.accountId ?? '123456789012';
     this.listen = options.listen ?? true;
   }
@@ -470,7 +478,7 @@ export class CrdrWorld {
   /** The role a broker is moving to while a promotion of its pair is under way. */
   pendingRole(broker: SimBroker): Role | undefined {
     const promotion = this.pair(broker.pairName).promotion;
-    if (!promotion) return undefined;
+    if (!promotion || this.clock.now() - promotion.requestedAt < this.pendingShownAfterMs) return undefined;
     return broker.id === promotion.replicaId ? REPLICATION_ROLE.PRIMARY : REPLICATION_ROLE.REPLICA;
   }
 

@@ -44,7 +44,7 @@
 import { onAlarm, onProbe } from './detection.ts';
 import { onDeadline, onSweep } from './escalation.ts';
 import { Code, type CoreEvent, type DecisionContext, type Outcome, type PairState } from './model.ts';
-import { complete, onPromoteResult, recordExternalPromotion } from './operation.ts';
+import { complete, endIfVanished, onPromoteResult, recordExternalPromotion } from './operation.ts';
 import { onAbandon, onBreakGlass, onHold, onOperator, onRearm } from './operator.ts';
 import { supersedeIfMoot, trackRole } from './pair-rules.ts';
 import { onRedirectResult } from './redirection.ts';
@@ -56,10 +56,11 @@ export function decide(prev: PairState, event: CoreEvent, ctx: DecisionContext):
   if (event.type === 'BREAK_GLASS' && !isReplay(prev, event)) onBreakGlass(step, event.record);
 
   // Whatever the event, an operation in flight whose promotion is now observed complete is completed first;
-  // one that the other Region's promotion made moot ends.
+  // one that the other Region's promotion made moot ends, and so does one whose accepted promotion is gone.
   const op = step.op;
   if (op && isInFlight(op) && isPromoted(ctx.observation)) complete(step, op);
   else if (op && isInFlight(op)) supersedeIfMoot(step, op);
+  if (op && isInFlight(op)) endIfVanished(step, op);
   if (trackRole(step) === 'unexplained promotion') recordExternalPromotion(step);
 
   // A retried operator request is answered from its first outcome: nothing is decided twice.

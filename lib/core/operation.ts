@@ -3,7 +3,7 @@
  * never assumed), failed.
  */
 
-import { MAX_DATAPOINT_AGE_MS } from '../mq-facts.ts';
+import { MAX_DATAPOINT_AGE_MS, PROMOTION_SHOWN_WITHIN_MS } from '../mq-facts.ts';
 import {
   Action,
   Code,
@@ -270,6 +270,27 @@ function startRedirect(step: Step, op: Operation): void {
   op.redirect = { status: 'PENDING', attempts: 1, requestedAt: step.ctx.now };
   step.commands.push({ type: 'REDIRECT_CLIENTS', operationId: op.id });
   step.record(Action.REDIRECT_CLIENTS, 'pointing clients at the new primary (attempt 1)');
+}
+
+/**
+ * Ends an accepted promotion that is gone without this Region seeing it take effect: long enough after its Promote
+ * (PROMOTION_SHOWN_WITHIN_MS), the local broker is a replica with nothing pending, and no newer promotion of the
+ * other Region explains it (supersedeIfMoot ends those first). Either it took effect and a promotion this
+ * orchestrator did not send reversed it between two looks (the console, the AWS CLI), or Amazon MQ dropped it.
+ * Left in flight it would refuse every later operation of this Region, and escalating it would promote against a
+ * choice nobody recorded. Returns true when it ended the operation.
+ */
+export function endIfVanished(step: Step, op: Operation): boolean {
+  const { now, observation } = step.ctx;
+  const accepted = op.status === OperationStatus.SWITCHOVER_IN_PROGRESS || op.status === OperationStatus.FAILOVER_IN_PROGRESS;
+  if (!accepted || observation.role !== Role.REPLICA || observation.promotionPending) return false;
+  if (now - op.promoteRequestedAt < PROMOTION_SHOWN_WITHIN_MS) return false;
+  fail(
+    step,
+    op,
+    `Amazon MQ accepted Promote ${op.mode} (sent ${iso(op.promoteRequestedAt)}), and ${seconds(now - op.promoteRequestedAt)} later the local broker is a replica with no promotion pending: it either took effect and a promotion this orchestrator did not send (the console, the AWS CLI) reversed it before a sweep saw it, or Amazon MQ dropped it. Check which broker is the primary in both Regions`,
+  );
+  return true;
 }
 
 export function fail(step: Step, op: Operation, reason: string): void {

@@ -366,6 +366,62 @@ describe('promotions made outside the orchestrator', () => {
   });
 });
 
+describe('an accepted promotion that is gone before any sweep saw it take effect', () => {
+  /**
+   * us-west-2's operator fails over a minute in; `reverse`: 30 s later someone switches back in the console. The
+   * API function does not wait for the completion (WATCH_SECONDS=0, as when a failover outlasts its watch).
+   */
+  async function failOverThen(world: { failoverMs?: number; pendingShownAfterMs?: number }, reverse: boolean) {
+    const clock = new ManualClock(T0);
+    pair = await startTwoRegions({ clock, world, env: { WATCH_SECONDS: '0' } });
+    const p = pair;
+    const driver = new PairDriver(p, clock);
+    await driver.play(MIN);
+    const west = apiOf(p, REPLICA_REGION);
+    const answer = await west.request('FAILOVER', p.pairName, { reason: 'by hand', confirm: p.pairName });
+    expect(answer.request.action).toBe('START_FAILOVER');
+    if (reverse) {
+      await driver.play(MIN + 30_000);
+      p.world.promote(PRIMARY_REGION, p.stacks[PRIMARY_REGION].local.id, 'SWITCHOVER');
+    }
+    await driver.play(6 * MIN);
+    const timeline = await p.stacks[REPLICA_REGION].runtime.orchestrator.store.timeline(p.pairName);
+    return { p, west, driver, timeline };
+  }
+
+  // Whether DescribeBroker shows the promotion as pending at once or a minute later (unpublished), the console's
+  // switchover reverses it within the 5 s failover: neither Region's sweep ever sees us-west-2 the primary.
+  it.each([0, MIN])(
+    'reversed in the console (pending shown after %i ms): the operation ends FAILED, and the Region can act again',
+    async (pendingShownAfterMs) => {
+      const { p, west, timeline } = await failOverThen({ pendingShownAfterMs }, true);
+      expect(p.world.roles(p.pairName).primary.region).toBe(PRIMARY_REGION);
+      expect(timeline.filter((d) => d.action === 'FAIL')).toHaveLength(1);
+      // Ended, not escalated nor re-sent: nothing reverses the console's choice.
+      expect(promotions(p)).toEqual([`${REPLICA_REGION} FAILOVER`, `${PRIMARY_REGION} SWITCHOVER`]);
+      // In flight it refused every later request (IN_FLIGHT); ended, the operator's next one starts.
+      const again = await west.request('SWITCHOVER', p.pairName, { reason: 'try again' });
+      expect(again.request.action).toBe('START_SWITCHOVER');
+    },
+  );
+
+  it('a promotion that shows as pending only after the allowance: ended, then recorded as an outside promotion when it completes', async () => {
+    // A 4-minute failover shown as pending 3 minutes after its Promote, past PROMOTION_SHOWN_WITHIN_MS (2 minutes).
+    const { p, timeline } = await failOverThen({ failoverMs: 4 * MIN, pendingShownAfterMs: 3 * MIN }, false);
+    expect(p.world.roles(p.pairName).primary.region).toBe(REPLICA_REGION);
+    expect(timeline.map((d) => d.action)).toEqual(expect.arrayContaining(['START_FAILOVER', 'FAIL', 'EXTERNAL_PROMOTION']));
+    expect(promotions(p)).toEqual([`${REPLICA_REGION} FAILOVER`]);
+  });
+
+  it('a promotion that shows as pending within the allowance is waited for, and completes as the operation', async () => {
+    const { p, timeline } = await failOverThen({ failoverMs: 4 * MIN, pendingShownAfterMs: 90_000 }, false);
+    expect(p.world.roles(p.pairName).primary.region).toBe(REPLICA_REGION);
+    expect(timeline.map((d) => d.action)).not.toContain('FAIL');
+    expect(timeline.map((d) => d.action)).toContain('COMPLETE');
+    expect(promotions(p)).toEqual([`${REPLICA_REGION} FAILOVER`]);
+  });
+});
+
 describe('a FAILOVER from the console interrupts the orchestrator’s switchover', () => {
   it('is recorded as a failover, with the events it left on the old primary, not as the switchover', async () => {
     const clock = new ManualClock(T0);

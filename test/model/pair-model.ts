@@ -250,6 +250,7 @@ class PairRun {
     if (process.env.DEBUG_PAIR) {
       for (const e of this.driver.log)
         console.log(e.t / 1000, e.region, e.via, e.decision.action, e.decision.reason.slice(0, 220));
+      for (const f of this.driver.failures) console.log(f.t / 1000, f.region, f.via, 'FAILED', f.error.slice(0, 220));
       console.log(this.p.world.promoteLog.map((x) => `${(x.at - T0) / 1000} ${x.region} ${x.mode}`).join('\n'));
     }
     throw new PairInvariantViolation(`${message}\n  steps so far: ${this.log.join(' | ')}`);

@@ -1,5 +1,5 @@
 /** What the core's unit tests share: a pair's configuration, the brokers as DescribeBroker shows them, the lag alarm. */
-import type { BrokerObservation, CoreConfig, CoreEvent } from '#lib/core/model.ts';
+import type { BrokerObservation, CoreConfig, CoreEvent, PairState } from '#lib/core/model.ts';
 
 export const T0 = Date.parse('2026-11-23T09:00:00Z');
 export const MIN = 60_000;
@@ -17,6 +17,16 @@ export const coreConfig: CoreConfig = {
 
 export const replica: BrokerObservation = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false };
 export const primary: BrokerObservation = { role: 'PRIMARY', brokerState: 'RUNNING', promotionPending: false };
+
+/**
+ * The local replica as DescribeBroker shows it given the record: a promotion pending while the record's promotion
+ * is accepted and under way (an accepted one that shows nothing pending is gone: lib/mq-facts.ts
+ * PROMOTION_SHOWN_WITHIN_MS), nothing pending otherwise. The default observation of the core's unit tests.
+ */
+export const replicaOf = (state: PairState): BrokerObservation =>
+  state.operation?.status === 'SWITCHOVER_IN_PROGRESS' || state.operation?.status === 'FAILOVER_IN_PROGRESS'
+    ? { ...replica, promotionPending: true }
+    : replica;
 
 export const lagAlarm = (state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' = 'ALARM'): CoreEvent => ({
   type: 'ALARM',

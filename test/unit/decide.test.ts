@@ -9,7 +9,7 @@ import {
   type Outcome,
   type PairState,
 } from '#lib/core/model.ts';
-import { coreConfig as config, lagAlarm, primary as promoted, replica, T0 } from '../support/core-fixtures.ts';
+import { coreConfig as config, lagAlarm, primary as promoted, replica, replicaOf, T0 } from '../support/core-fixtures.ts';
 
 const promoting: BrokerObservation = { ...replica, promotionPending: true };
 const unknown: BrokerObservation = { role: 'UNKNOWN', brokerState: 'UNREACHABLE', promotionPending: false, error: 'timeout' };
@@ -18,7 +18,11 @@ let ids = 0;
 const step = (
   state: PairState,
   event: CoreEvent,
-  { now = T0, observation = replica, cfg = config }: { now?: number; observation?: BrokerObservation; cfg?: CoreConfig } = {},
+  {
+    now = T0,
+    observation = replicaOf(state),
+    cfg = config,
+  }: { now?: number; observation?: BrokerObservation; cfg?: CoreConfig } = {},
 ): Outcome => decide(state, event, { now, observation, config: cfg, newOperationId: () => `op-${++ids}` });
 
 const promotes = (o: Outcome) => o.commands.filter((c) => c.type === 'PROMOTE');
@@ -125,6 +129,25 @@ describe('decide: a switchover in flight', () => {
     const done = step(s, { type: 'SWEEP' }, { now: T0 + 30_000, observation: promoted });
     expect(done.state.operation).toMatchObject({ status: 'COMPLETED', completedAt: T0 + 30_000 });
     expect(done.commands.map((c) => c.type)).toEqual(['CANCEL_DEADLINE', 'NOTIFY']);
+  });
+
+  it('ends FAILED when its accepted promotion is gone: a replica with nothing pending past the allowance', () => {
+    const s = switchoverInProgress();
+    // Within PROMOTION_SHOWN_WITHIN_MS (2 minutes) of its Promote, nothing pending may still be a promotion to come.
+    expect(step(s, { type: 'SWEEP' }, { now: T0 + 119_000, observation: replica }).decisions).toEqual([]);
+    // Past it, pending or promoted is the promotion under way; a replica with nothing pending is not.
+    expect(step(s, { type: 'SWEEP' }, { now: T0 + 120_000, observation: promoting }).decisions).toEqual([]);
+    const gone = step(s, { type: 'SWEEP' }, { now: T0 + 120_000, observation: replica });
+    expect(gone.state.operation).toMatchObject({ status: 'FAILED', failedAt: T0 + 120_000 });
+    expect(gone.decisions.map((d) => d.action)).toEqual(['FAIL']);
+    // Neither escalated nor re-sent, and its deadline cancelled: nothing promotes against what reversed it.
+    expect(promotes(gone)).toEqual([]);
+    expect(gone.commands.map((c) => c.type)).toEqual(['CANCEL_DEADLINE', 'NOTIFY']);
+    // Any event ends it first, a deadline's too, which then finds nothing to escalate.
+    const op = s.operation as NonNullable<PairState['operation']>;
+    const deadline = step(s, { type: 'DEADLINE', operationId: op.id }, { now: T0 + 600_000, observation: replica });
+    expect(deadline.decisions.map((d) => d.action)).toEqual(['FAIL', 'IGNORE']);
+    expect(promotes(deadline)).toEqual([]);
   });
 
   it('escalates to FAILOVER at its deadline', () => {

@@ -14,7 +14,7 @@ import {
   type PairViewRead,
   type Promotion,
 } from '#lib/core/model.ts';
-import { coreConfig, lagAlarm, MIN, primary, replica, T0 } from '../support/core-fixtures.ts';
+import { coreConfig, lagAlarm, MIN, primary, replica, replicaOf, T0 } from '../support/core-fixtures.ts';
 
 const east: CoreConfig = { ...coreConfig, region: 'us-east-1', failbackPolicy: 'manual' };
 
@@ -45,7 +45,7 @@ const step = (
 ): Outcome =>
   decide(state, event, {
     now: ctx.now ?? T0 + 60 * MIN,
-    observation: ctx.observation ?? replica,
+    observation: ctx.observation ?? replicaOf(state),
     config: ctx.cfg ?? east,
     newOperationId: () => `op-${++ids}`,
     ...(ctx.pair ? { pair: ctx.pair } : {}),
@@ -221,7 +221,7 @@ describe('superseded, abandoned, break glass', () => {
 
   it('ends SUPERSEDED when the other Region promoted after it started and the local broker is a replica, never escalating', () => {
     const later = { ...westFailover, startedAt: T0 + 3 * MIN, acceptedAt: T0 + 3 * MIN };
-    const out = step(inFlight(), { type: 'SWEEP' }, { pair: peer(later), now: T0 + 9 * MIN });
+    const out = step(inFlight(), { type: 'SWEEP' }, { pair: peer(later), now: T0 + 9 * MIN, observation: replica });
     expect(out.state.operation?.status).toBe('SUPERSEDED');
     expect(out.decisions[0]).toMatchObject({
       action: 'SUPERSEDE',

@@ -4,6 +4,7 @@ import { decide } from '#lib/core/decide.ts';
 import { type CoreConfig, type CoreEvent, initialState, type PairState, type ReplicationPoint } from '#lib/core/model.ts';
 import { estimateDrain } from '#lib/core/predict.ts';
 import { rpoNow } from '#lib/core/rpo.ts';
+import { replicaOf } from '../support/core-fixtures.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const minute = 60_000;
@@ -51,9 +52,14 @@ describe('decide: predictive escalation and RPO', () => {
     dryRun: false,
     prediction: { minPoints: 3, marginMs: minute },
   };
-  const replica = { role: 'REPLICA', brokerState: 'REPLICA', promotionPending: false } as const;
   const step = (state: PairState, event: CoreEvent, now: number, lag?: ReplicationPoint[], cfg = config) =>
-    decide(state, event, { now, observation: replica, config: cfg, newOperationId: () => 'op-1', ...(lag ? { lag } : {}) });
+    decide(state, event, {
+      now,
+      observation: replicaOf(state),
+      config: cfg,
+      newOperationId: () => 'op-1',
+      ...(lag ? { lag } : {}),
+    });
 
   /** A switchover started at T0 and accepted. */
   const inProgress = (): PairState => {
