@@ -19,8 +19,10 @@ export const DESCRIPTIONS: Record<string, string> = {
   DEADLINE_SECONDS: 'A switchover not complete by then escalates to a FAILOVER.',
   COOLDOWN_SECONDS: "Pair-wide: no automatic promotion this long after either Region's newest promotion took hold.",
   PROBE_FAILURE_THRESHOLD: 'Failed health probes in a row that start a switchover.',
+  PROBE_INTERVAL_SECONDS:
+    'The health check runs once a minute and probes every this many seconds within it (60: one probe a minute).',
   PROBE_WINDOW_SECONDS:
-    'Gray failure: max(2, threshold - 1) failed probes within this window, with a healthy one between, count as the threshold in a row. 0: off.',
+    'Gray failure: max(2, threshold - 1) failed probes a minute of probes (so half the probes at 60 s) within this window, with a healthy one between, count as the threshold in a row. 0: off.',
   PROBE_TIMEOUT_MS: "The probe's DescribeBroker and handshakes each end after this.",
   PROBE_ENDPOINTS:
     "auto: a failed handshake with the primary's endpoints counts only once they have answered from this Region; on: always; off: never.",

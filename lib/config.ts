@@ -68,6 +68,11 @@ export const EnvSchema = v.pipe(
     DEADLINE_SECONDS: int(30, 86_400, 600),
     COOLDOWN_SECONDS: int(0, 86_400, 900),
     PROBE_FAILURE_THRESHOLD: int(1, 100, 3),
+    /**
+     * The health check runs once a minute (EventBridge Scheduler's finest rate) and probes every this many seconds
+     * within the invocation: 15 s finds an outage in 30 s. 60: one probe an invocation.
+     */
+    PROBE_INTERVAL_SECONDS: int(5, 60, 15),
     // Gray failure (docs/decision-rules.md): PROBE_FAILURE_THRESHOLD - 1 failed probes (at least 2) within this
     // many seconds start a switchover as PROBE_FAILURE_THRESHOLD in a row do. 0: off.
     PROBE_WINDOW_SECONDS: int(0, 3_600, 240),
@@ -86,7 +91,7 @@ export const EnvSchema = v.pipe(
      * PROBE_FAILURE_THRESHOLD consecutive probes) cannot complete: it escalates this long after the outage is
      * confirmed (or after it started, if later) instead of at its deadline. 0 turns it off.
      */
-    OUTAGE_ESCALATION_SECONDS: int(0, 86_400, 60),
+    OUTAGE_ESCALATION_SECONDS: int(0, 86_400, 30),
     /**
      * Alarm and probe events older than this by their own timestamp are recorded and ignored: EventBridge
      * retries a delivery for up to 24 hours by default, and a state change that old says nothing about now.
@@ -198,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     deadlineMs: e.DEADLINE_SECONDS * 1000,
     cooldownMs: e.COOLDOWN_SECONDS * 1000,
     probeFailureThreshold: e.PROBE_FAILURE_THRESHOLD,
+    probeIntervalMs: e.PROBE_INTERVAL_SECONDS * 1000,
     ...(e.PROBE_WINDOW_SECONDS > 0 ? { probeWindowMs: e.PROBE_WINDOW_SECONDS * 1000 } : {}),
     probeTimeoutMs: e.PROBE_TIMEOUT_MS,
     probeEndpoints: e.PROBE_ENDPOINTS,

@@ -22,7 +22,7 @@ import type {
   PairViewRead,
   ReplicationPoint,
 } from './core/model.ts';
-import { Origin, Reversal } from './core/model.ts';
+import { Code, Origin, Reversal } from './core/model.ts';
 import { BrokerApiError, ContentionError, VersionConflictError } from './errors.ts';
 import type {
   BrokerApi,
@@ -32,6 +32,7 @@ import type {
   Notifier,
   PairStore,
   PairViewStore,
+  ProbeResult,
   PublishedItem,
   ReplicationMetrics,
 } from './ports.ts';
@@ -118,6 +119,40 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { 
 }
 
 const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRESS', 'FAILOVER_IN_PROGRESS']);
+
+/** The health check's schedule: once a minute, EventBridge Scheduler's finest rate. */
+export const PROBE_SCHEDULE_MS = 60_000;
+
+/**
+ * One health-check invocation: a probe every `probeIntervalMs` from its start, until the next invocation of the
+ * schedule takes over, each decided as it comes. A round runs only if the probe and the decision's write
+ * (`reserveMs`) fit in what is left of the budget after its pause. One round (the interval a minute) watches a Promote it
+ * saw accepted, as every trigger does; with more, the next rounds (and the sweep) see the completion instead.
+ */
+export async function probeRounds(
+  o: Orchestrator,
+  probe: () => Promise<ProbeResult>,
+  { sentAt, reserveMs }: { sentAt?: number; reserveMs: number },
+): Promise<Decision[]> {
+  const interval = o.config.probeIntervalMs ?? PROBE_SCHEDULE_MS;
+  const rounds = Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / interval));
+  const start = o.clock.now();
+  const decisions: Decision[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const pause = start + round * interval - o.clock.now();
+    if (pause > 0) await o.clock.sleep(pause);
+    // Measured after the pause, which took real time on AWS (and none on the embedded default's manual clock).
+    const budget = currentBudget();
+    if (round > 0 && budget && budget.remaining() < reserveMs) break;
+    const result = await probe();
+    const event: CoreEvent = { type: 'PROBE', ...result, ...(sentAt !== undefined ? { sentAt } : {}) };
+    const decided = await handleEvent(o, event, { watch: rounds === 1 ? 'after-promote' : 'never' });
+    decisions.push(...decided);
+    // A delivery too old to act on (EventBridge retried it for hours) is not probed again and again.
+    if (decided.some((d) => d.code === Code.STALE_EVENT)) break;
+  }
+  return decisions;
+}
 
 /**
  * Whether to look again: Amazon MQ accepted a Promote that has not completed, the watch window is open, and

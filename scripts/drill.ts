@@ -119,8 +119,8 @@ const scenarios: Record<string, Scenario> = {
           'the lag alarm event delivered twice, to two concurrent invocations',
         );
         const event = alarmStateChangeEvent(lagAlarm, 'ALARM', 'OK', START + t);
-        const results = await Promise.all([e.invoke.onAlarm(event), e.invoke.onAlarm(event)]);
-        for (const [i, r] of results.entries()) printDecisions(r, `onAlarm #${i + 1}`);
+        // Launched, as AWS would: the one that promotes watches the switchover, and the drill's clock goes on.
+        for (const i of [1, 2]) void e.invoke.onAlarm(event).then((r) => printDecisions(r, `onAlarm #${i}`));
       }
       if (t === 4 * MINUTE) {
         e.world.setPartitioned(false);
@@ -156,10 +156,19 @@ const clockText = (t: number): string => {
   return `T+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 
+/**
+ * The timeline's lines, printed in time order by `flushLines`: invocations run side by side (a health check
+ * probes for most of its minute) and end out of order.
+ */
+let lines: Array<{ t: number; text: string }> = [];
 let lastPrinted = -1;
 function printLine(t: number, what: string, action: string, reason: string): void {
-  console.log(`${clockText(t)}  ${what.padEnd(44).slice(0, 44)}  ${action.padEnd(22)}  ${reason}`);
-  lastPrinted = t;
+  lines.push({ t, text: `${clockText(t)}  ${what.padEnd(44).slice(0, 44)}  ${action.padEnd(22)}  ${reason}` });
+  lastPrinted = Math.max(lastPrinted, t);
+}
+function flushLines(): void {
+  for (const line of lines.sort((a, b) => a.t - b.t)) console.log(line.text);
+  lines = [];
 }
 
 let printDecisions: (r: HandlerResult, via: string) => void = () => undefined;
@@ -217,71 +226,77 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       longestMs = Math.max(longestMs, performance.now() - started);
     }
   };
-  /** Invocations that AWS runs at the same moment run at once here too; their decisions print in time order. */
+  /** Invocations that AWS runs at the same moment run at once here too, each on its own until it ends. */
   const together = async (calls: Array<[string, () => Promise<HandlerResult>]>) => {
     const at = elapsed();
-    const results = await Promise.all(calls.map(([, invocation]) => call(invocation)));
-    const lines: Array<{ via: string; decision: Decision }> = [];
-    for (const [i, result] of results.entries()) {
-      const via = calls[i]?.[0] ?? '?';
-      if (typeof result === 'string') printLine(at, via, 'INVOCATION FAILED', result);
-      else for (const decision of result.decisions) lines.push({ via, decision });
-    }
-    lines.sort((a, b) => a.decision.at - b.decision.at);
-    for (const { via, decision } of lines) printDecisions({ pairId: pairName, decisions: [decision] }, via);
+    await Promise.all(
+      calls.map(async ([via, invocation]) => {
+        const result = await call(invocation);
+        if (typeof result === 'string') printLine(at, via, 'INVOCATION FAILED', result);
+        else printDecisions(result, via);
+      }),
+    );
   };
-  const fire = (event: unknown) => together([['onAlarm', () => invoke.onAlarm(event)]]);
+  // Launched, not awaited inside a tick: the invocation may watch a promotion while the clock goes on.
+  const fire = async (event: unknown) => void together([['onAlarm', () => invoke.onAlarm(event)]]);
 
   try {
-    // Ticks are nominal: an invocation that watched a promotion moved the clock itself, and the ticks it
-    // covered then run late, in order, so that every scripted step and periodic trigger still happens once.
-    for (let t = 0; t <= scenario.durationMs; t += TICK_MS) {
-      if (clock.now() < START + t) clock.advance(START + t - clock.now());
-      await world.syncListeners();
-      const note = await scenario.script(t, embedded, fire);
-      await world.syncListeners();
-      if (note) {
-        if (t === outageAt) incidentClock = clock.now();
-        printLine(elapsed(), 'drill', 'INJECT', note);
-        incidents.push({ at: clock.now(), kind: 'incident', label: note.split(':')[0] ?? note });
-      }
+    // Each tick at its time: the invocations asleep until then (a health check between probes, a watch) wake
+    // first; what the tick starts runs on its own, until it sleeps or ends.
+    await clock.drive(async () => {
+      for (let t = 0; t <= scenario.durationMs; t += TICK_MS) {
+        await clock.wakeDue(START + t);
+        if (clock.now() < START + t) clock.advance(START + t - clock.now());
+        await world.syncListeners();
+        const note = await scenario.script(t, embedded, fire);
+        await world.syncListeners();
+        if (note) {
+          if (t === outageAt) incidentClock = clock.now();
+          printLine(elapsed(), 'drill', 'INJECT', note);
+          incidents.push({ at: clock.now(), kind: 'incident', label: note.split(':')[0] ?? note });
+        }
 
-      // EventBridge Scheduler: deadlines that are due fire the real escalate handler.
-      await scheduler.runDue();
+        // EventBridge Scheduler: deadlines that are due fire the real escalate handler.
+        await scheduler.runDue();
 
-      if (t % MINUTE === 0) {
-        // Once a minute: CloudWatch evaluates the replication alarms, the health check and the sweep fire, all at once.
-        const changes = alarms.evaluate(clock.now());
-        for (const change of changes) {
+        if (t % MINUTE === 0) {
+          // Once a minute: CloudWatch evaluates the replication alarms, the health check and the sweep fire, all at once.
+          const changes = alarms.evaluate(clock.now());
+          for (const change of changes) {
+            printLine(
+              elapsed(),
+              'cloudwatch',
+              'ALARM STATE',
+              `${change.alarm.definition.AlarmName} ${change.from}→${change.to} (${change.reason})`,
+            );
+          }
+          const alarmEvents = name === 'duplicate-delivery' ? [] : changes.map((c) => c.event);
+          void together([
+            ...alarmEvents.map((event) => ['onAlarm', () => invoke.onAlarm(event)] as [string, () => Promise<HandlerResult>]),
+            ['healthCheck', () => invoke.healthCheck()],
+            ['sweep', () => invoke.escalate({ kind: 'sweep' })],
+          ]);
+        }
+
+        // The simulator logs the moment the new primary starts taking clients (its promotion's completion).
+        const accepting = world.acceptingSince(pairName, embedded.replica.id);
+        if (recoveredAt === undefined && accepting !== undefined) {
+          recoveredAt = accepting - START;
           printLine(
-            elapsed(),
-            'cloudwatch',
-            'ALARM STATE',
-            `${change.alarm.definition.AlarmName} ${change.from}→${change.to} (${change.reason})`,
+            recoveredAt,
+            'simulator',
+            'NEW PRIMARY',
+            `${embedded.replica.id} accepts clients in ${embedded.replica.region}`,
           );
         }
-        const alarmEvents = name === 'duplicate-delivery' ? [] : changes.map((c) => c.event);
-        await together([
-          ...alarmEvents.map((event) => ['onAlarm', () => invoke.onAlarm(event)] as [string, () => Promise<HandlerResult>]),
-          ['healthCheck', () => invoke.healthCheck()],
-          ['sweep', () => invoke.escalate({ kind: 'sweep' })],
-        ]);
+        await clock.idle();
+        const now = elapsed();
+        if (recoveredAt !== undefined && now - recoveredAt >= 2 * MINUTE && now - lastPrinted >= MINUTE) break;
       }
-
-      // The simulator logs the moment the new primary starts taking clients (its promotion's completion).
-      const accepting = world.acceptingSince(pairName, embedded.replica.id);
-      if (recoveredAt === undefined && accepting !== undefined) {
-        recoveredAt = accepting - START;
-        printLine(
-          recoveredAt,
-          'simulator',
-          'NEW PRIMARY',
-          `${embedded.replica.id} accepts clients in ${embedded.replica.region}`,
-        );
-      }
-      const now = elapsed();
-      if (recoveredAt !== undefined && now - recoveredAt >= 2 * MINUTE && now - lastPrinted >= MINUTE) break;
-    }
+    });
+    // The invocations still under way end (their decisions are in the table and the timeline).
+    await clock.settle();
+    flushLines();
 
     const timeline = await runtime.orchestrator.store.timeline(pairName);
     const pair = world.pair(pairName);
@@ -365,6 +380,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
     await writeFile(file, html);
     console.log(`  report             ${file}`);
   } finally {
+    flushLines();
     await embedded.close();
   }
 }

@@ -29,15 +29,22 @@ import { CrdrWorld, type SimBroker, type WorldOptions } from './world.ts';
 /**
  * A clock that moves only when told to: drills and tests run minutes of outage in milliseconds.
  *
- * An invocation that sleeps (watching a promotion) moves it itself. Invocations run through `track` (the
- * embedded default's handlers) share it as concurrent Lambdas share time: a sleeper wakes only once every
- * tracked invocation is asleep or done, the earliest first, and the clock moves to its wake time; so one
+ * An invocation that sleeps (watching a promotion, between probes) moves it itself. Invocations run through
+ * `track` (the embedded default's handlers) share it as concurrent Lambdas share time: a sleeper wakes only once
+ * every tracked invocation is asleep or done, the earliest first, and the clock moves to its wake time; so one
  * invocation's real I/O never lets another's sleep run ahead of it. Outside `track` a sleep moves the clock at
  * once (never backwards). The drill and the model test read the time back from the clock.
+ *
+ * A driver that plays AWS's schedules around the invocations (`drive`) takes over the waking: it launches
+ * invocations without waiting for them, and at each of its steps wakes the sleepers due by then (`wakeDue`),
+ * so its own steps (a fault at 1:05, the view's replication every 5 s) fall between an invocation's probes at
+ * their time. What sleeps while it drives waits for it; between its runs, other invocations move the clock as above.
  */
 export class ManualClock implements Clock {
   private active = 0;
-  private sleepers: Array<{ wake: number; resume: () => void }> = [];
+  private sleepers: Array<{ wake: number; resume: () => void; held: boolean }> = [];
+  private idlers: Array<() => void> = [];
+  private driving = false;
 
   constructor(private t: number) {}
   now(): number {
@@ -49,14 +56,14 @@ export class ManualClock implements Clock {
 
   async sleep(ms: number): Promise<void> {
     const wake = this.t + ms;
-    if (this.active === 0) {
+    if (this.active === 0 && !this.driving) {
       // Let other I/O run, as a timer would.
       await new Promise((resolve) => setImmediate(resolve));
       this.t = Math.max(this.t, wake);
       return;
     }
     await new Promise<void>((resume) => {
-      this.sleepers.push({ wake, resume });
+      this.sleepers.push({ wake, resume, held: this.driving });
       this.active -= 1;
       this.wakeNext();
     });
@@ -73,10 +80,69 @@ export class ManualClock implements Clock {
     }
   }
 
+  /** Runs a driver's steps: while it drives, sleepers wake only at its `wakeDue`. */
+  async drive<T>(steps: () => Promise<T>): Promise<T> {
+    this.driving = true;
+    try {
+      return await steps();
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  /** Whether a driver is driving: what it launches must not be awaited inside its step (it may sleep). */
+  get isDriving(): boolean {
+    return this.driving;
+  }
+
+  /**
+   * Drives `step` at t0 + t, every `everyMs` up to `untilMs` (t from the next step after now): before each, the
+   * sleepers due wake in time order; after it, what it launched runs until it sleeps or ends.
+   */
+  async playSteps(t0: number, untilMs: number, everyMs: number, step: (t: number) => Promise<void>): Promise<void> {
+    await this.drive(async () => {
+      for (let t = Math.ceil((this.t - t0) / everyMs) * everyMs; t <= untilMs; t += everyMs) {
+        await this.wakeDue(t0 + t);
+        if (this.t < t0 + t) this.t = t0 + t;
+        await step(t);
+        await this.idle();
+      }
+    });
+  }
+
+  /** Lets everything asleep run to its end (a probe loop, a watch), the clock moving as they wake. */
+  async settle(): Promise<void> {
+    await this.drive(() => this.wakeDue(Number.POSITIVE_INFINITY));
+  }
+
+  /** Settles once every tracked invocation is asleep or done. */
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idlers.push(resolve));
+  }
+
+  /** Wakes, earliest first, every sleeper due by `until`, each once the others are asleep or done again. */
+  async wakeDue(until: number): Promise<void> {
+    for (;;) {
+      await this.idle();
+      this.sleepers.sort((a, b) => a.wake - b.wake);
+      const next = this.sleepers[0];
+      if (!next || next.wake > until) return;
+      this.sleepers.shift();
+      this.t = Math.max(this.t, next.wake);
+      this.active += 1;
+      next.resume();
+    }
+  }
+
   private wakeNext(): void {
-    if (this.active > 0 || this.sleepers.length === 0) return;
-    this.sleepers.sort((a, b) => a.wake - b.wake);
-    const next = this.sleepers.shift() as { wake: number; resume: () => void };
+    if (this.active > 0) return;
+    for (const settle of this.idlers.splice(0)) settle();
+    // A driver wakes its own invocations' sleepers; others wake themselves, as before.
+    if (this.driving) return;
+    const free = this.sleepers.filter((s) => !s.held).sort((a, b) => a.wake - b.wake);
+    const next = free[0];
+    if (!next) return;
+    this.sleepers.splice(this.sleepers.indexOf(next), 1);
     this.t = Math.max(this.t, next.wake);
     this.active += 1;
     next.resume();
@@ -237,8 +303,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     clock instanceof ManualClock ? clock.track(invocation) : invocation();
   let escalateHandler: ReturnType<typeof makeHandler> | undefined;
   const scheduler = new LocalDeadlineScheduler(options.clock, async (payload) => {
-    const result = await track(() => (escalateHandler as ReturnType<typeof makeHandler>)(payload, lambdaContext('escalate')));
-    options.onScheduledResult?.(result);
+    const invocation = track(() => (escalateHandler as ReturnType<typeof makeHandler>)(payload, lambdaContext('escalate'))).then(
+      (result) => options.onScheduledResult?.(result),
+    );
+    // A driver does not wait inside its step for what may sleep (a watch): it runs on, as on AWS.
+    if (clock instanceof ManualClock && clock.isDriving) invocation.catch(() => undefined);
+    else await invocation;
   });
   const runtime = createRuntime(config, log, {
     clock: options.clock,

@@ -128,14 +128,17 @@ export async function startTwoRegions(options: {
     const lambdaClock: Clock = { now: () => clock.now() + skewMs[region], sleep: (ms) => clock.sleep(ms) };
     const scheduled: Array<HandlerResult | Error> = [];
     let escalateHandler: ReturnType<typeof makeHandler> | undefined;
+    // A due schedule invokes the function and does not wait for it (it may watch a promotion for a minute):
+    // its outcome is collected when it ends.
     const scheduler = new LocalDeadlineScheduler(lambdaClock, async (payload) => {
       const handler = escalateHandler as ReturnType<typeof makeHandler>;
-      try {
-        scheduled.push(await clock.track(() => handler(payload, lambdaContext('escalate'))));
-      } catch (error) {
-        // Scheduler retries briefly, then the dead-letter queue keeps it; the sweep is the backstop.
-        scheduled.push(error instanceof Error ? error : new Error(String(error)));
-      }
+      void clock
+        .track(() => handler(payload, lambdaContext('escalate')))
+        .then(
+          (result) => scheduled.push(result),
+          // Scheduler retries briefly, then the dead-letter queue keeps it; the sweep is the backstop.
+          (error: unknown) => scheduled.push(error instanceof Error ? error : new Error(String(error))),
+        );
     });
     const runtime = createRuntime(config, quietLog, { clock: lambdaClock, scheduler, credentials: LOCAL_CREDENTIALS });
     closers.push(() => runtime.close());
@@ -252,14 +255,20 @@ export class PairDriver {
     return this.clock.now() - this.t0;
   }
 
+  /**
+   * Plays every step up to `untilMs`: the invocations asleep until then wake in time order first, then the step
+   * (`at`, the view's replication, due deadlines, each minute's triggers) launches what it launches, which runs
+   * until it sleeps or ends. An invocation still asleep at `untilMs` (a probe loop, a watch) goes on at the next
+   * play.
+   */
   async play(untilMs: number, at: (t: number) => void | Promise<void> = () => undefined): Promise<void> {
-    for (let t = Math.ceil(this.t / this.tickMs) * this.tickMs; t <= untilMs; t += this.tickMs) {
-      if (this.clock.now() < this.t0 + t) this.clock.advance(this.t0 + t - this.clock.now());
+    await this.clock.playSteps(this.t0, untilMs, this.tickMs, async (t) => {
+      for (const region of REGIONS) this.drainScheduled(region);
       await at(t);
       await this.pair.tick();
-      for (const region of REGIONS) this.drainScheduled(region);
-      if (t % 60_000 === 0) await this.minute();
-    }
+      if (t % 60_000 === 0) this.minute();
+    });
+    for (const region of REGIONS) this.drainScheduled(region);
   }
 
   /** Records a handler's decisions, or its failure (a table down fails the invocation: Lambda retries it). */
@@ -268,7 +277,9 @@ export class PairDriver {
     const started = performance.now();
     try {
       const result = await invocation;
-      for (const decision of result.decisions) this.log.push({ t, region, via, decision });
+      // When each was decided (an invocation probes or watches for up to a minute), on the driver's clock.
+      for (const decision of result.decisions)
+        this.log.push({ t: decision.at - this.pair.skewMs[region] - this.t0, region, via, decision });
       return result;
     } catch (error) {
       this.failures.push({ t, region, via, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
@@ -283,8 +294,8 @@ export class PairDriver {
     this.undelivered.push({ to, event });
   }
 
-  /** What AWS runs every minute in both Regions (see the class comment). */
-  async minute(): Promise<void> {
+  /** What AWS runs every minute in both Regions (see the class comment), launched: it runs on its own. */
+  minute(): Promise<unknown> {
     const { world, stacks } = this.pair;
     for (const region of REGIONS) {
       for (const change of stacks[region].alarms.evaluate(this.clock.now())) {
@@ -294,7 +305,7 @@ export class PairDriver {
     const up = REGIONS.filter((r) => world.isRegionUp(r));
     const due = this.undelivered.filter((d) => up.includes(d.to));
     this.undelivered = this.undelivered.filter((d) => !up.includes(d.to));
-    await Promise.all([
+    return Promise.all([
       ...due.map((d) => this.record(d.to, 'onAlarm', stacks[d.to].invoke.onAlarm(d.event))),
       ...up.flatMap((r) => [
         this.record(r, 'healthCheck', stacks[r].invoke.healthCheck()),

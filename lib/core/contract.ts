@@ -227,7 +227,12 @@ export interface CoreConfig {
   cooldownMs: number;
   probeFailureThreshold: number;
   /**
-   * Gray failure: `grayFailures(probeFailureThreshold)` failed probes within this window start a switchover as
+   * How far apart the health probes are (several within each health-check invocation; absent: a minute, one
+   * an invocation). Two failed probes closer than half of it are one probe delivered twice.
+   */
+  probeIntervalMs?: number;
+  /**
+   * Gray failure: `grayFailures(probeFailureThreshold, probeIntervalMs)` failed probes within this window start a switchover as
    * `probeFailureThreshold` in a row do, so a Region that is down more than it is up (its probes alternate) still
    * gets a primary, while a single blip (one failed probe) never does. Absent: consecutive failures only.
    */

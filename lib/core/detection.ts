@@ -29,12 +29,14 @@ export function onAlarm(step: Step, event: Extract<CoreEvent, { type: 'ALARM' }>
 
 /**
  * Failed probes within the probe window, not all in a row, that count as `threshold` in a row (gray failure):
- * one fewer, and at least 2, so that a single blip (one failed probe) never does. With probes a minute apart, a
- * Region down more than half the time fails at least every other probe: 2 within 4 minutes.
+ * one fewer, and at least 2, for each minute's worth of probes, so that a blip never does. With probes a minute
+ * apart, a Region down more than half the time fails at least every other probe: 2 within 4 minutes; with
+ * probes every 15 s, 8 of the 16.
  */
-export const grayFailures = (threshold: number): number => Math.max(2, threshold - 1);
+export const grayFailures = (threshold: number, intervalMs = PROBE_PERIOD_MS): number =>
+  Math.max(2, threshold - 1) * Math.max(1, Math.round(PROBE_PERIOD_MS / intervalMs));
 
-/** The health check's schedule: a probe a minute (EventBridge Scheduler's precision). */
+/** The health check's schedule: an invocation a minute (EventBridge Scheduler's finest rate), one probe or more. */
 const PROBE_PERIOD_MS = 60_000;
 
 /** Why the local broker's replication counterpart is not the remote broker configured, if it is not. */
@@ -167,12 +169,13 @@ export function onProbe(step: Step, probe: ProbeEvent): void {
   // Gray failure: the failures within the window, whether or not healthy probes came between them.
   const window = config.probeWindowMs;
   // Failures closer together than half a probe period are one probe delivered twice (schedules are at least once).
+  const interval = config.probeIntervalMs ?? PROBE_PERIOD_MS;
   const kept = (state.probeFailuresAt ?? []).filter((t) => window !== undefined && t > now - window);
-  const recent = window === undefined ? [] : kept.some((t) => now - t < PROBE_PERIOD_MS / 2) ? kept : [...kept, now];
+  const recent = window === undefined ? [] : kept.some((t) => now - t < interval / 2) ? kept : [...kept, now];
   if (window !== undefined) state.probeFailuresAt = recent;
   const threshold = config.probeFailureThreshold;
   // Only failures with a healthy probe between them: failures in a row keep their own rule (a Region plainly down).
-  const gray = inRow < threshold && recent.length > inRow && recent.length >= grayFailures(threshold);
+  const gray = inRow < threshold && recent.length > inRow && recent.length >= grayFailures(threshold, interval);
   if (inRow < threshold && !gray) {
     const within = recent.length > inRow ? `; ${recent.length} within ${seconds(window ?? 0)}` : '';
     step.record(Action.COUNT_PROBE, `primary unhealthy (${inRow}/${threshold}${within}): ${event.detail}`);

@@ -275,22 +275,30 @@ describe('stale triggers', () => {
     ]);
     const schedule = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: new Date(T0).toISOString(), detail: {} };
     e.world.setRegionUp(PRIMARY_REGION, false);
+    // One round only: a stale delivery is not probed again within its minute.
     expect((await e.invoke.healthCheck(schedule)).decisions.map((d) => d.action)).toEqual(['IGNORE']);
     expect(e.world.promoteLog).toEqual([]);
   });
 });
 
 describe('healthCheck', () => {
-  it('probes the primary over DescribeBroker and TCP; three failures start a switchover', async () => {
-    const { e } = await start({ pair: { backlog: 5_000, drainRate: 100 } });
+  it('probes the primary over DescribeBroker and TCP every 15 s; three failures, 30 s, start a switchover', async () => {
+    const { e, clock } = await start({ pair: { backlog: 5_000, drainRate: 100 } });
     // The first good probe records, once, that the endpoints answer from here (PROBE_ENDPOINTS=auto).
     expect((await e.invoke.healthCheck()).decisions.map((d) => d.action)).toEqual(['ENDPOINTS_REACHED']);
     expect((await e.invoke.healthCheck()).decisions).toEqual([]);
     e.world.setRegionUp(PRIMARY_REGION, false);
     await e.world.syncListeners();
-    const actions: string[] = [];
-    for (let i = 0; i < 3; i++) actions.push(...(await e.invoke.healthCheck()).decisions.map((d) => d.action));
-    expect(actions).toEqual(['COUNT_PROBE', 'COUNT_PROBE', 'START_SWITCHOVER', 'PROMOTE_ACCEPTED']);
+    const from = clock.now();
+    const { decisions } = await e.invoke.healthCheck();
+    expect(decisions.slice(0, 4).map((d) => [d.action, d.at - from])).toEqual([
+      ['COUNT_PROBE', 0],
+      ['COUNT_PROBE', 15_000],
+      ['START_SWITCHOVER', 30_000],
+      ['PROMOTE_ACCEPTED', 30_000],
+    ]);
+    // The invocation ends within its minute: the next one takes over.
+    expect(Math.max(...decisions.map((d) => d.at)) - from).toBeLessThan(60_000);
   });
 
   it('reports a primary whose API answers but whose endpoints refuse connections as unhealthy, not as an outage', async () => {

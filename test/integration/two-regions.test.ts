@@ -104,9 +104,9 @@ describe('both Regions deployed', () => {
     const driver = new PairDriver(p, clock);
     p.world.setRegionUp(PRIMARY_REGION, false);
     await driver.play(12 * MIN);
-    // The switchover starts on the third failed probe, and the deadline fails over (the endpoints never answered
-    // from here, so they are no evidence of a Region out: PROBE_ENDPOINTS=auto).
-    expect(driver.log.find((e) => e.decision.action === 'START_SWITCHOVER')?.t).toBe(2 * MIN);
+    // The switchover starts on the third failed probe (15 s apart), and the deadline fails over (the endpoints
+    // never answered from here, so they are no evidence of a Region out: PROBE_ENDPOINTS=auto).
+    expect(driver.log.find((e) => e.decision.action === 'START_SWITCHOVER')?.t).toBe(30_000);
     expect(p.world.roles(p.pairName).primary.region).toBe(REPLICA_REGION);
   });
 
@@ -215,7 +215,9 @@ describe('both Regions deployed', () => {
     const driver = new PairDriver(p, clock);
     driver.queueAlarm(REPLICA_REGION, alarmStateChangeEvent(p.alarmName, 'ALARM', 'OK', clock.now(), 'lag', PRIMARY_REGION));
     await driver.play(0);
-    expect(actions(driver, REPLICA_REGION)).toContain('PROMOTE_ACCEPTED');
+    // The invocation watches the switchover; its decisions are in the table already.
+    const west = await p.stacks[REPLICA_REGION].runtime.orchestrator.store.timeline(p.pairName);
+    expect(west.map((d) => d.action)).toContain('PROMOTE_ACCEPTED');
     proxy(REPLICA_REGION).setTableDown(`crdr-orchestrator-${REPLICA_REGION}`, 'fail');
     await driver.play(5 * MIN);
     expect(p.world.roles(p.pairName).primary.region).toBe(REPLICA_REGION);
@@ -368,8 +370,9 @@ describe('promotions made outside the orchestrator', () => {
 
 describe('an accepted promotion that is gone before any sweep saw it take effect', () => {
   /**
-   * us-west-2's operator fails over a minute in; `reverse`: 30 s later someone switches back in the console. The
-   * API function does not wait for the completion (WATCH_SECONDS=0, as when a failover outlasts its watch).
+   * us-west-2's operator fails over a minute in; `reverse`: 10 s later (the failover took 5 s, us-west-2's next
+   * probe is at 15 s) someone switches back in the console. The API function does not wait for the completion
+   * (WATCH_SECONDS=0, as when a failover outlasts its watch).
    */
   async function failOverThen(world: { failoverMs?: number; pendingShownAfterMs?: number }, reverse: boolean) {
     const clock = new ManualClock(T0);
@@ -381,7 +384,7 @@ describe('an accepted promotion that is gone before any sweep saw it take effect
     const answer = await west.request('FAILOVER', p.pairName, { reason: 'by hand', confirm: p.pairName });
     expect(answer.request.action).toBe('START_FAILOVER');
     if (reverse) {
-      await driver.play(MIN + 30_000);
+      await driver.play(MIN + 10_000);
       p.world.promote(PRIMARY_REGION, p.stacks[PRIMARY_REGION].local.id, 'SWITCHOVER');
     }
     await driver.play(6 * MIN);
@@ -390,7 +393,7 @@ describe('an accepted promotion that is gone before any sweep saw it take effect
   }
 
   // Whether DescribeBroker shows the promotion as pending at once or a minute later (unpublished), the console's
-  // switchover reverses it within the 5 s failover: neither Region's sweep ever sees us-west-2 the primary.
+  // switchover reverses it 5 s after the failover completed: neither Region's probes nor sweeps ever see us-west-2 the primary.
   it.each([0, MIN])(
     'reversed in the console (pending shown after %i ms): the operation ends FAILED, and the Region can act again',
     async (pendingShownAfterMs) => {
