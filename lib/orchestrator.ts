@@ -94,6 +94,15 @@ export type WatchMode = 'never' | 'after-promote' | 'always';
 
 /** Handles `event` and the follow-up events its commands produce; returns every decision recorded. */
 export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { watch?: WatchMode } = {}): Promise<Decision[]> {
+  return (await handleObserved(o, event, options)).decisions;
+}
+
+/** handleEvent, with the local broker as the last decision saw it. */
+async function handleObserved(
+  o: Orchestrator,
+  event: CoreEvent,
+  options: { watch?: WatchMode },
+): Promise<{ decisions: Decision[]; observation?: BrokerObservation }> {
   const recorded: Decision[] = [];
   const queue: CoreEvent[] = [event];
   const watchUntil = o.clock.now() + (o.config.watch?.windowMs ?? 0);
@@ -115,7 +124,7 @@ export async function handleEvent(o: Orchestrator, event: CoreEvent, options: { 
       if (followUp) queue.push(followUp);
     }
   }
-  return recorded;
+  return { decisions: recorded, ...(last ? { observation: last.observation } : {}) };
 }
 
 const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRESS', 'FAILOVER_IN_PROGRESS']);
@@ -126,8 +135,10 @@ export const PROBE_SCHEDULE_MS = 60_000;
 /**
  * One health-check invocation: a probe every `probeIntervalMs` from its start, until the next invocation of the
  * schedule takes over, each decided as it comes. A round runs only if the probe and the decision's write
- * (`reserveMs`) fit in what is left of the budget after its pause. One round (the interval a minute) watches a Promote it
- * saw accepted, as every trigger does; with more, the next rounds (and the sweep) see the completion instead.
+ * (`reserveMs`) fit in what is left of the budget after its pause. One round (the interval a minute) watches a
+ * Promote it saw accepted, as every trigger does; with more, the next rounds (and the sweep) see the completion
+ * instead. While the local broker is the primary, what it probes is the replica and a failed probe decides
+ * nothing: one round a minute keeps the record current, and that Region's stack costs what it did before.
  */
 export async function probeRounds(
   o: Orchestrator,
@@ -146,10 +157,12 @@ export async function probeRounds(
     if (round > 0 && budget && budget.remaining() < reserveMs) break;
     const result = await probe();
     const event: CoreEvent = { type: 'PROBE', ...result, ...(sentAt !== undefined ? { sentAt } : {}) };
-    const decided = await handleEvent(o, event, { watch: rounds === 1 ? 'after-promote' : 'never' });
-    decisions.push(...decided);
+    const decided = await handleObserved(o, event, { watch: rounds === 1 ? 'after-promote' : 'never' });
+    decisions.push(...decided.decisions);
     // A delivery too old to act on (EventBridge retried it for hours) is not probed again and again.
-    if (decided.some((d) => d.code === Code.STALE_EVENT)) break;
+    if (decided.decisions.some((d) => d.code === Code.STALE_EVENT)) break;
+    const local = decided.observation;
+    if (local?.role === 'PRIMARY' && !local.promotionPending) break;
   }
   return decisions;
 }
