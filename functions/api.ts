@@ -37,6 +37,7 @@ import {
   TimelineQuery,
   ViewQuery,
 } from '#lib/operator.ts';
+import { evaluateReadiness } from '#lib/readiness.ts';
 import { type Runtime, runtimeFromEnv } from '#lib/runtime.ts';
 import { logger, metrics } from './shared.ts';
 
@@ -161,6 +162,15 @@ export function createApi(rt: () => Runtime, emf?: Metrics) {
           decisions: page.decisions,
           ...(page.nextCursor !== undefined ? { nextCursor: encodeCursor(page.nextCursor) } : {}),
         });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/pairs/{pairId}/readiness',
+      handler: async (event) => {
+        const runtime = rt();
+        requirePair(runtime, event);
+        return json(200, await evaluateReadiness(runtime));
       },
     },
     { method: 'POST', path: '/pairs/{pairId}/switchover', handler: requestRoute('SWITCHOVER', rt, emf) },

@@ -80,6 +80,8 @@ export interface ClientRedirector {
    * only what differs, so it may be called again. Returns what clients now read; throws RedirectError.
    */
   redirect(brokerId: string): Promise<string>;
+  /** What clients read now in each Region (readiness): the value, or why it cannot be read. */
+  current?(): Promise<Array<{ region: string; value?: string; error?: string }>>;
 }
 
 /** What one probe of the primary saw: the PROBE event the core decides on, less its type and timestamp. */

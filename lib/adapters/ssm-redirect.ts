@@ -56,6 +56,22 @@ export class SsmClientRedirector implements ClientRedirector {
     return `SSM ${parameterName} = ${value} (${protocol}) in ${written.join(', ')}`;
   }
 
+  async current(): Promise<Array<{ region: string; value?: string; error?: string }>> {
+    const { GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const Name = this.config.parameterName;
+    return Promise.all(
+      this.config.regions.map(async (region) => {
+        try {
+          const out = await (await this.ssmIn(region)).send(new GetParameterCommand({ Name }));
+          return out.Parameter?.Value === undefined ? { region, error: 'no value' } : { region, value: out.Parameter.Value };
+        } catch (error) {
+          const name = (error as { name?: string }).name;
+          return { region, error: name === 'ParameterNotFound' ? 'not found' : errorMessage(error) };
+        }
+      }),
+    );
+  }
+
   /** The failover URL of the broker's `protocol` endpoints, once it is the running primary. */
   private async targetOf(brokerId: string): Promise<string> {
     let out: Awaited<ReturnType<MqBrokerApi['describe']>>;

@@ -354,6 +354,7 @@ describe('generated CloudFormation template', () => {
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([
       'GET /pairs',
       'GET /pairs/{pairId}',
+      'GET /pairs/{pairId}/readiness',
       'GET /pairs/{pairId}/timeline',
       'POST /pairs/{pairId}/abandon',
       'POST /pairs/{pairId}/failover',

@@ -10,6 +10,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Decision, OperatorRequest, RequestKind } from '../../../lib/core/model.ts';
 import type { PairView } from '../../../lib/operator.ts';
+import type { Readiness } from '../../../lib/readiness.ts';
 
 export interface TimelinePageAnswer {
   pairId: string;
@@ -94,6 +95,11 @@ export class ApiClient {
       undefined,
       lagMinutes ? { lagMinutes: String(lagMinutes) } : {},
     );
+  }
+
+  /** Would a failover work now: each check from the Region this endpoint serves. */
+  readiness(pairId: string): Promise<Readiness> {
+    return this.call('GET', `/pairs/${encodeURIComponent(pairId)}/readiness`);
   }
 
   /** One page of the timeline, oldest first; `nextCursor` is there while there is more. */

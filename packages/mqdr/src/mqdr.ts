@@ -411,6 +411,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
   );
 
   program
+    .command('doctor')
+    .description('would a failover work now? each check PASS, WARN or FAIL with its fix; exits 1 when one fails')
+    .argument('<pairId>')
+    .option('--json', 'print the raw JSON')
+    .action(async (pairId: string, o: { json?: boolean }) => {
+      const readiness = await client().readiness(pairId);
+      if (o.json) io.out(JSON.stringify(readiness, null, 2));
+      else {
+        io.out(`${readiness.pairId} from ${readiness.region}: ${readiness.ready ? 'ready' : 'NOT READY'}`);
+        const rows = readiness.checks.map((c) => [c.id, c.status, c.fix ? `${c.detail}; fix: ${c.fix}` : c.detail]);
+        for (const line of table(['CHECK', 'STATUS', 'DETAIL'], rows)) io.out(line);
+      }
+      const failed = readiness.checks.filter((c) => c.status === 'FAIL').map((c) => c.id);
+      if (failed.length > 0) throw new Refused(`not ready for a failover: ${failed.join(', ')} failed`);
+    });
+
+  program
     .command('timeline')
     .description('the whole audit timeline, oldest first, read a page at a time')
     .argument('<pairId>')

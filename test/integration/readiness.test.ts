@@ -1,0 +1,114 @@
+/**
+ * Readiness (`GET /pairs/{pairId}/readiness`, `mqdr doctor`) on both Regions as deployed: a healthy pair has no
+ * FAIL, and each fault it is built to find, broken one at a time, fails its own check and only that one.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiClient } from '#cli/client.ts';
+import { type Io, main } from '#cli/mqdr.ts';
+import type { Readiness } from '#lib/readiness.ts';
+import { LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
+import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+
+const T0 = Date.parse('2026-11-23T09:00:00Z');
+const MIN = 60_000;
+let pair: TwoRegions | undefined;
+afterEach(async () => {
+  await pair?.close();
+  pair = undefined;
+});
+
+/** Both Regions for 3 minutes (probes, sweeps, the view's heartbeats, metrics), `before` done first. */
+async function deployed(env: Record<string, string> = {}, before: (p: TwoRegions) => void = () => undefined) {
+  const clock = new ManualClock(T0);
+  pair = await startTwoRegions({ clock, env });
+  const p = pair;
+  before(p);
+  await new PairDriver(p, clock).play(3 * MIN);
+  const api = (region: PairRegion) =>
+    new ApiClient({ endpoint: p.stacks[region].apiEndpoint, region, credentials: LOCAL_CREDENTIALS, attempts: 1 });
+  return { p, clock, doctor: (region: PairRegion = REPLICA_REGION) => api(region).readiness(p.pairName) };
+}
+
+const statuses = (r: Readiness) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
+const failed = (r: Readiness) => r.checks.filter((c) => c.status === 'FAIL').map((c) => c.id);
+
+describe('readiness: would a failover work now', () => {
+  it('a healthy pair: ready, every check PASS but what the embedded default does not configure (WARN, with the fix)', async () => {
+    const { doctor } = await deployed();
+    const west = await doctor();
+    expect(west.ready).toBe(true);
+    expect(statuses(west)).toEqual({
+      'local-broker': 'PASS',
+      primary: 'PASS',
+      metrics: 'PASS',
+      'peer-stack': 'PASS',
+      'probe-endpoints': 'PASS',
+      // Written at the first promotion; none yet.
+      redirect: 'WARN',
+      // The embedded default's deadlines run on its local scheduler, not EventBridge Scheduler.
+      'deadline-schedule': 'WARN',
+    });
+    for (const c of west.checks.filter((c) => c.status !== 'PASS')) expect(c.fix).toBeTruthy();
+    // From the primary's Region: its broker is the primary, its probes judge nothing.
+    const east = await doctor(PRIMARY_REGION);
+    expect(east.ready).toBe(true);
+    expect(east.checks.find((c) => c.id === 'local-broker')?.detail).toMatch(/is the PRIMARY.*run doctor there/);
+  });
+
+  it('the deployment names the wrong remote broker: local-broker fails, naming both', async () => {
+    const { doctor } = await deployed({ REMOTE_BROKER_ID: 'b-00000000-0000-0000-0000-000000000000' });
+    const west = await doctor();
+    expect(failed(west)).toContain('local-broker');
+    expect(west.checks.find((c) => c.id === 'local-broker')?.fix).toMatch(/REMOTE_BROKER_ID/);
+  });
+
+  it('the other Region’s stack silently dead (its Region up, its Lambdas not running for 5 minutes): peer-stack fails, alone', async () => {
+    const { p, clock, doctor } = await deployed();
+    clock.advance(5 * MIN);
+    await p.world.syncListeners();
+    const west = await doctor();
+    expect(failed(west)).toEqual(['peer-stack']);
+    expect(west.ready).toBe(false);
+  });
+
+  it('a private primary the probe has no route to: probe-endpoints fails, alone', async () => {
+    const { doctor } = await deployed({}, (p) => p.world.endpointsPrivate.add(p.world.roles(p.pairName).primary.id));
+    const west = await doctor();
+    expect(failed(west)).toEqual(['probe-endpoints']);
+    expect(west.checks.find((c) => c.id === 'probe-endpoints')?.fix).toMatch(/VPC|PROBE_ENDPOINTS=off/);
+  });
+
+  it('the redirect parameter in one Region only: redirect fails, naming the other', async () => {
+    const { p, doctor } = await deployed();
+    const name = `/mq-crdr/${p.pairName}/broker-url`;
+    p.world.putParameter(PRIMARY_REGION, { name, value: 'failover:(ssl://b-1:61617)', type: 'String' });
+    const west = await doctor();
+    expect(failed(west)).toEqual(['redirect']);
+    expect(west.checks.find((c) => c.id === 'redirect')?.detail).toContain(`${REPLICA_REGION} (not found)`);
+  });
+
+  it('the primary’s Region down: primary, metrics, peer-stack and redirect (its SSM) fail; mqdr doctor prints the table and exits 1', async () => {
+    const { p, clock, doctor } = await deployed();
+    p.world.setRegionUp(PRIMARY_REGION, false);
+    clock.advance(4 * MIN);
+    const west = await doctor();
+    expect(failed(west).sort()).toEqual(['metrics', 'peer-stack', 'primary', 'redirect']);
+    const out: string[] = [];
+    const io: Io = {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+      env: { MQDR_ENDPOINT: p.stacks[REPLICA_REGION].apiEndpoint },
+      localCredentials: LOCAL_CREDENTIALS,
+      now: () => clock.now(),
+      sleep: async () => undefined,
+    };
+    expect(await main(['doctor', p.pairName], io)).toBe(1);
+    expect(out[0]).toBe(`${p.pairName} from ${REPLICA_REGION}: NOT READY`);
+    expect(out[1]).toMatch(/^CHECK\s+STATUS\s+DETAIL$/);
+    expect(out.some((l) => /^primary\s+FAIL\s+.*fix: /.test(l))).toBe(true);
+    expect(out.at(-1)).toBe('mqdr: not ready for a failover: primary, metrics, peer-stack, redirect failed');
+    out.length = 0;
+    expect(await main(['doctor', p.pairName, '--json'], io)).toBe(1);
+    expect(JSON.parse(out.slice(0, -1).join('\n'))).toMatchObject({ ready: false });
+  });
+});
