@@ -140,6 +140,17 @@ async function pairWideOf(rt: Runtime, state: PairState, now: number): Promise<P
 
 const LAG_PERIOD_SECONDS = 60;
 
+/** Both brokers whose CRDR metrics to read, by the names DescribeBroker gave (one that was not described is left out). */
+export const lagBrokersOf = (
+  config: Runtime['config'],
+  local: BrokerObservation,
+  remote: BrokerObservation,
+): Array<{ region: string; brokerName: string; local: boolean }> =>
+  [
+    { region: config.region, brokerName: local.brokerName, local: true },
+    { region: config.remoteRegion, brokerName: remote.brokerName, local: false },
+  ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName, local: b.local }] : []));
+
 /**
  * The operator's view of the pair. Its timeline is the newest VIEW_TIMELINE_LIMIT decisions (since the operation
  * started, if one did), read newest first with a bounded query: what the view reads stays flat however long the
@@ -157,10 +168,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
     ? await orchestrator.store.timelinePage(config.pairId, { limit: VIEW_TIMELINE_LIMIT, newestFirst: true }, stored)
     : { decisions: [] };
   const timeline = newest.decisions.reverse();
-  const brokers = [
-    { region: config.region, brokerName: local.brokerName, local: true },
-    { region: config.remoteRegion, brokerName: remote.brokerName, local: false },
-  ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName, local: b.local }] : []));
+  const brokers = lagBrokersOf(config, local, remote);
   // EndTime is exclusive: a second past now includes a datapoint stamped now.
   const lag = await rt.lagMetrics.series(brokers, now - lagMinutes * 60_000, now + 1_000, LAG_PERIOD_SECONDS);
   if (brokers.length < 2) lag.errors.push("a broker could not be described, so its Region's metrics were not read");

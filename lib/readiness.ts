@@ -6,6 +6,7 @@
  */
 import { Role } from './core/model.ts';
 import { MAX_DATAPOINT_AGE_MS } from './mq-facts.ts';
+import { lagBrokersOf } from './operator.ts';
 import { errorMessage, VIEW_HEARTBEAT_MS } from './orchestrator.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -100,10 +101,7 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
       return pass('primary', `the other Region's broker is the ${remote.role} (${remote.brokerState})`);
     }),
     guarded('metrics', async () => {
-      const brokers = [
-        { region: config.region, brokerName: local.brokerName, local: true },
-        { region: config.remoteRegion, brokerName: remote.brokerName, local: false },
-      ].flatMap((b) => (b.brokerName ? [{ region: b.region, brokerName: b.brokerName, local: b.local }] : []));
+      const brokers = lagBrokersOf(config, local, remote);
       // The primary publishes QueueSize and TotalReplicationLag: its datapoints are what the RPO and prediction read.
       const primaryIsLocal = local.role === Role.PRIMARY;
       const series = await rt.lagMetrics.series(brokers, now - 5 * 60_000, now + 1_000, 60);
