@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { invocationBudgetMs, withBudget } from '#lib/budget.ts';
 import type { Decision } from '#lib/core/model.ts';
 import { InvalidEventError } from '#lib/errors.ts';
-import { METRICS_NAMESPACE, publishDecisionMetrics } from '#lib/metrics.ts';
+import { METRICS_NAMESPACE, type MetricPoint, publishDecisionMetrics } from '#lib/metrics.ts';
 import type { Runtime } from '#lib/runtime.ts';
 
 export const logger = new Logger({ serviceName: 'mq-crdr-orchestrator' });
@@ -19,6 +19,8 @@ export interface HandlerResult {
   ignored?: string;
   /** The sweep ran: its heartbeat metric tells the stack's alarm that escalation is being enforced. */
   heartbeat?: boolean;
+  /** Counts published at every run whatever was decided (readiness: the checks failing). */
+  gauges?: Array<{ name: MetricPoint['name']; value: number }>;
 }
 
 export type HandlerBody<R extends HandlerResult = HandlerResult> = (event: unknown, runtime: Runtime) => Promise<R>;
@@ -36,7 +38,7 @@ export const makeHandler = <R extends HandlerResult>(body: HandlerBody<R>, getRu
       const runtime = getRuntime();
       const budgetMs = invocationBudgetMs(runtime.config.budgetMs, context.getRemainingTimeInMillis?.());
       const result = await withBudget(budgetMs, () => body(event, runtime));
-      if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions, result.heartbeat === true);
+      if (emf) publishDecisionMetrics(emf, result.pairId, result.decisions, result.heartbeat === true, result.gauges);
       return result;
     } catch (error) {
       if (error instanceof InvalidEventError) logger.error('rejected an invalid event', { error: error.message });

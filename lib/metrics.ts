@@ -9,7 +9,15 @@ import { Action, type Code, type Decision } from './core/model.ts';
 export const METRICS_NAMESPACE = 'MqCrdrOrchestrator';
 
 export interface MetricPoint {
-  name: 'Decisions' | 'OperationsStarted' | 'Escalations' | 'Refusals' | 'PromoteFailures' | 'TimeToRecovery' | 'SweepHeartbeat';
+  name:
+    | 'Decisions'
+    | 'OperationsStarted'
+    | 'Escalations'
+    | 'Refusals'
+    | 'PromoteFailures'
+    | 'TimeToRecovery'
+    | 'SweepHeartbeat'
+    | 'ReadinessChecksFailing';
   unit: 'Count' | 'Seconds';
   value: number;
 }
@@ -53,9 +61,16 @@ export function codeMetrics(decisions: Decision[]): Array<{ name: 'Refusals' | '
  * Adds the decisions' metrics (and the sweep's heartbeat) and flushes them as one EMF document; nothing is
  * written for no decision and no heartbeat.
  */
-export function publishDecisionMetrics(metrics: Metrics, pairId: string, decisions: Decision[], heartbeat = false): void {
+export function publishDecisionMetrics(
+  metrics: Metrics,
+  pairId: string,
+  decisions: Decision[],
+  heartbeat = false,
+  gauges: Array<{ name: MetricPoint['name']; value: number }> = [],
+): void {
   const points = decisionMetrics(decisions);
   if (heartbeat) points.push({ name: 'SweepHeartbeat', unit: 'Count', value: 1 });
+  for (const g of gauges) points.push({ name: g.name, unit: 'Count', value: g.value });
   if (points.length === 0) return;
   metrics.addDimension('PairId', pairId);
   for (const p of points) metrics.addMetric(p.name, MetricUnit[p.unit], p.value);

@@ -12,6 +12,7 @@ import { createApi } from '#functions/api.ts';
 import { escalate } from '#functions/escalate.ts';
 import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
+import { readiness } from '#functions/readiness.ts';
 import type { HandlerResult } from '#functions/shared.ts';
 import { makeHandler } from '#functions/shared.ts';
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
@@ -57,6 +58,7 @@ export interface RegionStack {
     onAlarm(event: unknown): Promise<HandlerResult>;
     healthCheck(event?: unknown): Promise<HandlerResult>;
     escalate(event: unknown): Promise<HandlerResult>;
+    readiness(): Promise<HandlerResult>;
   };
 }
 
@@ -146,6 +148,7 @@ export async function startTwoRegions(options: {
       onAlarm: makeHandler(onAlarm, () => runtime),
       healthCheck: makeHandler(healthCheck, () => runtime),
       escalate: makeHandler(escalate, () => runtime),
+      readiness: makeHandler(readiness, () => runtime),
     };
     escalateHandler = handlers.escalate;
     const api = createApi(() => runtime);
@@ -166,6 +169,7 @@ export async function startTwoRegions(options: {
         onAlarm: (event) => clock.track(() => handlers.onAlarm(event, lambdaContext('onAlarm'))),
         healthCheck: (event = {}) => clock.track(() => handlers.healthCheck(event, lambdaContext('healthCheck'))),
         escalate: (event) => clock.track(() => handlers.escalate(event, lambdaContext('escalate'))),
+        readiness: () => clock.track(() => handlers.readiness({}, lambdaContext('readiness'))),
       },
     };
   };
@@ -242,6 +246,8 @@ export class PairDriver {
   /** How long each invocation took in real time, for budget checks. */
   readonly durations: Array<{ region: PairRegion; via: string; ms: number }> = [];
   private undelivered: Array<{ to: PairRegion; event: unknown }> = [];
+  /** The readiness schedule (serverless.yml's rate(10 minutes)); off unless set, as the model plays without it. */
+  readinessEveryMs = 0;
 
   constructor(
     readonly pair: TwoRegions,
@@ -267,6 +273,7 @@ export class PairDriver {
       await at(t);
       await this.pair.tick();
       if (t % 60_000 === 0) this.minute();
+      if (this.readinessEveryMs > 0 && t % this.readinessEveryMs === 0) this.readiness();
     });
     for (const region of REGIONS) this.drainScheduled(region);
   }
@@ -312,6 +319,14 @@ export class PairDriver {
         this.record(r, 'sweep', stacks[r].invoke.escalate({ kind: 'sweep' })),
       ]),
     ]);
+  }
+
+  /** The scheduled readiness evaluation in each Region that is up, launched. */
+  readiness(): Promise<unknown> {
+    const { world, stacks } = this.pair;
+    return Promise.all(
+      REGIONS.filter((r) => world.isRegionUp(r)).map((r) => this.record(r, 'readiness', stacks[r].invoke.readiness())),
+    );
   }
 
   private drainScheduled(region: PairRegion): void {

@@ -82,7 +82,9 @@ export type CoreEvent =
       ok: boolean;
       /** What was written (ok), or why not (failed). */
       detail: string;
-    };
+    }
+  /** The scheduled readiness evaluation: the checks that fail now (lib/readiness.ts), each with its fix. */
+  | { type: 'READINESS'; failing: Array<{ id: string; detail: string; fix?: string }> };
 
 export type Command =
   | { type: 'PROMOTE'; operationId: string; mode: Mode }
@@ -133,6 +135,8 @@ export const Action = {
   EXTERNAL_PROMOTION: 'EXTERNAL_PROMOTION',
   /** The primary's endpoints answered from this Region for the first time (PROBE_ENDPOINTS=auto): recorded once. */
   ENDPOINTS_REACHED: 'ENDPOINTS_REACHED',
+  /** A readiness check started or stopped failing: a failover would not work now, or works again (notified). */
+  READINESS_CHANGED: 'READINESS_CHANGED',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 

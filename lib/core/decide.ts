@@ -43,7 +43,7 @@
 
 import { onAlarm, onProbe } from './detection.ts';
 import { onDeadline, onSweep } from './escalation.ts';
-import { Code, type CoreEvent, type DecisionContext, type Outcome, type PairState } from './model.ts';
+import { Action, Code, type CoreEvent, type DecisionContext, type Outcome, type PairState } from './model.ts';
 import { complete, endIfVanished, onPromoteResult, recordExternalPromotion } from './operation.ts';
 import { onAbandon, onBreakGlass, onHold, onOperator, onRearm } from './operator.ts';
 import { supersedeIfMoot, trackRole } from './pair-rules.ts';
@@ -76,6 +76,26 @@ const isReplay = (state: PairState, event: CoreEvent): boolean =>
     ? findRequest(state, event.requestKey) !== undefined
     : event.type === 'BREAK_GLASS' &&
       (findRequest(state, event.record.requestKey) !== undefined || state.operation?.id === event.record.id);
+
+/**
+ * Records a change in which readiness checks fail, once: newly failing ones notified with their fixes (a failover
+ * would not work now), and the pair ready again when none fails. The same result again decides nothing.
+ */
+function onReadiness(step: Step, event: Extract<CoreEvent, { type: 'READINESS' }>): void {
+  const before = step.state.readinessFailing ?? [];
+  const now = event.failing.map((f) => f.id).sort();
+  if (now.length === before.length && now.every((id, i) => id === before[i])) return;
+  step.state.readinessFailing = now;
+  const started = event.failing.filter((f) => !before.includes(f.id));
+  const cleared = before.filter((id) => !now.includes(id));
+  const parts = [
+    ...started.map((f) => `${f.id} fails: ${f.detail}${f.fix ? ` (fix: ${f.fix})` : ''}`),
+    ...(cleared.length > 0 ? [`${cleared.join(', ')} ${cleared.length === 1 ? 'passes' : 'pass'} again`] : []),
+  ];
+  const reason = `${parts.join('; ')}; ${now.length === 0 ? 'a failover would work now' : `a failover would not work now (${now.join(', ')} failing)`}`;
+  step.record(Action.READINESS_CHANGED, reason);
+  step.notify(now.length === 0 ? 'ready for a failover again' : 'not ready for a failover', reason);
+}
 
 /** Why an alarm or probe event is too old to act on, if it is. */
 function staleness(step: Step, event: CoreEvent): string | undefined {
@@ -134,6 +154,9 @@ function onEvent(step: Step, event: CoreEvent): void {
       break;
     case 'REDIRECT_RESULT':
       onRedirectResult(step, event);
+      break;
+    case 'READINESS':
+      onReadiness(step, event);
       break;
   }
 }

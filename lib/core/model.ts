@@ -331,6 +331,8 @@ export interface PairState {
    * PROBE_ENDPOINTS=auto, endpoints that stop answering count as failed probes only after this.
    */
   endpointsReachedAt?: number;
+  /** The readiness checks failing at the last evaluation (ids, sorted): a change is recorded once. */
+  readinessFailing?: string[];
   /**
    * When this Region started watching the pair with no history of its broker's role (a new stack, or a lost table)
    * and found it a replica. Until the pair view shows an item of the other Region written after this (the clock

@@ -68,6 +68,8 @@ export const describeEvent = (event: CoreEvent): string => {
       return `Promote ${event.mode} ${event.accepted ? 'accepted' : `rejected (${event.error ?? 'no reason'})`}`;
     case 'REDIRECT_RESULT':
       return `client redirection ${event.ok ? 'done' : 'failed'}`;
+    case 'READINESS':
+      return `readiness: ${event.failing.length === 0 ? 'every check passes' : `${event.failing.map((f) => f.id).join(', ')} failing`}`;
   }
 };
 

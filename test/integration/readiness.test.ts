@@ -26,7 +26,7 @@ async function deployed(env: Record<string, string> = {}, before: (p: TwoRegions
   await new PairDriver(p, clock).play(3 * MIN);
   const api = (region: PairRegion) =>
     new ApiClient({ endpoint: p.stacks[region].apiEndpoint, region, credentials: LOCAL_CREDENTIALS, attempts: 1 });
-  return { p, clock, doctor: (region: PairRegion = REPLICA_REGION) => api(region).readiness(p.pairName) };
+  return { p, clock, api, doctor: (region: PairRegion = REPLICA_REGION) => api(region).readiness(p.pairName) };
 }
 
 const statuses = (r: Readiness) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
@@ -110,5 +110,32 @@ describe('readiness: would a failover work now', () => {
     out.length = 0;
     expect(await main(['doctor', p.pairName, '--json'], io)).toBe(1);
     expect(JSON.parse(out.slice(0, -1).join('\n'))).toMatchObject({ ready: false });
+  });
+
+  it('the scheduled evaluation: a change in which checks fail is recorded and notified once, with the fix; every run publishes the count', async () => {
+    const { p, api } = await deployed();
+    const name = `/mq-crdr/${p.pairName}/broker-url`;
+    const west = p.stacks[REPLICA_REGION];
+    const run = async () => {
+      const result = await west.invoke.readiness();
+      return { changes: result.decisions.filter((d) => d.action === 'READINESS_CHANGED'), gauges: result.gauges };
+    };
+    // Healthy (WARNs only): nothing recorded, 0 published.
+    expect(await run()).toEqual({ changes: [], gauges: [{ name: 'ReadinessChecksFailing', value: 0 }] });
+    p.world.putParameter(PRIMARY_REGION, { name, value: 'failover:(ssl://b-1:61617)', type: 'String' });
+    const broken = await run();
+    expect(broken.gauges).toEqual([{ name: 'ReadinessChecksFailing', value: 1 }]);
+    expect(broken.changes).toHaveLength(1);
+    expect(broken.changes[0]?.reason).toMatch(/^redirect fails: .*\(fix: deploy the stack's parameter/);
+    // The same fault at the next run: counted again, recorded no more.
+    expect(await run()).toEqual({ changes: [], gauges: [{ name: 'ReadinessChecksFailing', value: 1 }] });
+    p.world.putParameter(REPLICA_REGION, { name, value: 'failover:(ssl://b-1:61617)', type: 'String' });
+    const mended = await run();
+    expect(mended.gauges).toEqual([{ name: 'ReadinessChecksFailing', value: 0 }]);
+    expect(mended.changes[0]?.reason).toBe('redirect passes again; a failover would work now');
+    // Both changes are in the pair's timeline, which mqdr timeline reads.
+    const timeline = [];
+    for await (const page of api(REPLICA_REGION).timeline(p.pairName)) timeline.push(...page);
+    expect(timeline.filter((d) => d.action === 'READINESS_CHANGED')).toHaveLength(2);
   });
 });

@@ -148,7 +148,7 @@ describe('both Regions of a pair, from one file and one command', () => {
     for (const region of REGIONS) {
       const all = templates[region]?.Resources as Record<string, Resource>;
       const functions = Object.keys(all).filter((k) => all[k]?.Type === 'AWS::Lambda::Function');
-      expect(functions.length).toBe(7);
+      expect(functions.length).toBe(8);
       for (const fn of functions) {
         const base = fn.replace(/LambdaFunction$/, '');
         for (const metric of ['Errors', 'Throttles']) {
@@ -168,11 +168,12 @@ describe('both Regions of a pair, from one file and one command', () => {
         'HealthCheckLambdaFunction',
         'OnAlarmLambdaFunction',
         'PurgeDedupLambdaFunction',
+        'ReadinessLambdaFunction',
       ]);
       for (const c of asyncConfigs) expect(c.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: dlq } });
       // Every EventBridge rule target (schedules, the alarm rule, the cross-Region forwarding): retry bounds + DLQ.
       const rules = Object.values(all).filter((r) => r.Type === 'AWS::Events::Rule');
-      expect(rules.length).toBe(5);
+      expect(rules.length).toBe(6);
       for (const rule of rules) {
         for (const t of rule.Properties.Targets as Array<Record<string, unknown>>) {
           expect(t.DeadLetterConfig).toEqual({ Arn: dlq });
@@ -195,7 +196,7 @@ describe('both Regions of a pair, from one file and one command', () => {
   it('packages every function in a zip of at most 400 KB (minified, no source map on the runtime path)', async () => {
     for (const region of REGIONS) {
       const zips = (await readdir(`${OUT}/prod/${region}`)).filter((f) => f.endsWith('.zip'));
-      expect(zips).toHaveLength(7);
+      expect(zips).toHaveLength(8);
       for (const zip of zips) expect((await stat(`${OUT}/prod/${region}/${zip}`)).size, zip).toBeLessThanOrEqual(400 * 1024);
     }
     const env = resources.EscalateLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> };
@@ -400,9 +401,14 @@ describe('generated CloudFormation template', () => {
     }
   });
 
-  it('runs the health check and the escalation sweep every minute, the sweep with its input', () => {
+  it('runs the health check and the escalation sweep every minute (the sweep with its input), readiness every 10 minutes', () => {
     const schedules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.ScheduleExpression);
-    expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 minute)', 'rate(1 minute)', 'rate(1 day)']);
+    expect(schedules.map((r) => r.Properties.ScheduleExpression)).toEqual([
+      'rate(1 minute)',
+      'rate(1 minute)',
+      'rate(10 minutes)',
+      'rate(1 day)',
+    ]);
     const inputs = schedules
       .flatMap((r) => (r.Properties.Targets as Array<{ Input?: string }>).map((t) => t.Input))
       .filter(Boolean);
@@ -503,6 +509,14 @@ describe('generated CloudFormation template', () => {
     expect(actions('HealthCheckRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling, dlq].sort());
     expect(actions('EscalateRole')).toEqual([...common, 'scheduler:DeleteSchedule', 'cloudwatch:GetMetricData', dlq].sort());
     expect(actions('ApiRole')).toEqual([...common, 'mq:DescribeBroker', ...scheduling, 'cloudwatch:GetMetricData'].sort());
+    // Readiness never promotes: the API's role less mq:Promote.
+    const readiness = [
+      ...common.filter((a) => a !== 'mq:Promote'),
+      'mq:DescribeBroker',
+      ...scheduling,
+      'cloudwatch:GetMetricData',
+    ];
+    expect(actions('ReadinessRole')).toEqual([...readiness, dlq].sort());
     const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     expect(actions('ReconcileRole')).toEqual(
       [...logs, 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue'].sort(),
@@ -511,7 +525,7 @@ describe('generated CloudFormation template', () => {
   });
 
   it("lets every orchestrating function write only the pair's redirect parameter, in both Regions", () => {
-    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole', 'ApiRole']) {
+    for (const role of ['OnAlarmRole', 'HealthCheckRole', 'EscalateRole', 'ApiRole', 'ReadinessRole']) {
       const redirect = statements(role).filter((s) => JSON.stringify(s.Action).includes('ssm:'));
       expect(redirect).toHaveLength(1);
       expect(JSON.stringify(redirect[0]?.Resource)).toBe(

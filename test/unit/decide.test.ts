@@ -447,6 +447,46 @@ describe('decide: client redirection', () => {
   });
 });
 
+describe('decide: readiness', () => {
+  const readiness = (...ids: string[]): CoreEvent => ({
+    type: 'READINESS',
+    failing: ids.map((id) => ({ id, detail: `${id} broken`, fix: `mend ${id}` })),
+  });
+  const notified = (o: Outcome) => o.commands.flatMap((c) => (c.type === 'NOTIFY' ? [c.notification.subject] : []));
+
+  it('records a check that starts failing once, with its fix, and notifies that a failover would not work', () => {
+    const out = step(initialState('orders'), readiness('redirect'));
+    expect(out.decisions).toMatchObject([{ action: 'READINESS_CHANGED' }]);
+    expect(out.decisions[0]?.reason).toContain('redirect fails: redirect broken (fix: mend redirect)');
+    expect(notified(out)).toEqual([expect.stringContaining('not ready for a failover')]);
+    expect(out.state.readinessFailing).toEqual(['redirect']);
+    // The same result again decides nothing and writes nothing.
+    const again = step(out.state, readiness('redirect'));
+    expect(again.decisions).toEqual([]);
+    expect(again.state).toBe(out.state);
+  });
+
+  it('records each change in which checks fail, in any order, and the pair ready again', () => {
+    const one = step(initialState('orders'), readiness('redirect')).state;
+    const two = step(one, readiness('primary', 'redirect'));
+    expect(two.decisions[0]?.reason).toMatch(/^primary fails: .*; a failover would not work now \(primary, redirect failing\)$/);
+    expect(step(two.state, readiness('redirect', 'primary')).decisions).toEqual([]);
+    const back = step(two.state, readiness());
+    expect(back.decisions[0]?.reason).toBe('primary, redirect pass again; a failover would work now');
+    expect(notified(back)).toEqual([expect.stringContaining('ready for a failover again')]);
+    expect(back.state.readinessFailing).toEqual([]);
+    // A healthy pair never evaluated before: nothing to record.
+    expect(step(initialState('orders'), readiness()).decisions).toEqual([]);
+  });
+
+  it('never starts, escalates or promotes anything, whatever fails', () => {
+    const s = switchoverInProgress();
+    const out = step(s, readiness('primary', 'metrics', 'peer-stack'), { now: T0 + 900_000 });
+    expect(out.commands.map((c) => c.type)).toEqual(['NOTIFY']);
+    expect(out.state.operation).toEqual(s.operation);
+  });
+});
+
 describe('decide: invariants over random event sequences', () => {
   const observationArb = fc.constantFrom(replica, promoting, promoted, unknown);
   const eventArb = (ids: string[]): fc.Arbitrary<CoreEvent> =>
@@ -480,6 +520,10 @@ describe('decide: invariants over random event sequences', () => {
         retryable: fc.boolean(),
       }),
       fc.record({ type: fc.constant('DEADLINE' as const), operationId: fc.constantFrom('op-1', 'op-2', ...ids) }),
+      fc.record({
+        type: fc.constant('READINESS' as const),
+        failing: fc.subarray(['primary', 'metrics', 'redirect']).map((f) => f.map((id) => ({ id, detail: 'd' }))),
+      }),
       fc.record({
         type: fc.constant('REDIRECT_RESULT' as const),
         operationId: fc.constantFrom('op-1', 'op-2', ...ids),

@@ -59,9 +59,13 @@ describe('decision metrics', () => {
     publishDecisionMetrics(metrics, 'orders', [], true);
     expect(written).toHaveLength(2);
     expect(JSON.parse(written[1] as string)).toMatchObject({ PairId: 'orders', SweepHeartbeat: 1 });
+    // Readiness publishes its count at every run, 0 included: the alarm treats a missing run as breaching.
+    publishDecisionMetrics(metrics, 'orders', [], false, [{ name: 'ReadinessChecksFailing', value: 0 }]);
+    expect(written).toHaveLength(3);
+    expect(JSON.parse(written[2] as string)).toMatchObject({ PairId: 'orders', ReadinessChecksFailing: 0 });
     // Refusals and waits also by code, one document per code.
     publishDecisionMetrics(metrics, 'orders', [d('REFUSE', { code: 'COOLDOWN' }), d('WAIT', { code: 'NEWER_CHOICE' })]);
-    const byCode = written.slice(3).map((w) => JSON.parse(w));
+    const byCode = written.slice(4).map((w) => JSON.parse(w));
     expect(byCode).toHaveLength(2);
     expect(byCode[0]._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(expect.arrayContaining(['PairId', 'Code']));
     expect(byCode).toMatchObject([
