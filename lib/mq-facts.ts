@@ -124,3 +124,14 @@ export const PROTOCOL_SCHEMES = {
   wss: ['wss', 'ws'],
 } as const;
 export type BrokerProtocol = keyof typeof PROTOCOL_SCHEMES;
+
+/**
+ * PUBLISHED: a DynamoDB global table publishes `ReplicationLatency` (namespace AWS/DynamoDB, milliseconds,
+ * dimensions TableName and ReceivingRegion) for every source and destination Region pair, each time an item
+ * replicates (DynamoDB developer guide, "Monitoring global tables"). The pair view is written every minute by
+ * each Region, so each direction has a datapoint a minute while it replicates.
+ * UNPUBLISHED: which Region's CloudWatch holds a direction's series (the source's, presumably). Readiness reads
+ * both Regions for both directions; the simulator publishes in either (`viewLatencyIn`).
+ */
+export const VIEW_REPLICATION_METRIC = { namespace: 'AWS/DynamoDB', name: 'ReplicationLatency' } as const;
+export const VIEW_LATENCY_REGIONS = ['source', 'receiving'] as const;

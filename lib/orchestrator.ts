@@ -133,6 +133,15 @@ const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRES
 export const PROBE_SCHEDULE_MS = 60_000;
 
 /**
+ * DescribeBroker calls a minute of one pair at rest, both Regions: in the replica's Region each probe round
+ * describes the primary and then the local broker (its decision's observation), and the sweep the local broker
+ * once; in the primary's Region one round and the sweep. test/integration/api-budget.test.ts counts them on the
+ * simulator's wire.
+ */
+export const describeCallsAtRest = (probeIntervalMs: number = PROBE_SCHEDULE_MS): number =>
+  2 * Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / probeIntervalMs)) + 1 + 3;
+
+/**
  * One health-check invocation: a probe every `probeIntervalMs` from its start, until the next invocation of the
  * schedule takes over, each decided as it comes. A round runs only if the probe and the decision's write
  * (`reserveMs`) fit in what is left of the budget after its pause. One round (the interval a minute) watches a

@@ -66,6 +66,8 @@ export interface TimelinePage {
 }
 
 export interface DeadlineScheduler {
+  /** Nothing is scheduled: deadlines wait for the sweep (no EventBridge Scheduler target configured). */
+  readonly sweepOnly?: boolean;
   schedule(pairId: string, operationId: string, at: number): Promise<void>;
   cancel(pairId: string, operationId: string): Promise<void>;
 }

@@ -5,16 +5,19 @@
  * GET /pairs/{pairId}/readiness. Every check runs, whatever the others found; a check that throws is a FAIL.
  */
 import { Role } from './core/model.ts';
-import { MAX_DATAPOINT_AGE_MS } from './mq-facts.ts';
+import { MAX_DATAPOINT_AGE_MS, MQ_API_BUDGET } from './mq-facts.ts';
 import { lagBrokersOf } from './operator.ts';
-import { errorMessage, VIEW_HEARTBEAT_MS } from './orchestrator.ts';
+import { describeCallsAtRest, errorMessage, VIEW_HEARTBEAT_MS } from './orchestrator.ts';
 import type { Runtime } from './runtime.ts';
 
 export const CheckStatus = { PASS: 'PASS', WARN: 'WARN', FAIL: 'FAIL' } as const;
 export type CheckStatus = (typeof CheckStatus)[keyof typeof CheckStatus];
 
 export interface ReadinessCheck {
-  /** Stable, for scripts and alarms: `local-broker`, `primary`, `metrics`, `peer-stack`, `probe-endpoints`, `redirect`, `deadline-schedule`. */
+  /**
+   * Stable, for scripts and alarms: `local-broker`, `primary`, `metrics`, `peer-stack`, `view-replication`,
+   * `probe-endpoints`, `redirect`, `deadline-schedule`, `api-budget`.
+   */
   id: string;
   status: CheckStatus;
   detail: string;
@@ -33,6 +36,20 @@ export interface Readiness {
 
 /** The other Region's stack writes to the pair view at every sweep (a minute) and at least every heartbeat. */
 export const PEER_SILENT_AFTER_MS = 3 * VIEW_HEARTBEAT_MS;
+/**
+ * The pair view's replication is judged over this window: each Region writes its item every minute, so each
+ * direction has a ReplicationLatency datapoint a minute while it replicates.
+ */
+export const VIEW_REPLICATION_WINDOW_MS = 10 * 60_000;
+/**
+ * Slower than this, the view's answers (arming, cooldown, newer choices) lag the other Region's decisions by
+ * half a sweep or more: a WARN. Global tables usually replicate within a second or two.
+ */
+export const VIEW_SLOW_MS = 30_000;
+/** How many pairs at rest an account should hold in a third of its Amazon MQ API budget (the design's target). */
+export const BUDGET_PAIRS = 20;
+/** Amazon MQ's throttling answers (429 TooManyRequestsException), as the adapter words an observation's error. */
+const THROTTLED = /TooManyRequestsException|ThrottlingException|\b429\b/;
 
 const pass = (id: string, detail: string): ReadinessCheck => ({ id, status: CheckStatus.PASS, detail });
 const warn = (id: string, detail: string, fix: string): ReadinessCheck => ({ id, status: CheckStatus.WARN, detail, fix });
@@ -141,6 +158,41 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
         );
       return pass('peer-stack', `the other Region's stack wrote to the pair view ${secondsAgo(age)}, seen here`);
     }),
+    guarded('view-replication', async () => {
+      if (!orchestrator.view || !config.pairViewTable)
+        return warn(
+          'view-replication',
+          'no pair view: the Regions do not share their decisions',
+          'deploy both Regions with the pair view (PAIR_VIEW_TABLE)',
+        );
+      const regions: [string, string] = [config.region, config.remoteRegion];
+      const { directions, errors } = await rt.viewReplication.latency(
+        config.pairViewTable,
+        regions,
+        now - VIEW_REPLICATION_WINDOW_MS,
+        now + 1_000,
+      );
+      const name = (d: { from: string; to: string }) => `${d.from} → ${d.to}`;
+      const silent = directions.filter((d) => d.points.length === 0);
+      if (silent.length > 0)
+        return fail(
+          'view-replication',
+          `no write of the pair view replicated ${silent.map(name).join(' nor ')} in ${VIEW_REPLICATION_WINDOW_MS / 60_000} minutes (no ReplicationLatency datapoint${errors.length > 0 ? `; ${errors.join('; ')}` : ''}): the Region receiving nothing decides blind to the other's operations`,
+          "check the global table's replicas (DescribeTable: each replica ACTIVE) and that both Regions' escalate functions run",
+        );
+      const worst = directions.map((d) => ({ d, ms: Math.max(...d.points.map((p) => p.ms)) }));
+      const figures = worst.map((w) => `${name(w.d)} at most ${(w.ms / 1000).toFixed(1)} s`).join(', ');
+      if (worst.some((w) => w.ms > VIEW_SLOW_MS))
+        return warn(
+          'view-replication',
+          `the pair view replicates slowly: ${figures} over ${VIEW_REPLICATION_WINDOW_MS / 60_000} minutes`,
+          "check the global table's write throttling and the Regions' health (AWS Health Dashboard)",
+        );
+      return pass(
+        'view-replication',
+        `the pair view replicates both ways: ${figures} over ${VIEW_REPLICATION_WINDOW_MS / 60_000} minutes`,
+      );
+    }),
     guarded('probe-endpoints', async () => {
       if (stored instanceof Error) throw stored;
       if (!replicaHere) return pass('probe-endpoints', "this Region's broker is the primary: its probes judge nothing");
@@ -188,7 +240,7 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
       return pass('redirect', `${config.redirect.parameterName} is set in ${values.map((v) => v.region).join(', ')}`);
     }),
     guarded('deadline-schedule', async () => {
-      if (!config.scheduler)
+      if (orchestrator.scheduler.sweepOnly)
         return warn(
           'deadline-schedule',
           'no deadline schedule target: deadlines escalate at the next sweep (a minute late)',
@@ -198,6 +250,27 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
       await orchestrator.scheduler.schedule(config.pairId, probeId, now + 3_600_000);
       await orchestrator.scheduler.cancel(config.pairId, probeId);
       return pass('deadline-schedule', 'a deadline schedule was created and deleted');
+    }),
+    guarded('api-budget', async () => {
+      const perMinute = describeCallsAtRest(config.probeIntervalMs);
+      const { requestsPerSecond } = MQ_API_BUDGET;
+      // A third of the account's budget for pairs at rest, two thirds for operations and operators.
+      const pairsInAThird = Math.floor((requestsPerSecond * 60) / 3 / perMinute);
+      const share = `this pair makes ${perMinute} DescribeBroker calls a minute at rest, both Regions (${((100 * perMinute) / (requestsPerSecond * 60)).toFixed(1)} % of the account's ${requestsPerSecond}/s): ${pairsInAThird} such pairs fill a third of it`;
+      const throttled = [local, remote].filter((o) => THROTTLED.test(o.error ?? ''));
+      if (throttled.length > 0)
+        return fail(
+          'api-budget',
+          `Amazon MQ throttles this account's API calls now (${throttled.map((o) => o.error).join('; ')}): a throttled probe is no verdict and a Promote may be refused; ${share}`,
+          'find the other callers of the Amazon MQ API in this account and Region (CloudTrail), raise PROBE_INTERVAL_SECONDS, or spread pairs over accounts',
+        );
+      if (pairsInAThird < BUDGET_PAIRS)
+        return warn(
+          'api-budget',
+          `${share}, fewer than ${BUDGET_PAIRS}`,
+          `raise PROBE_INTERVAL_SECONDS (15 s: ${describeCallsAtRest(15_000)} calls a minute)`,
+        );
+      return pass('api-budget', `${share}; none throttled now`);
     }),
   ]);
   return {

@@ -15,6 +15,7 @@ import { CloudWatchReplicationMetrics } from './adapters/replication-metrics.ts'
 import { EventBridgeDeadlineScheduler } from './adapters/scheduler.ts';
 import { LogNotifier, SnsNotifier } from './adapters/sns.ts';
 import { SsmClientRedirector } from './adapters/ssm-redirect.ts';
+import { CloudWatchViewReplication, type ViewReplication } from './adapters/view-replication.ts';
 import { type AppConfig, loadConfig } from './config.ts';
 import type { LogSink, Orchestrator } from './orchestrator.ts';
 import {
@@ -33,6 +34,8 @@ export interface Runtime {
   /** The primary's Region's Amazon MQ API, for the operator's view of the remote broker. */
   remoteBroker: BrokerApi;
   lagMetrics: ReplicationMetrics;
+  /** The pair view's replication latency each way (readiness). */
+  viewReplication: ViewReplication;
   /** Closes the SDK clients' connections (a container never needs it; a process hosting many runtimes does). */
   close(): void;
 }
@@ -47,6 +50,7 @@ export interface RuntimeOverrides {
 
 /** Without a schedule target the rate(1 minute) sweep alone escalates; said once per operation. */
 class SweepOnlyScheduler implements DeadlineScheduler {
+  readonly sweepOnly = true;
   constructor(private readonly log: LogSink) {}
   async schedule(pairId: string, operationId: string): Promise<void> {
     this.log.warn('no deadline schedule configured; the sweep escalates', { pairId, operationId });
@@ -144,6 +148,7 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
     ),
     remoteBroker,
     lagMetrics,
+    viewReplication: new CloudWatchViewReplication(cloudwatchIn),
     close: () => {
       for (const client of clients) client.destroy();
     },

@@ -1,12 +1,13 @@
 /**
  * CloudWatch GetMetricData as `@aws-sdk/client-cloudwatch` speaks it (awsJson1_0: POST /, header
  * `x-amz-target: GraniteServiceVersion20100801.GetMetricData`, timestamps in epoch seconds), over the
- * world's CRDR metric datapoints (per Region, metric and Broker dimension). Only MetricStat queries of
- * AWS/AmazonMQ are served; math expressions get a validation error rather than a wrong answer.
+ * world's CRDR metric datapoints (per Region, metric and Broker dimension) and the global tables'
+ * ReplicationLatency (AWS/DynamoDB, per TableName and ReceivingRegion). Only MetricStat queries are served; math
+ * expressions get a validation error rather than a wrong answer.
  */
 import * as v from 'valibot';
 import { issuesOf } from '#lib/errors.ts';
-import { CRDR_METRIC, CRDR_NAMESPACE } from '#lib/mq-facts.ts';
+import { CRDR_METRIC, CRDR_NAMESPACE, VIEW_REPLICATION_METRIC } from '#lib/mq-facts.ts';
 import { AwsJsonError } from './aws-json.ts';
 import type { CrdrWorld } from './world.ts';
 
@@ -67,14 +68,25 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
   const end = EndTime * 1000;
   const results = MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => {
     const { Metric, Period, Stat: stat } = q.MetricStat;
-    const broker = Metric.Dimensions.find((d) => d.Name === 'Broker')?.Value;
-    const served = Metric.Namespace === CRDR_NAMESPACE && (Object.values(CRDR_METRIC) as string[]).includes(Metric.MetricName);
+    const dimension = (name: string) => Metric.Dimensions.find((d) => d.Name === name)?.Value;
     // Datapoints bucketed by period, aligned to the epoch as CloudWatch aligns them.
     const buckets = new Map<number, number[]>();
-    for (const m of served ? world.metrics : []) {
-      if (m.region !== region || m.metric !== Metric.MetricName || m.broker !== broker || m.at < start || m.at >= end) continue;
-      const bucket = Math.floor(m.at / 1000 / Period) * Period;
-      buckets.set(bucket, [...(buckets.get(bucket) ?? []), m.value]);
+    const add = (at: number, value: number) => {
+      if (at < start || at >= end) return;
+      const bucket = Math.floor(at / 1000 / Period) * Period;
+      buckets.set(bucket, [...(buckets.get(bucket) ?? []), value]);
+    };
+    if (Metric.Namespace === CRDR_NAMESPACE && (Object.values(CRDR_METRIC) as string[]).includes(Metric.MetricName)) {
+      const broker = dimension('Broker');
+      for (const m of world.metrics) {
+        if (m.region === region && m.metric === Metric.MetricName && m.broker === broker) add(m.at, m.value);
+      }
+    } else if (Metric.Namespace === VIEW_REPLICATION_METRIC.namespace && Metric.MetricName === VIEW_REPLICATION_METRIC.name) {
+      const table = dimension('TableName') ?? '';
+      const receiving = dimension('ReceivingRegion');
+      for (const m of world.tableLatency) {
+        if (m.region === region && m.tableNames.includes(table) && m.receivingRegion === receiving) add(m.at, m.ms);
+      }
     }
     const times = [...buckets.keys()].sort((a, b) => (ScanBy === 'TimestampAscending' ? a - b : b - a));
     return {

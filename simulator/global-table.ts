@@ -15,13 +15,25 @@ export interface ReplicaTable {
   tableName: string;
 }
 
+/** One write that reached the other Region's table: from when it stood in its own table to when it arrived. */
+export interface ReplicatedWrite {
+  from: ReplicaTable;
+  to: ReplicaTable;
+  at: number;
+  latencyMs: number;
+}
+
 export class GlobalTableReplication {
   /** How long a Region's write takes to reach the other Region's table. */
   delayMs: number;
   /** While paused nothing replicates: a view that lags as long as the test wants. */
   paused = false;
+  /** Regions no write replicates to (a one-way fault: the other direction goes on). */
+  readonly blockedTo = new Set<string>();
   /** Every copy made, in order: when an item reached the other Region's table (what tests check against). */
   readonly copies: Array<{ at: number; to: string; item: Record<string, unknown> }> = [];
+  /** Told of each write replicated: what CloudWatch's ReplicationLatency of the table is made of. */
+  private readonly onCopy: ((copy: ReplicatedWrite) => void) | undefined;
   private readonly doc: DynamoDBDocumentClient;
   private readonly client: DynamoDBClient;
   /** Per item (table, key): its content and when it was first seen with that content. */
@@ -32,9 +44,10 @@ export class GlobalTableReplication {
     private readonly tables: [ReplicaTable, ReplicaTable],
     private readonly clock: Clock,
     private readonly isRegionUp: (region: string) => boolean,
-    options: { delayMs?: number } = {},
+    options: { delayMs?: number; onCopy?: (copy: ReplicatedWrite) => void } = {},
   ) {
     this.delayMs = options.delayMs ?? 1_000;
+    this.onCopy = options.onCopy;
     this.client = new DynamoDBClient({
       endpoint,
       region: tables[0].region,
@@ -69,6 +82,7 @@ export class GlobalTableReplication {
     let copied = 0;
     for (const item of items) {
       if (item.sk !== `REGION#${from.region}`) continue; // only the writer's own items leave its Region
+      if (this.blockedTo.has(to.region)) continue;
       const json = JSON.stringify(item);
       const id = `${from.tableName}|${key(item)}`;
       const seen = this.seen.get(id);
@@ -77,6 +91,7 @@ export class GlobalTableReplication {
       if (theirs.get(key(item)) === json || now - since < this.delayMs) continue;
       await this.doc.send(new PutCommand({ TableName: to.tableName, Item: item }));
       this.copies.push({ at: now, to: to.region, item });
+      this.onCopy?.({ from, to, at: now, latencyMs: now - since });
       copied += 1;
     }
     return copied;

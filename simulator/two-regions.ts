@@ -94,7 +94,7 @@ export async function startTwoRegions(options: {
    */
   history?: boolean;
   /** How Amazon MQ behaves where it is unpublished or slow: a promotion's length, when it shows as pending. */
-  world?: Pick<WorldOptions, 'failoverMs' | 'pendingShownAfterMs'>;
+  world?: Pick<WorldOptions, 'failoverMs' | 'pendingShownAfterMs' | 'viewLatencyIn'>;
 }): Promise<TwoRegions> {
   const { clock } = options;
   const world = new CrdrWorld(clock, options.world);
@@ -182,7 +182,18 @@ export async function startTwoRegions(options: {
     ],
     clock,
     (region) => world.isRegionUp(region),
-    { delayMs: options.viewDelayMs ?? 1_000 },
+    {
+      delayMs: options.viewDelayMs ?? 1_000,
+      // One global table, named per Region here (one dynalite): CloudWatch finds its latency by either name.
+      onCopy: (c) =>
+        world.recordReplication({
+          from: c.from.region,
+          to: c.to.region,
+          tableNames: [viewTable(PRIMARY_REGION), viewTable(REPLICA_REGION)],
+          at: c.at,
+          latencyMs: c.latencyMs,
+        }),
+    },
   );
   const stacks = {
     [PRIMARY_REGION]: await stack(PRIMARY_REGION, primary, replica),

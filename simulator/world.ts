@@ -40,6 +40,7 @@ import {
   STALL_LAG_BEHAVIOURS,
   type StallLagBehaviour,
   TIME_METRIC_MS_PER_UNIT,
+  VIEW_LATENCY_REGIONS,
 } from '#lib/mq-facts.ts';
 import type { Clock } from '#lib/ports.ts';
 import { FaultQueue } from './faults.ts';
@@ -158,6 +159,7 @@ export interface WorldOptions {
    * lib/mq-facts.ts PROMOTION_SHOWN_WITHIN_MS); 0, at once, by default.
    */
   pendingShownAfterMs?: number;
+  viewLatencyIn?: (typeof VIEW_LATENCY_REGIONS)[number];
   accountId?: string;
   /** Start a TCP listener per primary broker (off for pure model tests). */
   listen?: boolean;
@@ -216,6 +218,14 @@ export class CrdrWorld {
   readonly replicaListsEndpoints: boolean;
   /** Set per test, which plays each plausible behaviour. */
   pendingShownAfterMs: number;
+  /** Which Region's CloudWatch holds a direction's ReplicationLatency (unpublished: lib/mq-facts.ts). */
+  viewLatencyIn: (typeof VIEW_LATENCY_REGIONS)[number];
+  /**
+   * ReplicationLatency datapoints of the global tables (AWS/DynamoDB), in the Region whose CloudWatch holds
+   * them. `tableNames`: what the table is called in each Region (on AWS one name; here one physical table per
+   * Region), so that a query by either name finds it.
+   */
+  readonly tableLatency: Array<{ region: string; tableNames: string[]; receivingRegion: string; at: number; ms: number }> = [];
   readonly accountId: string;
   private readonly listen: boolean;
 
@@ -229,6 +239,7 @@ export class CrdrWorld {
     this.linkLatencyMs = options.linkLatencyMs ?? 0;
     this.replicaListsEndpoints = options.replicaListsEndpoints ?? REPLICA_ENDPOINTS_LISTED[0];
     this.pendingShownAfterMs = options.pendingShownAfterMs ?? 0;
+    this.viewLatencyIn = options.viewLatencyIn ?? VIEW_LATENCY_REGIONS[0];
     this.accountId = options.accountId ?? '123456789012';
     this.listen = options.listen ?? true;
   }
@@ -318,6 +329,13 @@ export class CrdrWorld {
   }
 
   /** The Region's API hangs, or answers `ms` late; undefined restores it. */
+  /** A write of a global table replicated from one Region to the other: CloudWatch's ReplicationLatency. */
+  recordReplication(copy: { from: string; to: string; tableNames: string[]; at: number; latencyMs: number }): void {
+    const region = this.viewLatencyIn === 'source' ? copy.from : copy.to;
+    this.tableLatency.push({ region, tableNames: copy.tableNames, receivingRegion: copy.to, at: copy.at, ms: copy.latencyMs });
+    if (this.tableLatency.length > MAX_SAMPLES) this.tableLatency.splice(0, this.tableLatency.length - MAX_SAMPLES);
+  }
+
   setApiFault(region: string, fault: RegionApiFault | undefined): void {
     if (fault) this.apiFaults.set(region, fault);
     else this.apiFaults.delete(region);

@@ -9,6 +9,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { MQ_API_BUDGET } from '#lib/mq-facts.ts';
+import { describeCallsAtRest } from '#lib/orchestrator.ts';
 import { ManualClock } from '#simulator/embedded.ts';
 import { PairDriver, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
 
@@ -46,7 +47,32 @@ describe('Amazon MQ API calls of one pair (both Regions)', () => {
     // 20 pairs at rest use at most a third of the account's budget.
     expect((20 * rest.total) / 60).toBeLessThanOrEqual(MQ_API_BUDGET.requestsPerSecond / 3);
     expect(rest.Promote).toBe(0);
+    // What readiness's api-budget check tells the operator is what the wire shows.
+    expect(rest.DescribeBroker).toBe(describeCallsAtRest(15_000));
     // An operation in flight costs more (the watch), and one pair's still leaves nearly all of the budget.
     expect(during.total / 60).toBeLessThanOrEqual(MQ_API_BUDGET.requestsPerSecond / 10);
   }, 120_000);
+
+  it.each([
+    ['30', 8],
+    ['60', 6],
+    ['10', 16],
+  ])(
+    'at rest with PROBE_INTERVAL_SECONDS=%s: %i DescribeBroker calls a minute, as readiness counts them',
+    async (interval, calls) => {
+      const clock = new ManualClock(T0);
+      const p = await startTwoRegions({ clock, env: { PROBE_INTERVAL_SECONDS: interval } });
+      try {
+        await new PairDriver(p, clock).play(11 * MIN);
+        const counted = p.world.apiCalls.filter(
+          (c) => c.operation === 'DescribeBroker' && c.at >= T0 + MIN && c.at < T0 + 11 * MIN,
+        );
+        expect(counted.length / 10).toBe(calls);
+        expect(describeCallsAtRest(Number(interval) * 1000)).toBe(calls);
+      } finally {
+        await p.close();
+      }
+    },
+    60_000,
+  );
 });

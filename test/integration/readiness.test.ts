@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '#cli/client.ts';
 import { type Io, main } from '#cli/mqdr.ts';
+import { VIEW_LATENCY_REGIONS } from '#lib/mq-facts.ts';
 import type { Readiness } from '#lib/readiness.ts';
 import { LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
@@ -42,17 +43,56 @@ describe('readiness: would a failover work now', () => {
       primary: 'PASS',
       metrics: 'PASS',
       'peer-stack': 'PASS',
+      'view-replication': 'PASS',
       'probe-endpoints': 'PASS',
       // Written at the first promotion; none yet.
       redirect: 'WARN',
-      // The embedded default's deadlines run on its local scheduler, not EventBridge Scheduler.
-      'deadline-schedule': 'WARN',
+      // The embedded default's own scheduler, which fires its deadlines.
+      'deadline-schedule': 'PASS',
+      'api-budget': 'PASS',
     });
+    const detail = (id: string) => west.checks.find((c) => c.id === id)?.detail;
+    expect(detail('view-replication')).toMatch(
+      /both ways: us-west-2 → us-east-1 at most \d+\.\d s, us-east-1 → us-west-2 at most/,
+    );
+    expect(detail('api-budget')).toMatch(
+      /^this pair makes 12 DescribeBroker calls a minute .*25 such pairs fill a third of it; none throttled now$/,
+    );
     for (const c of west.checks.filter((c) => c.status !== 'PASS')) expect(c.fix).toBeTruthy();
     // From the primary's Region: its broker is the primary, its probes judge nothing.
     const east = await doctor(PRIMARY_REGION);
     expect(east.ready).toBe(true);
     expect(east.checks.find((c) => c.id === 'local-broker')?.detail).toMatch(/is the PRIMARY.*run doctor there/);
+  });
+
+  it.each(VIEW_LATENCY_REGIONS)(
+    'the pair view replicates one way only (ReplicationLatency in the %s Region’s CloudWatch): view-replication fails, alone, naming the direction',
+    async (viewLatencyIn) => {
+      const { p, doctor } = await deployed({}, (p) => {
+        p.world.viewLatencyIn = viewLatencyIn;
+      });
+      const healthy = await doctor();
+      expect(statuses(healthy)['view-replication']).toBe('PASS');
+      // This Region's writes stop reaching the other's table: from here the other stack still looks alive.
+      p.replication.blockedTo.add(PRIMARY_REGION);
+      await new PairDriver(p, p.world.clock as ManualClock, T0).play(14 * MIN);
+      const west = await doctor();
+      expect(failed(west)).toEqual(['view-replication']);
+      expect(west.checks.find((c) => c.id === 'view-replication')?.detail).toMatch(
+        /^no write of the pair view replicated us-west-2 → us-east-1 in 10 minutes/,
+      );
+    },
+  );
+
+  it('Amazon MQ throttling the account now: api-budget fails, with the checks whose DescribeBroker it refused (metrics names the brokers by it)', async () => {
+    const { p, doctor } = await deployed();
+    // Both DescribeBroker calls, each through the SDK's three attempts.
+    p.world.injectFault('DescribeBroker', 'throttle', 6);
+    const west = await doctor();
+    expect(failed(west).sort()).toEqual(['api-budget', 'local-broker', 'metrics', 'primary']);
+    expect(west.checks.find((c) => c.id === 'api-budget')?.fix).toMatch(/PROBE_INTERVAL_SECONDS/);
+    // The next evaluation, unthrottled, passes again.
+    expect((await doctor()).ready).toBe(true);
   });
 
   it('the deployment names the wrong remote broker: local-broker fails, naming both', async () => {
@@ -87,12 +127,12 @@ describe('readiness: would a failover work now', () => {
     expect(west.checks.find((c) => c.id === 'redirect')?.detail).toContain(`${REPLICA_REGION} (not found)`);
   });
 
-  it('the primary’s Region down: primary, metrics, peer-stack and redirect (its SSM) fail; mqdr doctor prints the table and exits 1', async () => {
+  it('the primary’s Region down: primary, metrics, peer-stack, view-replication and redirect (its SSM) fail; mqdr doctor prints the table and exits 1', async () => {
     const { p, clock, doctor } = await deployed();
     p.world.setRegionUp(PRIMARY_REGION, false);
     clock.advance(4 * MIN);
     const west = await doctor();
-    expect(failed(west).sort()).toEqual(['metrics', 'peer-stack', 'primary', 'redirect']);
+    expect(failed(west).sort()).toEqual(['metrics', 'peer-stack', 'primary', 'redirect', 'view-replication']);
     const out: string[] = [];
     const io: Io = {
       out: (l) => out.push(l),
@@ -106,7 +146,7 @@ describe('readiness: would a failover work now', () => {
     expect(out[0]).toBe(`${p.pairName} from ${REPLICA_REGION}: NOT READY`);
     expect(out[1]).toMatch(/^CHECK\s+STATUS\s+DETAIL$/);
     expect(out.some((l) => /^primary\s+FAIL\s+.*fix: /.test(l))).toBe(true);
-    expect(out.at(-1)).toBe('mqdr: not ready for a failover: primary, metrics, peer-stack, redirect failed');
+    expect(out.at(-1)).toBe('mqdr: not ready for a failover: primary, metrics, peer-stack, view-replication, redirect failed');
     out.length = 0;
     expect(await main(['doctor', p.pairName, '--json'], io)).toBe(1);
     expect(JSON.parse(out.slice(0, -1).join('\n'))).toMatchObject({ ready: false });
