@@ -174,10 +174,17 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
       );
       const name = (d: { from: string; to: string }) => `${d.from} → ${d.to}`;
       const silent = directions.filter((d) => d.points.length === 0);
+      const window = `${VIEW_REPLICATION_WINDOW_MS / 60_000} minutes`;
+      if (silent.length > 0 && errors.length > 0)
+        return fail(
+          'view-replication',
+          `the pair view's replication ${silent.map(name).join(' and ')} cannot be confirmed: no ReplicationLatency datapoint within ${window} could be read (${errors.join('; ')})`,
+          "check CloudWatch in both Regions and this function's cloudwatch:GetMetricData permission",
+        );
       if (silent.length > 0)
         return fail(
           'view-replication',
-          `no write of the pair view replicated ${silent.map(name).join(' nor ')} in ${VIEW_REPLICATION_WINDOW_MS / 60_000} minutes (no ReplicationLatency datapoint${errors.length > 0 ? `; ${errors.join('; ')}` : ''}): the Region receiving nothing decides blind to the other's operations`,
+          `no write of the pair view replicated ${silent.map(name).join(' nor ')} in ${window} (no ReplicationLatency datapoint): the Region receiving nothing decides blind to the other's operations`,
           "check the global table's replicas (DescribeTable: each replica ACTIVE) and that both Regions' escalate functions run",
         );
       const worst = directions.map((d) => ({ d, ms: Math.max(...d.points.map((p) => p.ms)) }));
@@ -185,7 +192,7 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
       if (worst.some((w) => w.ms > VIEW_SLOW_MS))
         return warn(
           'view-replication',
-          `the pair view replicates slowly: ${figures} over ${VIEW_REPLICATION_WINDOW_MS / 60_000} minutes`,
+          `the pair view replicates slowly: ${figures} over ${window}`,
           "check the global table's write throttling and the Regions' health (AWS Health Dashboard)",
         );
       return pass(

@@ -54,8 +54,8 @@ export function cloudWatch(world: CrdrWorld, region: string, operation: string, 
   if (operation !== 'GetMetricData') {
     throw new AwsJsonError('InvalidAction', 400, `the simulator implements GetMetricData only, not ${operation}`);
   }
-  if (!world.isRegionUp(region)) {
-    throw new AwsJsonError('InternalServiceFault', 500, `CloudWatch in ${region} is unavailable (simulated Region outage)`);
+  if (!world.isServiceUp('cloudwatch', region)) {
+    throw new AwsJsonError('InternalServiceFault', 500, `CloudWatch in ${region} is unavailable (simulated outage)`);
   }
   const parsed = v.safeParse(Request, body);
   if (!parsed.success) {

@@ -257,8 +257,6 @@ export class PairDriver {
   /** How long each invocation took in real time, for budget checks. */
   readonly durations: Array<{ region: PairRegion; via: string; ms: number }> = [];
   private undelivered: Array<{ to: PairRegion; event: unknown }> = [];
-  /** The readiness schedule (serverless.yml's rate(10 minutes)); off unless set, as the model plays without it. */
-  readinessEveryMs = 0;
 
   constructor(
     readonly pair: TwoRegions,
@@ -284,7 +282,6 @@ export class PairDriver {
       await at(t);
       await this.pair.tick();
       if (t % 60_000 === 0) this.minute();
-      if (this.readinessEveryMs > 0 && t % this.readinessEveryMs === 0) this.readiness();
     });
     for (const region of REGIONS) this.drainScheduled(region);
   }
@@ -330,14 +327,6 @@ export class PairDriver {
         this.record(r, 'sweep', stacks[r].invoke.escalate({ kind: 'sweep' })),
       ]),
     ]);
-  }
-
-  /** The scheduled readiness evaluation in each Region that is up, launched. */
-  readiness(): Promise<unknown> {
-    const { world, stacks } = this.pair;
-    return Promise.all(
-      REGIONS.filter((r) => world.isRegionUp(r)).map((r) => this.record(r, 'readiness', stacks[r].invoke.readiness())),
-    );
   }
 
   private drainScheduled(region: PairRegion): void {

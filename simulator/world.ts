@@ -376,6 +376,12 @@ export class CrdrWorld {
     return this.faults.armed;
   }
 
+  /**
+   * The account's Amazon MQ API budget (15 requests/s, burst 100: lib/mq-facts.ts) spent by other callers: every
+   * call answers 429 until this is cleared.
+   */
+  mqBudgetSpent = false;
+
   clearFaults(): void {
     this.faults.clear();
   }
@@ -385,6 +391,7 @@ export class CrdrWorld {
    * without acting; `lost-response` acts, then answers 500.
    */
   withFault<T>(operation: FaultableOperation, call: () => T): T {
+    if (this.mqBudgetSpent) throw new SimError('TooManyRequestsException', 429, `${operation}: rate exceeded`);
     const fault = this.faults.take(operation);
     if (fault === 'throttle') throw new SimError('TooManyRequestsException', 429, `${operation}: rate exceeded (injected)`);
     if (fault === 'server-error') {
@@ -443,6 +450,13 @@ export class CrdrWorld {
 
   isRegionUp(region: string): boolean {
     return !this.regionsDown.has(region);
+  }
+
+  /** One service of a Region impaired while the rest of it works (`cloudwatch`): its API answers 500. */
+  readonly servicesDown = new Set<`${string}:${string}`>();
+
+  isServiceUp(service: string, region: string): boolean {
+    return this.isRegionUp(region) && !this.servicesDown.has(`${service}:${region}`);
   }
 
   /** Up and not hanging: its brokers replicate and take clients. */

@@ -9,6 +9,7 @@ import { VIEW_LATENCY_REGIONS } from '#lib/mq-facts.ts';
 import type { Readiness } from '#lib/readiness.ts';
 import { LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
+import { playReadinessCase, READINESS_CASES } from '../../scripts/readiness-drill.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const MIN = 60_000;
@@ -86,12 +87,12 @@ describe('readiness: would a failover work now', () => {
 
   it('Amazon MQ throttling the account now: api-budget fails, with the checks whose DescribeBroker it refused (metrics names the brokers by it)', async () => {
     const { p, doctor } = await deployed();
-    // Both DescribeBroker calls, each through the SDK's three attempts.
-    p.world.injectFault('DescribeBroker', 'throttle', 6);
+    p.world.mqBudgetSpent = true;
     const west = await doctor();
     expect(failed(west).sort()).toEqual(['api-budget', 'local-broker', 'metrics', 'primary']);
     expect(west.checks.find((c) => c.id === 'api-budget')?.fix).toMatch(/PROBE_INTERVAL_SECONDS/);
-    // The next evaluation, unthrottled, passes again.
+    // Once the budget refills, the next evaluation passes again.
+    p.world.mqBudgetSpent = false;
     expect((await doctor()).ready).toBe(true);
   });
 
@@ -178,4 +179,26 @@ describe('readiness: would a failover work now', () => {
     for await (const page of api(REPLICA_REGION).timeline(p.pairName)) timeline.push(...page);
     expect(timeline.filter((d) => d.action === 'READINESS_CHANGED')).toHaveLength(2);
   });
+
+  it('the readiness drill (npm start -- --scenario readiness): the healthy pair passes every check, each fault fails its own', async () => {
+    const outcomes = [];
+    for (const c of READINESS_CASES) outcomes.push(await playReadinessCase(c, () => undefined));
+    expect(outcomes.map((o) => [o.case.check ?? 'healthy', o.caught, o.exitCode])).toEqual(
+      READINESS_CASES.map((c) => [c.check ?? 'healthy', true, c.check ? 1 : 0]),
+    );
+    // Every check but the one the embedded default cannot break (deadline-schedule) has its fault.
+    expect(new Set(READINESS_CASES.map((c) => c.check))).toEqual(
+      new Set([
+        undefined,
+        'local-broker',
+        'primary',
+        'metrics',
+        'peer-stack',
+        'view-replication',
+        'probe-endpoints',
+        'redirect',
+        'api-budget',
+      ]),
+    );
+  }, 120_000);
 });
