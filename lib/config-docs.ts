@@ -62,6 +62,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   SNS_ENDPOINT: 'Local runs: the SNS endpoint.',
   CLOUDWATCH_ENDPOINT: 'Local runs: the CloudWatch endpoint.',
   SSM_ENDPOINT: 'Local runs: the SSM endpoint.',
+  SCHEDULER_ENDPOINT:
+    'Local runs: the EventBridge Scheduler endpoint (deadlines are then created in the simulator, which fires none).',
 };
 
 // valibot schemas are plain objects: their kind, default, options and pipe are read as they are.

@@ -144,6 +144,7 @@ export const EnvSchema = v.pipe(
     SNS_ENDPOINT: url,
     CLOUDWATCH_ENDPOINT: url,
     SSM_ENDPOINT: url,
+    SCHEDULER_ENDPOINT: url,
   }),
   v.check((e) => e.LOCAL_BROKER_ID !== e.REMOTE_BROKER_ID, 'LOCAL_BROKER_ID and REMOTE_BROKER_ID must differ'),
   v.check(
@@ -178,6 +179,7 @@ export interface AppConfig extends OrchestratorConfig {
   snsEndpoint?: string;
   cloudwatchEndpoint?: string;
   ssmEndpoint?: string;
+  schedulerEndpoint?: string;
   /** Where client redirection writes the new primary's URLs; absent: clients are not redirected. */
   redirect?: SsmRedirectConfig & NonNullable<OrchestratorConfig['redirect']>;
   /** The pair's brokers whose lag metric the orchestrator reads (none: no prediction, RPO unknown). */
@@ -258,5 +260,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ...(e.SNS_ENDPOINT ? { snsEndpoint: e.SNS_ENDPOINT } : {}),
     ...(e.CLOUDWATCH_ENDPOINT ? { cloudwatchEndpoint: e.CLOUDWATCH_ENDPOINT } : {}),
     ...(e.SSM_ENDPOINT ? { ssmEndpoint: e.SSM_ENDPOINT } : {}),
+    ...(e.SCHEDULER_ENDPOINT ? { schedulerEndpoint: e.SCHEDULER_ENDPOINT } : {}),
   };
 }

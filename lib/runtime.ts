@@ -103,7 +103,8 @@ export function createRuntime(config: AppConfig, log: LogSink, overrides: Runtim
     (config.scheduler
       ? new EventBridgeDeadlineScheduler(
           lazyClient(
-            async () => new (await import('@aws-sdk/client-scheduler')).SchedulerClient(options(config.region, undefined)),
+            async () =>
+              new (await import('@aws-sdk/client-scheduler')).SchedulerClient(options(config.region, config.schedulerEndpoint)),
           ),
           config.scheduler,
         )

@@ -259,6 +259,7 @@ export function pairEnv(p: {
     SNS_ENDPOINT: p.simulatorEndpoint,
     CLOUDWATCH_ENDPOINT: p.simulatorEndpoint,
     SSM_ENDPOINT: p.simulatorEndpoint,
+    SCHEDULER_ENDPOINT: p.simulatorEndpoint,
     TOPIC_ARN: p.topicArn,
     // Clients find the primary's OpenWire failover URL here, in both Regions, after every promotion.
     REDIRECT_SSM_PARAMETER: `/mq-crdr/${p.pairName}/broker-url`,

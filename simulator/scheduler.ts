@@ -56,6 +56,8 @@ export function scheduler(
     const parsed = v.safeParse(CreateSchedule, body);
     if (!parsed.success) throw new SchedulerError('ValidationException', 400, issuesOf(parsed.issues, 'body').join('; '));
     const group = parsed.output.GroupName ?? 'default';
+    if (!world.hasScheduleGroup(region, group))
+      throw new SchedulerError('ResourceNotFoundException', 404, `Schedule group ${group} does not exist.`);
     const key = scheduleKey(region, group, name);
     if (world.schedules.has(key)) throw new SchedulerError('ConflictException', 409, `Schedule ${name} already exists.`);
     const arn = `arn:aws:scheduler:${region}:${world.accountId}:schedule/${group}/${name}`;

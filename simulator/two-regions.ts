@@ -142,7 +142,13 @@ export async function startTwoRegions(options: {
           (error: unknown) => scheduled.push(error instanceof Error ? error : new Error(String(error))),
         );
     });
-    const runtime = createRuntime(config, quietLog, { clock: lambdaClock, scheduler, credentials: LOCAL_CREDENTIALS });
+    // A stack given an EventBridge Scheduler target (ESCALATE_FUNCTION_ARN) creates its deadlines in the simulator's
+    // Scheduler, which keeps them and fires none (the sweep escalates); otherwise the local scheduler fires them.
+    const runtime = createRuntime(config, quietLog, {
+      clock: lambdaClock,
+      ...(config.scheduler ? {} : { scheduler }),
+      credentials: LOCAL_CREDENTIALS,
+    });
     closers.push(() => runtime.close());
     const handlers = {
       onAlarm: makeHandler(onAlarm, () => runtime),

@@ -452,6 +452,21 @@ export class CrdrWorld {
     return !this.regionsDown.has(region);
   }
 
+  /**
+   * EventBridge Scheduler's schedule groups besides `default`, per Region. Every account has the default group;
+   * others are created (AWS::Scheduler::ScheduleGroup) and a schedule goes into one that exists (CreateSchedule
+   * answers ResourceNotFoundException otherwise).
+   */
+  readonly scheduleGroups = new Map<string, Set<string>>();
+
+  createScheduleGroup(region: string, name: string): void {
+    this.scheduleGroups.set(region, new Set([...(this.scheduleGroups.get(region) ?? []), name]));
+  }
+
+  hasScheduleGroup(region: string, name: string): boolean {
+    return name === 'default' || (this.scheduleGroups.get(region)?.has(name) ?? false);
+  }
+
   /** One service of a Region impaired while the rest of it works (`cloudwatch`): its API answers 500. */
   readonly servicesDown = new Set<`${string}:${string}`>();
 

@@ -237,6 +237,9 @@ describe('deadline schedules (EventBridge Scheduler, on the wire)', () => {
       deadLetterArn: 'arn:aws:sqs:us-west-2:123456789012:mq-crdr-orchestrator-prod-dead-letters',
     };
     const scheduler = new EventBridgeDeadlineScheduler(async () => client, target);
+    // The stack creates its schedule group; without it, CreateSchedule is refused.
+    await expect(scheduler.schedule('orders', 'op-0', T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    e.world.createScheduleGroup(REPLICA_REGION, target.groupName);
     await scheduler.schedule('orders', 'op-1', T0 + 600_000);
     await scheduler.schedule('orders', 'op-1', T0 + 600_000); // a retry: ConflictException, swallowed
     const created = e.world.schedules.get(`${REPLICA_REGION}/${target.groupName}/crdr-orders-op-1`);
