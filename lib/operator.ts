@@ -10,7 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import { currentBudget } from './budget.ts';
 import { int } from './config.ts';
-import { arming, findRequest, isInFlight, isPromoted, newerOf, recoveryOf } from './core/decide.ts';
+import { arming, findRequest, isInFlight, isPromoted, milestonesOf, newerOf, recoveryOf } from './core/decide.ts';
 import {
   Action,
   type BreakGlassRecord,
@@ -96,7 +96,13 @@ export interface PairView {
   replication: { failoverNow: RpoEstimate } & ReplicationSeries;
   /** The operation, with its recovery time (`recoveryOf` in the core: from the first evidence and from its start). */
   operation:
-    | (Operation & { inFlight: boolean; deadlineInMs?: number; recovery?: { evidenceMs: number; recoveryMs: number } })
+    | (Operation & {
+        inFlight: boolean;
+        deadlineInMs?: number;
+        recovery?: { evidenceMs: number; recoveryMs: number };
+        /** Detected, decided, Promote accepted, primary running, clients redirected: when, and after the evidence. */
+        milestones: ReturnType<typeof milestonesOf>;
+      })
     | null;
   escalationHold: EscalationHold | null;
   /**
@@ -186,6 +192,7 @@ export async function pairView(rt: Runtime, lagMinutes: number, { withTimeline =
           ...op,
           inFlight: isInFlight(op),
           ...(recoveryOf(op) ? { recovery: recoveryOf(op) } : {}),
+          milestones: milestonesOf(op),
           ...(isInFlight(op) && op.deadlineAt !== undefined && op.mode === 'SWITCHOVER'
             ? { deadlineInMs: op.deadlineAt - now }
             : {}),

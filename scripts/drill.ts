@@ -8,9 +8,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { milestonesText } from '#cli/mqdr.ts';
 import { type ClientsSpan, type Marker, markersOf, renderReport } from '#cli/report.ts';
 import { commandLine } from '#dedup/command-line.ts';
 import type { HandlerResult } from '#functions/shared.ts';
+import { milestonesOf } from '#lib/core/decide.ts';
 import type { Decision } from '#lib/core/model.ts';
 import { describeRpo } from '#lib/core/rpo.ts';
 import {
@@ -320,6 +322,10 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
         ? undefined
         : `${secs(completed.evidenceMs)} from the first evidence, ${secs(completed.recoveryMs)} from the operation's start`;
     console.log(`  time to recovery   ${recovery ?? 'not recovered: the replica was not promoted'}`);
+    // The same operation step by step, from its record (what mqdr status prints).
+    const op = (await runtime.orchestrator.store.load(pairName)).state.operation;
+    const steps = op ? milestonesText(milestonesOf(op)) : undefined;
+    if (steps) console.log(`  recovery steps     ${steps}`);
     if (redirected?.clientsMs !== undefined)
       console.log(`  clients redirected ${secs(redirected.clientsMs)} from the first evidence`);
     if (incidentClock !== undefined && recoveredAt !== undefined) {
@@ -357,6 +363,7 @@ async function run(name: string, scenario: Scenario, reportPath: string): Promis
       ['scenario', `${name}: ${scenario.description}`],
       ['final primary', `${world.roles(pairName).primary.id} (${world.roles(pairName).primary.region})`],
       ['time to recovery', recovery ?? 'not recovered'],
+      ...(steps ? [['recovery steps', steps] as [string, string]] : []),
       ['unreplicated', `${pair.unreplicatedOnOldPrimary} events left on the old primary`],
       ['decisions', `${timeline.length}; notifications ${notifications}`],
     ];

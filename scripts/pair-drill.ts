@@ -6,7 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ApiClient } from '#cli/client.ts';
+import { milestonesText } from '#cli/mqdr.ts';
 import { markersOf, renderReport } from '#cli/report.ts';
+import { milestonesOf } from '#lib/core/decide.ts';
 import type { RequestKind } from '#lib/core/model.ts';
 import { alarmStateChangeEvent, LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, REGIONS, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
@@ -207,6 +209,10 @@ export async function runPairDrill(name: string, scenario: PairScenario, reportP
       console.log(
         `  time to recovery   ${c.event.split(':')[0]}: ${Math.round((c.evidenceMs ?? 0) / 1000)} s from the first evidence, ${Math.round((c.recoveryMs ?? 0) / 1000)} s from the operation's start`,
       );
+    }
+    for (const r of REGIONS) {
+      const op = (await p.stacks[r].runtime.orchestrator.store.load(p.pairName)).state.operation;
+      if (op) console.log(`  recovery steps     ${r} ${op.id} ${op.mode} ${op.status}: ${milestonesText(milestonesOf(op))}`);
     }
     console.log(
       `  refusals           ${refusals.length}${refusals[0] ? `; first: ${refusals[0].event}: ${refusals[0].reason.slice(0, 160)}…` : ''}`,

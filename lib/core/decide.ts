@@ -163,6 +163,6 @@ function onEvent(step: Step, event: CoreEvent): void {
 
 export { grayFailures } from './detection.ts';
 export { OUTAGE_EVIDENCE_MAX_AGE_MS } from './escalation.ts';
-export { recoveryOf } from './operation.ts';
+export { MILESTONES, type Milestone, milestonesOf, recoveryOf } from './operation.ts';
 export { arming, MAX_CLOCK_SKEW_MS } from './pair-rules.ts';
 export { describeEvent, findRequest, isInFlight, isPromoted, newerOf } from './step.ts';

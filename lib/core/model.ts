@@ -162,6 +162,8 @@ export interface Operation {
   deadlineAt?: number;
   /** Last time Promote was requested; the sweep re-sends it when no acceptance was recorded. */
   promoteRequestedAt: number;
+  /** When Amazon MQ first accepted a Promote of it (or it was seen under way, or completed before an answer). */
+  acceptedAt?: number;
   promoteAttempts: number;
   escalatedAt?: number;
   completedAt?: number;

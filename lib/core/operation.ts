@@ -14,6 +14,7 @@ import {
   type Operation,
   OperationStatus,
   Origin,
+  type Redirect,
   type Refusal,
   Reversal,
   Role,
@@ -148,6 +149,7 @@ function startRefusal(step: Step, mode: Mode): Refusal | undefined {
 
 export function markInProgress(step: Step, op: Operation, reason: string): void {
   op.status = op.mode === Mode.SWITCHOVER ? OperationStatus.SWITCHOVER_IN_PROGRESS : OperationStatus.FAILOVER_IN_PROGRESS;
+  op.acceptedAt ??= step.ctx.now;
   step.recordPromotion(promotionOf(step, op, { acceptedAt: step.ctx.now }));
   step.record(Action.PROMOTE_ACCEPTED, reason);
   step.notify(`${op.mode} in progress`, `${reason}; waiting for the local broker to become the primary`);
@@ -171,6 +173,7 @@ export function complete(step: Step, op: Operation): void {
   step.cancelDeadlineIfPending(op);
   op.status = OperationStatus.COMPLETED;
   op.completedAt = now;
+  op.acceptedAt ??= now;
   // A switchover completes only once the queue is empty: nothing is left behind.
   op.rpo ??= { events: 0, lagSeconds: 0 };
   const promotion = promotionOf(step, op, { completedAt: now });
@@ -209,6 +212,33 @@ export function recoveryOf(op: Operation): { evidenceMs: number; recoveryMs: num
   const tookOverAt = op.breakGlass ? op.tookOverAt : op.completedAt;
   if (tookOverAt === undefined || op.status !== OperationStatus.COMPLETED) return undefined;
   return { evidenceMs: tookOverAt - (op.evidenceAt ?? op.startedAt), recoveryMs: tookOverAt - op.startedAt };
+}
+
+export const MILESTONES = ['detected', 'decided', 'Promote accepted', 'primary running', 'clients redirected'] as const;
+export type Milestone = (typeof MILESTONES)[number];
+
+/**
+ * One operation's recovery, step by step: when each milestone was reached (undefined: not yet, or not kept by an
+ * older record), and how long after the first evidence. Primary running is the takeover `recoveryOf` measures to.
+ */
+export function milestonesOf(
+  op: Operation,
+): Array<{ name: Milestone; at?: number; afterEvidenceMs?: number; status?: Redirect['status'] }> {
+  const from = op.evidenceAt ?? op.startedAt;
+  const at: Record<Milestone, number | undefined> = {
+    detected: from,
+    decided: op.startedAt,
+    'Promote accepted': op.acceptedAt,
+    'primary running': op.breakGlass ? op.tookOverAt : op.completedAt,
+    'clients redirected': op.redirect?.status === 'DONE' ? op.redirect.doneAt : undefined,
+  };
+  return MILESTONES.map((name) => {
+    const t = at[name];
+    // The redirection's own state says why clients were not redirected yet (PENDING, FAILED, SUPERSEDED).
+    const status =
+      name === 'clients redirected' && op.redirect && op.redirect.status !== 'DONE' ? { status: op.redirect.status } : {};
+    return t === undefined ? { name, ...status } : { name, at: t, afterEvidenceMs: t - from };
+  });
 }
 
 /**
@@ -251,6 +281,7 @@ export function recordExternalPromotion(step: Step): void {
     startedAt: now,
     promoteRequestedAt: now,
     promoteAttempts: 0,
+    acceptedAt: now,
     completedAt: now,
     external: true,
     rpo,

@@ -140,6 +140,7 @@ export function onBreakGlass(step: Step, record: BreakGlassRecord): void {
     step.record(Action.START_FAILOVER, reason, { breakGlass: true, rpo: step.state.operation.rpo });
   }
   const op = step.op as Operation;
+  op.acceptedAt ??= record.at;
   step.recordPromotion(promotionOf(step, op, { acceptedAt: record.at }));
   step.notify('break-glass FAILOVER recorded', reason);
   rememberRequest(step, record.requestKey, 'FAILOVER', false);

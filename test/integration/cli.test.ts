@@ -92,6 +92,11 @@ describe('mqdr', () => {
       /^SWITCHOVER op-\S+ COMPLETED: recovered 1m00s after the first evidence, 1m00s after the operation started$/,
     );
     expect(e.world.roles('orders').primary.id).toBe(e.replica.id);
+    // status prints the same operation step by step, to the clients redirected at the completion.
+    expect(await c.run('status', 'orders')).toBe(0);
+    expect(c.out.find((l) => l.startsWith('  steps'))).toMatch(
+      /^ {2}steps {3}detected \d\d:\d\d:\d\d · decided \+0s · Promote accepted \+0s · primary running \+1m00s · clients redirected \+1m00s$/,
+    );
   });
 
   it('watch on a terminal keeps one live line: status, lag, drain rate and time of zero lag, deadline countdown', async () => {

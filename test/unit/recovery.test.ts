@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, recoveryOf } from '#lib/core/decide.ts';
+import { decide, milestonesOf, recoveryOf } from '#lib/core/decide.ts';
+import type { CoreConfig } from '#lib/core/model.ts';
 import { type BrokerObservation, type CoreEvent, initialState, type PairState } from '#lib/core/model.ts';
 import { coreConfig, lagAlarm, MIN, primary, replica, T0 } from '../support/core-fixtures.ts';
 
@@ -33,5 +34,38 @@ describe('one definition of recovery time: from the first evidence and from the 
     expect(recoveryOf(alarm.state.operation as NonNullable<PairState['operation']>)).toBeUndefined();
     const operator = step(initialState('orders'), { type: 'OPERATOR', mode: 'FAILOVER', reason: 'now', operator: 'alice' }, T0);
     expect(operator.state.operation?.evidenceAt).toBe(T0);
+  });
+
+  it('every operation records its steps: detected, decided, Promote accepted, primary running, clients redirected', () => {
+    const cfg: CoreConfig = { ...coreConfig, redirect: { retryAfterMs: MIN, maxAttempts: 3 } };
+    const at = (state: PairState, event: CoreEvent, now: number, observation: BrokerObservation = replica) =>
+      decide(state, event, { now, observation, config: cfg, newOperationId: () => 'op-1' });
+    const started = at(initialState('orders'), { ...lagAlarm(), sentAt: T0 - 20_000 } as CoreEvent, T0).state;
+    const op = () => s.operation as NonNullable<PairState['operation']>;
+    let s = started;
+    expect(milestonesOf(op()).map((m) => [m.name, m.afterEvidenceMs])).toEqual([
+      ['detected', 0],
+      ['decided', 20_000],
+      ['Promote accepted', undefined],
+      ['primary running', undefined],
+      ['clients redirected', undefined],
+    ]);
+    s = at(
+      s,
+      { type: 'PROMOTE_RESULT', operationId: 'op-1', mode: 'SWITCHOVER', accepted: true, retryable: false },
+      T0 + 1_000,
+    ).state;
+    s = at(s, { type: 'SWEEP' }, T0 + 2 * MIN, primary).state;
+    expect(milestonesOf(op()).at(-1)).toEqual({ name: 'clients redirected', status: 'PENDING' });
+    s = at(s, { type: 'REDIRECT_RESULT', operationId: 'op-1', ok: true, detail: 'written' }, T0 + 2 * MIN + 3_000, primary).state;
+    expect(milestonesOf(op()).map((m) => [m.name, m.at, m.afterEvidenceMs])).toEqual([
+      ['detected', T0 - 20_000, 0],
+      ['decided', T0, 20_000],
+      ['Promote accepted', T0 + 1_000, 21_000],
+      ['primary running', T0 + 2 * MIN, 2 * MIN + 20_000],
+      ['clients redirected', T0 + 2 * MIN + 3_000, 2 * MIN + 23_000],
+    ]);
+    // Primary running is the takeover recovery is measured to: the two agree.
+    expect(recoveryOf(op())?.evidenceMs).toBe(2 * MIN + 20_000);
   });
 });

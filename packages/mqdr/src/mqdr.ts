@@ -122,6 +122,7 @@ export function formatView(v: PairView): string[] {
     op
       ? `  op      ${op.id} ${op.mode} ${op.status}, started ${clock(op.startedAt)} by ${op.trigger}${op.deadlineInMs !== undefined ? `, escalates to FAILOVER in ${duration(op.deadlineInMs)}` : ''}${op.recovery ? `; ${recoveryText(op.recovery)}` : ''}`
       : '  op      none',
+    ...(op?.milestones ? [`  steps   ${milestonesText(op.milestones)}`] : []),
     `  hold    ${v.escalationHold ? `held by ${v.escalationHold.operator} since ${clock(v.escalationHold.at)}: ${v.escalationHold.reason}` : 'none: automatic escalation is armed'}`,
     ...(v.pairWide ? [`  pair    ${pairWideLine(v.pairWide, v.local.region)}`] : []),
     'timeline',
@@ -135,6 +136,21 @@ function failoverNow(rpo: PairView['replication']['failoverNow']): string {
   const lag = rpo.lagSeconds === null ? '' : `, lag ${rpo.lagSeconds.toFixed(1)} s`;
   return `${rpo.events ?? '?'} events not replicated${lag} at ${clock(rpo.measuredAt ?? 0)} (${Math.round((rpo.ageMs ?? 0) / 1000)} s old)`;
 }
+
+/**
+ * The operation's recovery, step by step as the API returns it: the first evidence at its time, then each
+ * milestone after it (`-` not reached, or not kept by an older record; the redirection's state when it is not done).
+ */
+export const milestonesText = (steps: NonNullable<PairView['operation']>['milestones']): string =>
+  steps
+    .map((m, i) =>
+      m.at === undefined
+        ? `${m.name} ${m.status ?? '-'}`
+        : i === 0
+          ? `${m.name} ${clock(m.at)}`
+          : `${m.name} +${duration(m.afterEvidenceMs ?? 0)}`,
+    )
+    .join(' · ');
 
 /** The recovery time as the API returns it (the core's one definition), never computed here again. */
 const recoveryText = (r: { evidenceMs: number; recoveryMs: number }): string =>
