@@ -132,14 +132,18 @@ const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRES
 /** The health check's schedule: once a minute, EventBridge Scheduler's finest rate. */
 export const PROBE_SCHEDULE_MS = 60_000;
 
+/** The readiness evaluation's schedule in each Region (serverless.yml: rate(10 minutes)). */
+export const READINESS_SCHEDULE_MS = 10 * 60_000;
+
 /**
  * DescribeBroker calls a minute of one pair at rest, both Regions: in the replica's Region each probe round
  * describes the primary and then the local broker (its decision's observation), and the sweep the local broker
- * once; in the primary's Region one round and the sweep. test/integration/api-budget.test.ts counts them on the
- * simulator's wire.
+ * once; in the primary's Region one round and the sweep; in each Region the readiness evaluation describes both
+ * brokers and its decision the local one, every 10 minutes. test/integration/api-budget.test.ts counts them on
+ * the simulator's wire.
  */
 export const describeCallsAtRest = (probeIntervalMs: number = PROBE_SCHEDULE_MS): number =>
-  2 * Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / probeIntervalMs)) + 1 + 3;
+  2 * Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / probeIntervalMs)) + 1 + 3 + (2 * 3 * 60_000) / READINESS_SCHEDULE_MS;
 
 /**
  * One health-check invocation: a probe every `probeIntervalMs` from its start, until the next invocation of the
