@@ -72,7 +72,9 @@ export type PairStep =
   /** The next Promote, in either Region, is applied but its answer lost (a 500 after acting). */
   | { t: 'lost-answer' }
   /** Someone promotes `r`'s broker outside the orchestrator (the console, the AWS CLI). */
-  | { t: 'console'; r: Region; mode: 'SWITCHOVER' | 'FAILOVER' };
+  | { t: 'console'; r: Region; mode: 'SWITCHOVER' | 'FAILOVER' }
+  /** `r`'s scheduled readiness evaluation runs (its event goes through the core like any other). */
+  | { t: 'readiness'; r: Region };
 
 export interface PairScenario {
   policy: 'manual' | 'automatic';
@@ -141,6 +143,7 @@ const step: fc.Arbitrary<PairStep> = fc.oneof(
       mode: fc.constantFrom('SWITCHOVER' as const, 'FAILOVER' as const),
     }),
   },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('readiness' as const), r: region }) },
 );
 
 const policyAndCooldown = fc.oneof(
@@ -300,6 +303,7 @@ class PairRun {
           'START_FAILOVER',
           'ESCALATE_TO_FAILOVER',
           'EXTERNAL_PROMOTION',
+          'READINESS_CHANGED',
         ].includes(a)
       )
         tally(a);
@@ -393,6 +397,9 @@ class PairRun {
       }
       case 'flap':
         await this.flap();
+        return;
+      case 'readiness':
+        if (world.isRegionUp(st.r)) await this.driver.record(st.r, 'readiness', stacks[st.r].invoke.readiness());
         return;
     }
   }
