@@ -99,6 +99,20 @@ export const READINESS_CASES: ReadinessCase[] = [
   },
 ];
 
+/** `mqdr` as an operator runs it against the replica Region's API, its lines collected in `out`. */
+export function operatorIo(p: TwoRegions, clock: ManualClock): { io: Io; out: string[] } {
+  const out: string[] = [];
+  const io: Io = {
+    out: (l) => out.push(l),
+    err: (l) => out.push(l),
+    env: { MQDR_ENDPOINT: p.stacks[REPLICA_REGION].apiEndpoint },
+    localCredentials: LOCAL_CREDENTIALS,
+    now: () => clock.now(),
+    sleep: async () => undefined,
+  };
+  return { io, out };
+}
+
 export interface CaseOutcome {
   case: ReadinessCase;
   exitCode: number;
@@ -124,15 +138,7 @@ export async function playReadinessCase(c: ReadinessCase, say: (line: string) =>
     runs.push(await replica.invoke.readiness());
     for (const d of runs.flatMap((r) => r.decisions)) say(`  scheduled evaluation: ${d.action}: ${d.reason}`);
     say(`  ReadinessChecksFailing = ${runs.map((r) => r.gauges?.[0]?.value ?? 0).join(', then ')}`);
-    const out: string[] = [];
-    const io: Io = {
-      out: (l) => out.push(l),
-      err: (l) => out.push(l),
-      env: { MQDR_ENDPOINT: p.stacks[REPLICA_REGION].apiEndpoint },
-      localCredentials: LOCAL_CREDENTIALS,
-      now: () => clock.now(),
-      sleep: async () => undefined,
-    };
+    const { io, out } = operatorIo(p, clock);
     say(`  $ mqdr doctor ${p.pairName}`);
     const exitCode = await main(['doctor', p.pairName], io);
     for (const line of out) say(`    ${line}`);

@@ -4,12 +4,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '#cli/client.ts';
-import { type Io, main } from '#cli/mqdr.ts';
+import { main } from '#cli/mqdr.ts';
 import { VIEW_LATENCY_REGIONS } from '#lib/mq-facts.ts';
 import type { Readiness } from '#lib/readiness.ts';
 import { LOCAL_CREDENTIALS, ManualClock, PRIMARY_REGION, REPLICA_REGION } from '#simulator/embedded.ts';
 import { PairDriver, type PairRegion, startTwoRegions, type TwoRegions } from '#simulator/two-regions.ts';
-import { playReadinessCase, READINESS_CASES } from '../../scripts/readiness-drill.ts';
+import { operatorIo, playReadinessCase, READINESS_CASES } from '../../scripts/readiness-drill.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 const MIN = 60_000;
@@ -134,15 +134,7 @@ describe('readiness: would a failover work now', () => {
     clock.advance(4 * MIN);
     const west = await doctor();
     expect(failed(west).sort()).toEqual(['metrics', 'peer-stack', 'primary', 'redirect', 'view-replication']);
-    const out: string[] = [];
-    const io: Io = {
-      out: (l) => out.push(l),
-      err: (l) => out.push(l),
-      env: { MQDR_ENDPOINT: p.stacks[REPLICA_REGION].apiEndpoint },
-      localCredentials: LOCAL_CREDENTIALS,
-      now: () => clock.now(),
-      sleep: async () => undefined,
-    };
+    const { io, out } = operatorIo(p, clock);
     expect(await main(['doctor', p.pairName], io)).toBe(1);
     expect(out[0]).toBe(`${p.pairName} from ${REPLICA_REGION}: NOT READY`);
     expect(out[1]).toMatch(/^CHECK\s+STATUS\s+DETAIL$/);
