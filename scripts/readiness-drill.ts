@@ -29,7 +29,7 @@ export const READINESS_CASES: ReadinessCase[] = [
   { what: 'a healthy pair, its redirect parameter written once in both Regions (the fix its WARN names)' },
   {
     check: 'local-broker',
-    what: "the replica Region's stack deployed with another broker as REMOTE_BROKER_ID",
+    what: "the stacks deployed with another pair's broker as REMOTE_BROKER_ID",
     env: { REMOTE_BROKER_ID: 'b-00000000-0000-0000-0000-000000000000' },
   },
   {
