@@ -94,7 +94,7 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
         return fail(
           'local-broker',
           `this Region's broker replicates with ${seen.brokerId} in ${seen.region}, not the configured ${want.brokerId} in ${want.region}`,
-          'fix REMOTE_BROKER_ID and REMOTE_REGION (serverless params remoteBrokerId, remoteRegion)',
+          'set REMOTE_BROKER_ID and REMOTE_REGION (serverless params remoteBrokerId, remoteRegion) to the counterpart DescribeBroker names',
         );
       if (local.promotionPending)
         return warn('local-broker', 'a promotion is under way', 'wait for it to end, then run doctor again');
