@@ -54,7 +54,8 @@ const THROTTLED = /TooManyRequestsException|ThrottlingException/;
 const pass = (id: string, detail: string): ReadinessCheck => ({ id, status: CheckStatus.PASS, detail });
 const warn = (id: string, detail: string, fix: string): ReadinessCheck => ({ id, status: CheckStatus.WARN, detail, fix });
 const fail = (id: string, detail: string, fix: string): ReadinessCheck => ({ id, status: CheckStatus.FAIL, detail, fix });
-const secondsAgo = (ms: number): string => `${Math.round(ms / 1000)} s ago`;
+// Never negative: a datapoint read a moment after `now` was taken (or stamped by a clock a little ahead) is "0 s ago".
+const secondsAgo = (ms: number): string => `${Math.max(0, Math.round(ms / 1000))} s ago`;
 
 export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
   const { config, orchestrator } = rt;

@@ -12,6 +12,7 @@ import { arcStep, type RegionSwitchStepResult } from '#functions/arcStep.ts';
 import { escalate } from '#functions/escalate.ts';
 import { healthCheck } from '#functions/healthCheck.ts';
 import { onAlarm } from '#functions/onAlarm.ts';
+import { readiness } from '#functions/readiness.ts';
 import { type HandlerResult, makeHandler } from '#functions/shared.ts';
 import { LocalDeadlineScheduler } from '#lib/adapters/local-scheduler.ts';
 import { loadConfig } from '#lib/config.ts';
@@ -222,6 +223,8 @@ export interface Embedded {
     escalate(event: unknown): Promise<HandlerResult>;
     /** The ARC Region switch step, as a plan execution invokes it in this (the replica's) Region. */
     arcStep(event: unknown): Promise<RegionSwitchStepResult>;
+    /** The scheduled readiness evaluation (every 10 minutes on AWS). */
+    readiness(): Promise<HandlerResult>;
   };
   close(): Promise<void>;
 }
@@ -329,6 +332,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     healthCheck: makeHandler(healthCheck, () => runtime),
     escalate: makeHandler(escalate, () => runtime),
     arcStep: makeHandler(arcStep, () => runtime),
+    readiness: makeHandler(readiness, () => runtime),
   };
   escalateHandler = handlers.escalate;
   const api = createApi(() => runtime);
@@ -353,6 +357,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       healthCheck: (event = {}) => track(() => handlers.healthCheck(event, lambdaContext('healthCheck'))),
       escalate: (event) => track(() => handlers.escalate(event, lambdaContext('escalate'))),
       arcStep: (event) => track(() => handlers.arcStep(event, lambdaContext('arcStep'))),
+      readiness: () => track(() => handlers.readiness({}, lambdaContext('readiness'))),
     },
     close: async () => {
       await gateway.close();

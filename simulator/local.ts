@@ -1,8 +1,8 @@
 /**
  * `npm run local [-- --speed 10 --port 4020]`: the embedded default running on its own, for the CLI and the
  * API to be tried by hand. It plays AWS's periodic parts: every simulated minute CloudWatch evaluates the
- * lag alarm (delivered to the real onAlarm handler), the health check and the sweep run; due deadlines fire
- * the real escalate handler. `--speed` runs simulated time faster than the wall clock.
+ * lag alarm (delivered to the real onAlarm handler), the health check and the sweep run; every 10 minutes the
+ * readiness evaluation; due deadlines fire the real escalate handler. `--speed` runs simulated time faster than the wall clock.
  *
  *   npm run local -- --speed 10 &
  *   npm run mqdr -- status orders
@@ -10,6 +10,7 @@
  */
 
 import { commandLine } from '#dedup/command-line.ts';
+import { READINESS_SCHEDULE_MS } from '#lib/orchestrator.ts';
 import type { Clock } from '#lib/ports.ts';
 import { ReplicationAlarms, startEmbedded } from './embedded.ts';
 
@@ -59,6 +60,7 @@ const alarms = new ReplicationAlarms(e.world, [e.primary], {
   lagAlarmSeconds: lagSeconds,
 });
 let nextMinute = clock.now();
+let minutes = 0;
 const tick = async () => {
   await e.world.syncListeners();
   await e.scheduler.runDue();
@@ -67,6 +69,7 @@ const tick = async () => {
   for (const change of alarms.evaluate(clock.now())) await e.invoke.onAlarm(change.event);
   await e.invoke.healthCheck();
   await e.invoke.escalate({ kind: 'sweep' });
+  if (minutes++ % (READINESS_SCHEDULE_MS / 60_000) === 0) await e.invoke.readiness();
 };
 let running = false;
 const timer = setInterval(() => {
