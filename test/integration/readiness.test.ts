@@ -69,14 +69,14 @@ describe('readiness: would a failover work now', () => {
   it.each(VIEW_LATENCY_REGIONS)(
     'the pair view replicates one way only (ReplicationLatency in the %s Region’s CloudWatch): view-replication fails, alone, naming the direction',
     async (viewLatencyIn) => {
-      const { p, doctor } = await deployed({}, (p) => {
+      const { p, clock, doctor } = await deployed({}, (p) => {
         p.world.viewLatencyIn = viewLatencyIn;
       });
       const healthy = await doctor();
       expect(statuses(healthy)['view-replication']).toBe('PASS');
       // This Region's writes stop reaching the other's table: from here the other stack still looks alive.
       p.replication.blockedTo.add(PRIMARY_REGION);
-      await new PairDriver(p, p.world.clock as ManualClock, T0).play(14 * MIN);
+      await new PairDriver(p, clock, T0).play(14 * MIN);
       const west = await doctor();
       expect(failed(west)).toEqual(['view-replication']);
       expect(west.checks.find((c) => c.id === 'view-replication')?.detail).toMatch(
@@ -166,7 +166,12 @@ describe('readiness: would a failover work now', () => {
     const mended = await run();
     expect(mended.gauges).toEqual([{ name: 'ReadinessChecksFailing', value: 0 }]);
     expect(mended.changes[0]?.reason).toBe('redirect passes again; a failover would work now');
-    // Both changes are in the pair's timeline, which mqdr timeline reads.
+    // Both changes went to the pair's SNS topic, and are in its timeline, which mqdr timeline reads.
+    const subjects = p.world.published.map((m) => m.subject ?? '');
+    expect(subjects.filter((s) => /not ready for a failover|ready for a failover again/.test(s))).toEqual([
+      `[${p.pairName}] not ready for a failover`,
+      `[${p.pairName}] ready for a failover again`,
+    ]);
     const timeline = [];
     for await (const page of api(REPLICA_REGION).timeline(p.pairName)) timeline.push(...page);
     expect(timeline.filter((d) => d.action === 'READINESS_CHANGED')).toHaveLength(2);
