@@ -190,6 +190,17 @@ describe('both Regions of a pair, from one file and one command', () => {
         TreatMissingData: 'breaching',
         ComparisonOperator: 'LessThanThreshold',
       });
+      // Readiness: a failing check in 2 of 3 ten-minute runs, or the runs stopping, pages the topic.
+      expect(all.ReadinessAlarm?.Properties).toMatchObject({
+        MetricName: 'ReadinessChecksFailing',
+        Statistic: 'Maximum',
+        Period: 600,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+        AlarmActions: [{ Ref: 'NotificationTopic' }],
+      });
     }
   });
 
