@@ -132,6 +132,9 @@ const PROMOTION_UNDER_WAY: ReadonlySet<string> = new Set(['SWITCHOVER_IN_PROGRES
 /** The health check's schedule: once a minute, EventBridge Scheduler's finest rate. */
 export const PROBE_SCHEDULE_MS = 60_000;
 
+/** Probe rounds in one health-check invocation: one every `probeIntervalMs` until the next invocation. */
+const roundsPerInvocation = (probeIntervalMs: number): number => Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / probeIntervalMs));
+
 /** The readiness evaluation's schedule in each Region (serverless.yml: rate(10 minutes)). */
 export const READINESS_SCHEDULE_MS = 10 * 60_000;
 
@@ -143,7 +146,7 @@ export const READINESS_SCHEDULE_MS = 10 * 60_000;
  * the simulator's wire.
  */
 export const describeCallsAtRest = (probeIntervalMs: number = PROBE_SCHEDULE_MS): number =>
-  2 * Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / probeIntervalMs)) + 1 + 3 + (2 * 3 * 60_000) / READINESS_SCHEDULE_MS;
+  2 * roundsPerInvocation(probeIntervalMs) + 1 + 3 + (2 * 3 * 60_000) / READINESS_SCHEDULE_MS;
 
 /**
  * One health-check invocation: a probe every `probeIntervalMs` from its start, until the next invocation of the
@@ -159,7 +162,7 @@ export async function probeRounds(
   { sentAt, reserveMs }: { sentAt?: number; reserveMs: number },
 ): Promise<Decision[]> {
   const interval = o.config.probeIntervalMs ?? PROBE_SCHEDULE_MS;
-  const rounds = Math.max(1, Math.ceil(PROBE_SCHEDULE_MS / interval));
+  const rounds = roundsPerInvocation(interval);
   const start = o.clock.now();
   const decisions: Decision[] = [];
   for (let round = 0; round < rounds; round++) {

@@ -4,6 +4,8 @@
  * Region switch evaluates its plans' readiness the same way). `mqdr doctor` prints it; the API serves it at
  * GET /pairs/{pairId}/readiness. Every check runs, whatever the others found; a check that throws is a FAIL.
  */
+
+import { THROTTLING_ERRORS } from './adapters/mq.ts';
 import { Role } from './core/model.ts';
 import { MAX_DATAPOINT_AGE_MS, MQ_API_BUDGET } from './mq-facts.ts';
 import { lagBrokersOf } from './operator.ts';
@@ -48,8 +50,8 @@ export const VIEW_REPLICATION_WINDOW_MS = 10 * 60_000;
 export const VIEW_SLOW_MS = 30_000;
 /** How many pairs at rest an account should hold in a third of its Amazon MQ API budget (the design's target). */
 export const BUDGET_PAIRS = 20;
-/** Amazon MQ's throttling answers (429), by the error names the adapter puts in an observation's error. */
-const THROTTLED = /TooManyRequestsException|ThrottlingException/;
+/** An observation failed on Amazon MQ's throttling: the adapter puts the error's name in its message. */
+const throttled = (error: string | undefined): boolean => THROTTLING_ERRORS.some((name) => error?.includes(name));
 
 const pass = (id: string, detail: string): ReadinessCheck => ({ id, status: CheckStatus.PASS, detail });
 const warn = (id: string, detail: string, fix: string): ReadinessCheck => ({ id, status: CheckStatus.WARN, detail, fix });
@@ -262,11 +264,11 @@ export async function evaluateReadiness(rt: Runtime): Promise<Readiness> {
       // A third of the account's budget for pairs at rest, two thirds for operations and operators.
       const pairsInAThird = Math.floor((requestsPerSecond * 60) / 3 / perMinute);
       const share = `this pair makes ${perMinute} DescribeBroker calls a minute at rest, both Regions (${((100 * perMinute) / (requestsPerSecond * 60)).toFixed(1)} % of the account's ${requestsPerSecond}/s): ${pairsInAThird} such pairs fill a third of it`;
-      const throttled = [local, remote].filter((o) => THROTTLED.test(o.error ?? ''));
-      if (throttled.length > 0)
+      const refused = [local, remote].filter((o) => throttled(o.error));
+      if (refused.length > 0)
         return fail(
           'api-budget',
-          `Amazon MQ throttles this account's API calls now (${throttled.map((o) => o.error).join('; ')}): a throttled probe is no verdict and a Promote may be refused; ${share}`,
+          `Amazon MQ throttles this account's API calls now (${refused.map((o) => o.error).join('; ')}): a throttled probe is no verdict and a Promote may be refused; ${share}`,
           'find the other callers of the Amazon MQ API in this account and Region (CloudTrail), raise PROBE_INTERVAL_SECONDS, or spread pairs over accounts',
         );
       if (pairsInAThird < BUDGET_PAIRS)

@@ -23,8 +23,6 @@ export interface ReadinessCase {
   inject?(p: TwoRegions, driver: PairDriver, clock: ManualClock): void | Promise<void>;
 }
 
-const redirectParameter = (p: TwoRegions) => `/mq-crdr/${p.pairName}/broker-url`;
-
 export const READINESS_CASES: ReadinessCase[] = [
   { what: 'a healthy pair, its redirect parameter written once in both Regions (the fix its WARN names)' },
   {
@@ -72,7 +70,8 @@ export const READINESS_CASES: ReadinessCase[] = [
     check: 'redirect',
     what: `the redirect parameter deleted in ${REPLICA_REGION}`,
     inject: (p) => {
-      p.world.parameters.get(REPLICA_REGION)?.delete(redirectParameter(p));
+      const name = p.stacks[REPLICA_REGION].runtime.config.redirect?.parameterName ?? '';
+      p.world.parameters.get(REPLICA_REGION)?.delete(name);
     },
   },
   {

@@ -6,11 +6,14 @@ import { normalizeRole } from '../mq-facts.ts';
 import type { BrokerApi } from '../ports.ts';
 import { callErrorMessage, type SdkErrorShape } from './http.ts';
 
+/** The names of Amazon MQ's throttling answers (429); an observation's error names them too. */
+export const THROTTLING_ERRORS = ['ThrottlingException', 'TooManyRequestsException'] as const;
+
 /** 5xx, throttling and network errors (no HTTP status at all) may succeed when sent again. */
 export const isRetryable = (error: unknown): boolean => {
   const e = (error ?? {}) as SdkErrorShape;
   const status = e.$metadata?.httpStatusCode;
-  if (e.$retryable || e.name === 'ThrottlingException' || e.name === 'TooManyRequestsException') return true;
+  if (e.$retryable || (THROTTLING_ERRORS as readonly (string | undefined)[]).includes(e.name)) return true;
   return status === undefined || status === 429 || status >= 500;
 };
 

@@ -209,10 +209,13 @@ export function complete(step: Step, op: Operation): void {
  * API, the CLI, the drills and the report all give these figures.
  */
 export function recoveryOf(op: Operation): { evidenceMs: number; recoveryMs: number } | undefined {
-  const tookOverAt = op.breakGlass ? op.tookOverAt : op.completedAt;
+  const tookOverAt = takeoverAt(op);
   if (tookOverAt === undefined || op.status !== OperationStatus.COMPLETED) return undefined;
   return { evidenceMs: tookOverAt - (op.evidenceAt ?? op.startedAt), recoveryMs: tookOverAt - op.startedAt };
 }
+
+/** When the new primary was seen running: the completion, or for break glass the takeover its request saw. */
+const takeoverAt = (op: Operation): number | undefined => (op.breakGlass ? op.tookOverAt : op.completedAt);
 
 export const MILESTONES = ['detected', 'decided', 'Promote accepted', 'primary running', 'clients redirected'] as const;
 export type Milestone = (typeof MILESTONES)[number];
@@ -229,7 +232,7 @@ export function milestonesOf(
     detected: from,
     decided: op.startedAt,
     'Promote accepted': op.acceptedAt,
-    'primary running': op.breakGlass ? op.tookOverAt : op.completedAt,
+    'primary running': takeoverAt(op),
     'clients redirected': op.redirect?.status === 'DONE' ? op.redirect.doneAt : undefined,
   };
   return MILESTONES.map((name) => {
