@@ -454,8 +454,10 @@ export class CrdrWorld {
 
   /**
    * EventBridge Scheduler's schedule groups besides `default`, per Region. Every account has the default group;
-   * others are created (AWS::Scheduler::ScheduleGroup) and a schedule goes into one that exists (CreateSchedule
-   * answers ResourceNotFoundException otherwise).
+   * others are created (CloudFormation user guide, AWS::Scheduler::ScheduleGroup). A schedule into a group that
+   * does not exist is refused; that the answer is ResourceNotFoundException ("the request references a resource
+   * which does not exist", the service's error list) is inferred. The product depends only on the refusal: the
+   * readiness check fails on any error.
    */
   readonly scheduleGroups = new Map<string, Set<string>>();
 
